@@ -1,0 +1,64 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod strftime;
+
+use config::{OnExisting, Settings};
+use moonshift_shared::clock;
+use moonshift_shared::host::{self, Plugin};
+use moonshift_shared::ConfigError;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
+use std::rc::Rc;
+
+#[cfg(target_arch = "wasm32")]
+proxy_wasm::main! {{
+    host::start::<TimestampHeader>();
+}}
+
+/// The plugin: its validated settings.
+#[derive(Debug)]
+pub struct TimestampHeader {
+    settings: Settings,
+}
+
+impl Plugin for TimestampHeader {
+    const NAME: &'static str = "timestamp-header";
+
+    fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError> {
+        config::parse(config).map(|settings| Self { settings })
+    }
+
+    fn http_context(plugin: &Rc<Self>, _context_id: u32) -> Box<dyn HttpContext> {
+        Box::new(Stream {
+            plugin: Rc::clone(plugin),
+        })
+    }
+}
+
+struct Stream {
+    plugin: Rc<TimestampHeader>,
+}
+
+impl Context for Stream {}
+
+impl HttpContext for Stream {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let settings = &self.plugin.settings;
+        let now = clock::epoch_seconds(self.get_current_time());
+        let value = settings
+            .format
+            .render(i64::try_from(now).unwrap_or(i64::MAX));
+        let header = settings.header.as_str();
+        match settings.on_existing {
+            OnExisting::Append => self.add_http_request_header(header, &value),
+            OnExisting::Replace => self.set_http_request_header(header, Some(&value)),
+            OnExisting::Keep => {
+                if self.get_http_request_header_bytes(header).is_none() {
+                    self.add_http_request_header(header, &value);
+                }
+            }
+        }
+        Action::Continue
+    }
+}
