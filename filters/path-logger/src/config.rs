@@ -1,0 +1,108 @@
+//! `path-logger` configuration: JSON in, validated [`Settings`] out.
+
+use crate::template::Template;
+use moonshift_shared::config::{self, ConfigError};
+use serde::Deserialize;
+
+/// The log level, named like Envoy's (`logWarn` is `warn`, `logErr` is `error`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Trace,
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+/// The configuration as written in `pluginConfig`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub level: Level,
+    /// Literal text with `%REQ(header)%` placeholders.
+    pub message: String,
+}
+
+impl Default for Config {
+    /// The Istio guide's Lua: `request_handle:logInfo("Request path: " .. path)`.
+    fn default() -> Self {
+        Self {
+            level: Level::Info,
+            message: "Request path: %REQ(:path)%".into(),
+        }
+    }
+}
+
+/// The validated configuration the filter runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub level: Level,
+    pub template: Template,
+}
+
+impl Config {
+    pub fn validate(&self) -> Result<Settings, ConfigError> {
+        if self.message.is_empty() {
+            return Err(ConfigError::invalid("message", "must not be empty", &self.message));
+        }
+        Ok(Settings {
+            level: self.level,
+            template: Template::parse("message", &self.message)?,
+        })
+    }
+}
+
+/// Parses and validates configuration bytes (`None`: the defaults).
+pub fn parse(bytes: Option<&[u8]>) -> Result<Settings, ConfigError> {
+    config::from_json::<Config>(bytes)?.validate()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(level: Level, message: &str) -> Settings {
+        Settings {
+            level,
+            template: Template::parse("message", message).unwrap(),
+        }
+    }
+
+    #[test]
+    fn config_table() {
+        let default = settings(Level::Info, "Request path: %REQ(:path)%");
+        let cases: [(&str, &str, Result<Settings, &str>); 8] = [
+            ("no configuration", "", Ok(default.clone())),
+            ("empty object", "{}", Ok(default.clone())),
+            (
+                "every field",
+                r#"{"level":"warn","message":"%REQ(:method)% %REQ(:authority)%%REQ(:path)% ua=%REQ(user-agent)%"}"#,
+                Ok(settings(Level::Warn, "%REQ(:method)% %REQ(:authority)%%REQ(:path)% ua=%REQ(user-agent)%")),
+            ),
+            ("critical", r#"{"level":"critical"}"#, Ok(settings(Level::Critical, "Request path: %REQ(:path)%"))),
+            (
+                "unknown level",
+                r#"{"level":"warning"}"#,
+                Err("level: unknown variant `warning`, expected one of `trace`, `debug`, `info`, `warn`, `error`, `critical` at line 1 column 18"),
+            ),
+            ("empty message", r#"{"message":""}"#, Err(r#"message must not be empty, got """#)),
+            (
+                "bad placeholder",
+                r#"{"message":"%REQ(x y)%"}"#,
+                Err(r#"message placeholder must be a non-empty HTTP header name (RFC 9110 token characters), got "x y""#),
+            ),
+            (
+                "unknown field",
+                r#"{"template":"x"}"#,
+                Err("template: unknown field `template`, expected `level` or `message` at line 1 column 11"),
+            ),
+        ];
+        for (name, json, want) in cases {
+            let got = parse(Some(json.as_bytes())).map_err(|e| e.to_string());
+            assert_eq!(got, want.map_err(str::to_string), "case: {name}");
+        }
+    }
+}
