@@ -27,8 +27,16 @@ mod tests {
         let cases = [
             (Duration::from_nanos(0), 0, 0),
             (Duration::from_nanos(999_999_999), 0, 999),
-            (Duration::from_millis(1_700_000_000_999), 1_700_000_000, 1_700_000_000_999),
-            (Duration::from_micros(1_700_000_001_000_500), 1_700_000_001, 1_700_000_001_000),
+            (
+                Duration::from_millis(1_700_000_000_999),
+                1_700_000_000,
+                1_700_000_000_999,
+            ),
+            (
+                Duration::from_micros(1_700_000_001_000_500),
+                1_700_000_001,
+                1_700_000_001_000,
+            ),
         ];
         for (since_epoch, secs, millis) in cases {
             let t = UNIX_EPOCH + since_epoch;

@@ -133,6 +133,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn from_json_table() {
         let cases: [(&str, Option<&[u8]>, Result<Probe, &str>); 8] = [
             ("no configuration", None, Ok(Probe::default())),
@@ -142,7 +143,10 @@ mod tests {
             (
                 "nested value",
                 Some(br#"{"inner":{"count":3},"name":"a"}"#),
-                Ok(Probe { name: "a".into(), inner: Inner { count: 3 } }),
+                Ok(Probe {
+                    name: "a".into(),
+                    inner: Inner { count: 3 },
+                }),
             ),
             (
                 "unknown field names the path",
@@ -171,14 +175,38 @@ mod tests {
         let cases = [
             ("x-request-timestamp", Ok("x-request-timestamp")),
             ("X-Lua-Processed", Ok("x-lua-processed")),
-            ("", Err(r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got """#)),
-            ("x y", Err(r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got "x y""#)),
-            (":path", Err(r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got ":path""#)),
-            ("é", Err(r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got "é""#)),
+            (
+                "",
+                Err(
+                    r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got """#,
+                ),
+            ),
+            (
+                "x y",
+                Err(
+                    r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got "x y""#,
+                ),
+            ),
+            (
+                ":path",
+                Err(
+                    r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got ":path""#,
+                ),
+            ),
+            (
+                "é",
+                Err(
+                    r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got "é""#,
+                ),
+            ),
         ];
         for (input, want) in cases {
             let got = header_name("f", input).map_err(|e| e.to_string());
-            assert_eq!(got, want.map(str::to_string).map_err(str::to_string), "input {input:?}");
+            assert_eq!(
+                got,
+                want.map(str::to_string).map_err(str::to_string),
+                "input {input:?}"
+            );
         }
     }
 
@@ -188,12 +216,26 @@ mod tests {
             (":path", Ok(":path")),
             (":Authority", Ok(":authority")),
             ("User-Agent", Ok("user-agent")),
-            (":status", Err(r#"f must be a header name or one of :authority, :method, :path, :scheme, got ":status""#)),
-            ("a(b", Err(r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got "a(b""#)),
+            (
+                ":status",
+                Err(
+                    r#"f must be a header name or one of :authority, :method, :path, :scheme, got ":status""#,
+                ),
+            ),
+            (
+                "a(b",
+                Err(
+                    r#"f must be a non-empty HTTP header name (RFC 9110 token characters), got "a(b""#,
+                ),
+            ),
         ];
         for (input, want) in cases {
             let got = readable_request_header("f", input).map_err(|e| e.to_string());
-            assert_eq!(got, want.map(str::to_string).map_err(str::to_string), "input {input:?}");
+            assert_eq!(
+                got,
+                want.map(str::to_string).map_err(str::to_string),
+                "input {input:?}"
+            );
         }
     }
 
@@ -203,7 +245,10 @@ mod tests {
             ("true", Ok(())),
             ("", Ok(())),
             ("a b\tc", Ok(())),
-            ("a\r\nb", Err(r#"v must not contain NUL, CR or LF, got "a\r\nb""#)),
+            (
+                "a\r\nb",
+                Err(r#"v must not contain NUL, CR or LF, got "a\r\nb""#),
+            ),
             ("a\0", Err(r#"v must not contain NUL, CR or LF, got "a\0""#)),
         ];
         for (input, want) in cases {

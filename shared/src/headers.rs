@@ -40,7 +40,10 @@ mod tests {
     use super::*;
 
     fn list(pairs: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect()
     }
 
     #[test]

@@ -51,7 +51,10 @@ impl<P: Plugin> RootContext for Root<P> {
         let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(bytes) => bytes,
             Err(status) => {
-                log::error!("{}: cannot read the plugin configuration: {status:?}", P::NAME);
+                log::error!(
+                    "{}: cannot read the plugin configuration: {status:?}",
+                    P::NAME
+                );
                 return false;
             }
         };

@@ -46,7 +46,11 @@ pub struct Settings {
 impl Config {
     pub fn validate(&self) -> Result<Settings, ConfigError> {
         if self.message.is_empty() {
-            return Err(ConfigError::invalid("message", "must not be empty", &self.message));
+            return Err(ConfigError::invalid(
+                "message",
+                "must not be empty",
+                &self.message,
+            ));
         }
         Ok(Settings {
             level: self.level,

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 #[cfg(target_arch = "wasm32")]
 proxy_wasm::main! {{
-    host::start::<PathLogger>();
+    moonshift_shared::host::start::<PathLogger>();
 }}
 
 /// The plugin: its validated settings.

@@ -95,15 +95,39 @@ mod tests {
         let h = |s: &str| Header(s.to_string());
         let l = |s: &str| Literal(s.to_string());
         let cases: Vec<(&str, Result<Vec<Segment>, &str>)> = vec![
-            ("Request path: %REQ(:path)%", Ok(vec![l("Request path: "), h(":path")])),
-            ("%REQ(:METHOD)% %REQ(:path)%", Ok(vec![h(":method"), l(" "), h(":path")])),
-            ("ua=%REQ(User-Agent)%!", Ok(vec![l("ua="), h("user-agent"), l("!")])),
+            (
+                "Request path: %REQ(:path)%",
+                Ok(vec![l("Request path: "), h(":path")]),
+            ),
+            (
+                "%REQ(:METHOD)% %REQ(:path)%",
+                Ok(vec![h(":method"), l(" "), h(":path")]),
+            ),
+            (
+                "ua=%REQ(User-Agent)%!",
+                Ok(vec![l("ua="), h("user-agent"), l("!")]),
+            ),
             ("100% plain", Ok(vec![l("100% plain")])),
             ("%REQ(:path", Ok(vec![l("%REQ(:path")])),
             ("", Ok(vec![])),
-            ("%REQ()%", Err(r#"message placeholder must be a non-empty HTTP header name (RFC 9110 token characters), got """#)),
-            ("%REQ(a)b)%", Err(r#"message placeholder must be a non-empty HTTP header name (RFC 9110 token characters), got "a)b""#)),
-            ("%REQ(:status)%", Err(r#"message placeholder must be a header name or one of :authority, :method, :path, :scheme, got ":status""#)),
+            (
+                "%REQ()%",
+                Err(
+                    r#"message placeholder must be a non-empty HTTP header name (RFC 9110 token characters), got """#,
+                ),
+            ),
+            (
+                "%REQ(a)b)%",
+                Err(
+                    r#"message placeholder must be a non-empty HTTP header name (RFC 9110 token characters), got "a)b""#,
+                ),
+            ),
+            (
+                "%REQ(:status)%",
+                Err(
+                    r#"message placeholder must be a header name or one of :authority, :method, :path, :scheme, got ":status""#,
+                ),
+            ),
         ];
         for (message, want) in cases {
             let got = Template::parse("message", message)

@@ -120,6 +120,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn config_table() {
         let default = vec![op(Action::Add, "x-lua-processed", "true")];
         let too_many = format!(

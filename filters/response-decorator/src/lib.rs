@@ -3,14 +3,14 @@
 pub mod config;
 
 use config::{Action, Operation};
-use moonshift_shared::host::{self, Plugin};
+use moonshift_shared::host::Plugin;
 use moonshift_shared::ConfigError;
 use proxy_wasm::traits::{Context, HttpContext};
 use std::rc::Rc;
 
 #[cfg(target_arch = "wasm32")]
 proxy_wasm::main! {{
-    host::start::<ResponseDecorator>();
+    moonshift_shared::host::start::<ResponseDecorator>();
 }}
 
 /// The plugin: the operations, in order.

@@ -52,7 +52,11 @@ impl Config {
     pub fn validate(&self) -> Result<Settings, ConfigError> {
         let header = config::header_name("header", &self.header)?;
         if self.format.is_empty() {
-            return Err(ConfigError::invalid("format", "must not be empty", &self.format));
+            return Err(ConfigError::invalid(
+                "format",
+                "must not be empty",
+                &self.format,
+            ));
         }
         if !self.format.bytes().all(|b| (b' '..=b'~').contains(&b)) {
             return Err(ConfigError::invalid(
@@ -97,7 +101,11 @@ mod tests {
 
     #[test]
     fn config_table() {
-        let default = settings("x-request-timestamp", "%Y-%m-%dT%H:%M:%SZ", OnExisting::Append);
+        let default = settings(
+            "x-request-timestamp",
+            "%Y-%m-%dT%H:%M:%SZ",
+            OnExisting::Append,
+        );
         let cases: [(&str, &str, Result<Settings, String>); 12] = [
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default.clone())),

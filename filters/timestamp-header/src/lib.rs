@@ -5,7 +5,7 @@ pub mod strftime;
 
 use config::{OnExisting, Settings};
 use moonshift_shared::clock;
-use moonshift_shared::host::{self, Plugin};
+use moonshift_shared::host::Plugin;
 use moonshift_shared::ConfigError;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 #[cfg(target_arch = "wasm32")]
 proxy_wasm::main! {{
-    host::start::<TimestampHeader>();
+    moonshift_shared::host::start::<TimestampHeader>();
 }}
 
 /// The plugin: its validated settings.

@@ -12,11 +12,27 @@ pub const SUPPORTED: &str =
     "%% %a %A %b %B %c %C %d %D %e %F %g %G %h %H %I %j %k %l %m %M %p %P %r %R %S %T %u %U %V %w %W %x %X %y %Y %z %Z";
 
 const WEEKDAYS: [&str; 7] = [
-    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
 ];
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +193,9 @@ impl BrokenDown {
         let yday = i64::from(self.yday);
         let week = (yday - iso_weekday + 10) / 7;
         let weeks_in = |year: i64| -> i64 {
-            let p = |y: i64| (y + y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400)).rem_euclid(7);
+            let p = |y: i64| {
+                (y + y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400)).rem_euclid(7)
+            };
             if p(year) == 4 || p(year - 1) == 3 {
                 53
             } else {
@@ -266,11 +284,19 @@ mod tests {
             ("%a %A %b %B %h", leap_day, "Thu Thursday Feb February Feb"),
             ("%e|%k|%l|%I|%p|%P", leap_day, "29| 7| 7|07|AM|am"),
             ("%c", leap_day, "Thu Feb 29 07:05:09 2024"),
-            ("%D %F %T %R %r", leap_day, "02/29/24 2024-02-29 07:05:09 07:05 07:05:09 AM"),
+            (
+                "%D %F %T %R %r",
+                leap_day,
+                "02/29/24 2024-02-29 07:05:09 07:05 07:05:09 AM",
+            ),
             ("%x %X %C %y %u %w", leap_day, "02/29/24 07:05:09 20 24 4 4"),
             ("%z %Z 100%%", leap_day, "+0000 GMT 100%"),
             ("%j %U %W %V %G", new_year, "001 00 00 53 2026"),
-            ("%a %e %l%p", epoch_of(2026, 12, 31, 23, 59, 59), "Thu 31 11PM"),
+            (
+                "%a %e %l%p",
+                epoch_of(2026, 12, 31, 23, 59, 59),
+                "Thu 31 11PM",
+            ),
             ("%I %l %p", epoch_of(2026, 6, 1, 12, 0, 0), "12 12 PM"),
             ("%I %l %p", epoch_of(2026, 6, 1, 0, 0, 0), "12 12 AM"),
             ("no conversion", 5, "no conversion"),
@@ -278,7 +304,11 @@ mod tests {
         ];
         for (format, instant, want) in cases {
             let parsed = Format::parse(format).unwrap();
-            assert_eq!(parsed.render(instant), want, "format {format:?} at {instant}");
+            assert_eq!(
+                parsed.render(instant),
+                want,
+                "format {format:?} at {instant}"
+            );
         }
     }
 

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
 //! Every supported conversion, at many instants, against LuaJIT's own `os.date("!...")` — the
 //! function the Lua filter calls inside Envoy.
 
@@ -16,11 +18,22 @@ fn instants() -> Vec<i64> {
         86_400,
         951_782_400, // 2000-02-29
         1_700_000_000,
-        4_102_444_799, // 2099-12-31T23:59:59
+        4_102_444_799,   // 2099-12-31T23:59:59
         253_402_300_799, // 9999-12-31T23:59:59
     ];
-    for year in [1970, 1999, 2000, 2004, 2020, 2021, 2024, 2026, 2027, 2100, 2400] {
-        for (month, day) in [(1, 1), (1, 4), (2, 28), (3, 1), (6, 9), (12, 28), (12, 29), (12, 31)] {
+    for year in [
+        1970, 1999, 2000, 2004, 2020, 2021, 2024, 2026, 2027, 2100, 2400,
+    ] {
+        for (month, day) in [
+            (1, 1),
+            (1, 4),
+            (2, 28),
+            (3, 1),
+            (6, 9),
+            (12, 28),
+            (12, 29),
+            (12, 31),
+        ] {
             for (h, m, s) in [(0, 0, 0), (9, 5, 7), (12, 0, 0), (23, 59, 59)] {
                 out.push(epoch_of(year, month, day, h, m, s));
             }
@@ -30,7 +43,9 @@ fn instants() -> Vec<i64> {
     // A linear congruential walk: deterministic, so a failure names a reproducible instant.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..2000 {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         out.push(i64::try_from((x >> 11) % 4_102_444_800).unwrap());
     }
     out
@@ -39,7 +54,10 @@ fn instants() -> Vec<i64> {
 #[test]
 fn every_conversion_matches_luajit_os_date() {
     let lua = Lua::new();
-    let os_date: mlua::Function = lua.load("return function(f, t) return os.date('!' .. f, t) end").eval().unwrap();
+    let os_date: mlua::Function = lua
+        .load("return function(f, t) return os.date('!' .. f, t) end")
+        .eval()
+        .unwrap();
     let mut formats: Vec<String> = SUPPORTED.split(' ').map(str::to_string).collect();
     formats.push("%Y-%m-%dT%H:%M:%SZ".into());
     formats.push("[%a, %d %b %Y %H:%M:%S GMT]".into());
