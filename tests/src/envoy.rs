@@ -1,0 +1,321 @@
+//! A real Envoy as a test fixture.
+//!
+//! [`Envoy::start`] writes a bootstrap (one listener, the filters under test, the router, one
+//! upstream cluster), starts Envoy on free loopback ports with `--concurrency N`, and waits for
+//! the admin `/ready`. Dropping it kills that process by its id. Configs are JSON, which Envoy
+//! reads as YAML; they are kept under `target/envoy-tests/` for a person to read after a failure.
+
+use crate::http::Request;
+use crate::paths;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// An `envoy.filters.http.wasm` entry running `target/filters/<filter>.wasm` under V8, with the
+/// configuration (JSON) as a `google.protobuf.StringValue`, as Istio's WasmPlugin delivers it.
+/// `None` sends no configuration at all (an empty `pluginConfig`).
+pub fn wasm_filter(filter: &str, configuration: Option<&str>) -> Value {
+    wasm_filter_at(filter, &paths::wasm_module(filter), configuration)
+}
+
+/// [`wasm_filter`] with a module at any path.
+pub fn wasm_filter_at(filter: &str, module: &Path, configuration: Option<&str>) -> Value {
+    let mut config = json!({
+        "name": format!("moonshift.{filter}"),
+        "root_id": filter,
+        "vm_config": {
+            "runtime": "envoy.wasm.runtime.v8",
+            "code": {"local": {"filename": module}},
+        },
+    });
+    if let Some(configuration) = configuration {
+        config["configuration"] = json!({
+            "@type": "type.googleapis.com/google.protobuf.StringValue",
+            "value": configuration,
+        });
+    }
+    json!({
+        "name": "envoy.filters.http.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": config,
+        },
+    })
+}
+
+/// An `envoy.filters.http.lua` entry loading `lua-reference/<filter>.lua` from disk.
+pub fn lua_filter(filter: &str) -> Value {
+    lua_filter_at(&paths::lua_reference(filter))
+}
+
+/// An `envoy.filters.http.lua` entry loading the Lua file at `path`.
+pub fn lua_filter_at(path: &Path) -> Value {
+    json!({
+        "name": "envoy.filters.http.lua",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+            "default_source_code": {"filename": path},
+        },
+    })
+}
+
+/// Envoy's own `envoy.filters.http.local_ratelimit` with `typed_config` fields given as JSON.
+pub fn native_local_ratelimit(fields: Value) -> Value {
+    let mut typed_config = json!({
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+    });
+    if let (Some(target), Some(source)) = (typed_config.as_object_mut(), fields.as_object()) {
+        target.extend(source.clone());
+    }
+    json!({"name": "envoy.filters.http.local_ratelimit", "typed_config": typed_config})
+}
+
+/// A bootstrap: listener on `listener_port` whose HTTP filters are `filters` then the router,
+/// routing everything to 127.0.0.1:`upstream_port`; admin on `admin_port`.
+pub fn bootstrap(
+    listener_port: u16,
+    admin_port: u16,
+    upstream_port: u16,
+    filters: &[Value],
+) -> Value {
+    let mut http_filters = filters.to_vec();
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+    }));
+    let address =
+        |port: u16| json!({"socket_address": {"address": "127.0.0.1", "port_value": port}});
+    json!({
+        "admin": {"address": address(admin_port)},
+        "static_resources": {
+            "listeners": [{
+                "name": "moonshift",
+                "address": address(listener_port),
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "moonshift",
+                        "codec_type": "AUTO",
+                        "route_config": {"virtual_hosts": [{
+                            "name": "all",
+                            "domains": ["*"],
+                            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}],
+                        }]},
+                        "http_filters": http_filters,
+                    },
+                }]}],
+            }],
+            "clusters": [{
+                "name": "upstream",
+                "type": "STATIC",
+                "connect_timeout": "1s",
+                "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [
+                    {"endpoint": {"address": address(upstream_port)}},
+                ]}]},
+            }],
+        },
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A fresh directory under `target/envoy-tests/` for one Envoy's config and log.
+fn scratch_dir(label: &str) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = paths::workspace_root()
+        .join("target/envoy-tests")
+        .join(format!(
+            "{label}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// `envoy --mode validate -c <config>`: `Ok` or Envoy's output.
+pub fn validate(label: &str, config: &Value) -> Result<(), String> {
+    let dir = scratch_dir(label);
+    let path = dir.join("envoy.yaml");
+    std::fs::write(&path, serde_json::to_vec_pretty(config).expect("json")).expect("write config");
+    let output = Command::new(paths::envoy_bin())
+        .args([
+            "--mode",
+            "validate",
+            "--disable-hot-restart",
+            "-l",
+            "warn",
+            "-c",
+        ])
+        .arg(&path)
+        .output()
+        .expect("run envoy --mode validate");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// A running Envoy. Dropping it kills the process.
+#[derive(Debug)]
+pub struct Envoy {
+    child: Child,
+    /// The listener port.
+    pub port: u16,
+    pub admin_port: u16,
+    pub dir: PathBuf,
+    log_path: PathBuf,
+}
+
+/// Envoy exited before it was ready.
+#[derive(Debug)]
+pub struct StartFailure {
+    pub exit_code: Option<i32>,
+    pub log: String,
+}
+
+impl Envoy {
+    /// Starts Envoy with `filters` in front of `upstream_port`; panics with Envoy's log if it
+    /// does not become ready.
+    pub fn start(label: &str, filters: &[Value], upstream_port: u16, concurrency: u32) -> Self {
+        match Self::try_start(label, filters, upstream_port, concurrency) {
+            Ok(envoy) => envoy,
+            Err(failure) => panic!(
+                "Envoy ({label}) exited with {:?} before it was ready; its log:\n{}",
+                failure.exit_code, failure.log
+            ),
+        }
+    }
+
+    pub fn try_start(
+        label: &str,
+        filters: &[Value],
+        upstream_port: u16,
+        concurrency: u32,
+    ) -> Result<Self, StartFailure> {
+        let dir = scratch_dir(label);
+        let (port, admin_port) = (free_port(), free_port());
+        let config_path = dir.join("envoy.yaml");
+        let config = bootstrap(port, admin_port, upstream_port, filters);
+        std::fs::write(
+            &config_path,
+            serde_json::to_vec_pretty(&config).expect("json"),
+        )
+        .expect("write envoy config");
+        let log_path = dir.join("envoy.log");
+        let log = std::fs::File::create(&log_path).expect("create envoy log");
+        let child = Command::new(paths::envoy_bin())
+            .arg("-c")
+            .arg(&config_path)
+            .args(["--concurrency", &concurrency.to_string()])
+            .args(["--disable-hot-restart", "-l", "info"])
+            .args(["--component-log-level", "wasm:trace,lua:trace"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn envoy");
+        let mut envoy = Self {
+            child,
+            port,
+            admin_port,
+            dir,
+            log_path,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = envoy.child.try_wait() {
+                return Err(StartFailure {
+                    exit_code: status.code(),
+                    log: envoy.log(),
+                });
+            }
+            if envoy
+                .admin_get("/ready")
+                .is_some_and(|body| body.trim() == "LIVE")
+            {
+                return Ok(envoy);
+            }
+            if Instant::now() > deadline {
+                return Err(StartFailure {
+                    exit_code: None,
+                    log: envoy.log(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything Envoy logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read(&self.log_path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the log holds a line containing `needle` (log writes are asynchronous).
+    pub fn wait_for_log(&self, needle: &str) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.log().lines().find(|l| l.contains(needle)) {
+                return Some(line.to_string());
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn admin_get(&self, path: &str) -> Option<String> {
+        let response = Request::get(path).send(self.admin_port).ok()?;
+        (response.status == 200).then(|| String::from_utf8_lossy(&response.body).into_owned())
+    }
+
+    /// Counters and gauges from the admin `/stats`, by name.
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        self.admin_get("/stats")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let (name, value) = line.split_once(": ")?;
+                Some((name.to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// One counter; 0 when Envoy does not list it.
+    pub fn counter(&self, name: &str) -> u64 {
+        self.stats().get(name).copied().unwrap_or(0)
+    }
+
+    /// Sends `request` to the listener.
+    pub fn send(&self, request: &Request) -> crate::http::Response {
+        request
+            .send(self.port)
+            .unwrap_or_else(|e| panic!("request to Envoy failed: {e}\nEnvoy log:\n{}", self.log()))
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

