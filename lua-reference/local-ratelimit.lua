@@ -9,25 +9,43 @@
 -- are N buckets. The Wasm filter's `scope = "worker"` does the same; its default, `process`,
 -- shares one bucket across workers as native Envoy does.
 --
--- `config` holds the defaults. The test runners render other configurations by replacing this
--- one table; nothing else in the file changes.
+-- `config` holds the defaults, in the same shape as the Wasm filter's JSON configuration (see
+-- filters/local-ratelimit/README.md), so a configuration renders as this table field for field.
+-- The test runners render other configurations by replacing this one table; nothing else in the
+-- file changes. `scope` is absent: a Lua filter's state is always per worker.
 local config = {
-  max_tokens = 100,
-  tokens_per_fill = 100,
-  fill_interval_ms = 60000,
-  status = 429,
+  stat_prefix = "http_local_rate_limiter",
+  token_bucket = { max_tokens = 100, tokens_per_fill = 100, fill_interval = "60s" },
+  status = { code = 429 },
   body = "local_rate_limited",
   response_headers_to_add = {},
   request_headers_to_add_when_not_enforced = {},
-  x_ratelimit_headers = false,
-  enabled_percent = 100,
-  enforced_percent = 100,
-  client_key_header = nil,      -- a request header name, or nil
-  client_key_remote_address = false,
+  enable_x_ratelimit_headers = "OFF",
+  filter_enabled = { default_value = { numerator = 100, denominator = "HUNDRED" } },
+  filter_enforced = { default_value = { numerator = 100, denominator = "HUNDRED" } },
+  client_key = nil,            -- { request_header = "x-api-key" } or { remote_address = {} }
   max_client_keys = 10000,
 }
 
-local fill_rate = config.tokens_per_fill / (config.fill_interval_ms / 1000)
+-- "60s", "1.5s", "0.05s" or "50ms", in seconds.
+local function seconds(duration)
+  local ms = string.match(duration, "^(%d+)ms$")
+  if ms then return tonumber(ms) / 1000 end
+  return tonumber(string.match(duration, "^([%d.]+)s$"))
+end
+
+local denominators = { HUNDRED = 100, TEN_THOUSAND = 10000, MILLION = 1000000 }
+
+local function percent(fraction)
+  local value = fraction.default_value
+  return value.numerator * 100 / denominators[value.denominator or "HUNDRED"]
+end
+
+local max_tokens = config.token_bucket.max_tokens
+local fill_rate = config.token_bucket.tokens_per_fill / seconds(config.token_bucket.fill_interval)
+local enabled_percent = percent(config.filter_enabled)
+local enforced_percent = percent(config.filter_enforced)
+local x_ratelimit_headers = config.enable_x_ratelimit_headers == "DRAFT_VERSION_03"
 
 -- Per-worker state: bucket cursors (seconds) by key, and how many client buckets exist.
 buckets = buckets or {}
@@ -38,11 +56,11 @@ local function now_seconds(handle)
 end
 
 local function tokens(cursor, now)
-  return math.min((now - cursor) * fill_rate, config.max_tokens)
+  return math.min((now - cursor) * fill_rate, max_tokens)
 end
 
 local function cursor_of(key, now)
-  return buckets[key] or (now - config.max_tokens / fill_rate)
+  return buckets[key] or (now - max_tokens / fill_rate)
 end
 
 local function sampled(percent)
@@ -50,9 +68,11 @@ local function sampled(percent)
 end
 
 local function client_of(handle)
-  if config.client_key_header then
-    return handle:headers():get(config.client_key_header)
-  elseif config.client_key_remote_address then
+  local key = config.client_key
+  if key == nil then return nil end
+  if key.request_header then
+    return handle:headers():get(key.request_header)
+  elseif key.remote_address then
     local address = handle:streamInfo():downstreamRemoteAddress()
     local v6 = string.match(address, "^%[(.*)%]:%d+$")
     if v6 then return v6 end
@@ -73,7 +93,7 @@ local function bucket_key(client)
 end
 
 function envoy_on_request(handle)
-  if not sampled(config.enabled_percent) then return end
+  if not sampled(enabled_percent) then return end
   local key = bucket_key(client_of(handle))
   handle:streamInfo():dynamicMetadata():set("moonshift.local_ratelimit", "bucket", key)
   local now = now_seconds(handle)
@@ -82,21 +102,21 @@ function envoy_on_request(handle)
     buckets[key] = now - (available - 1) / fill_rate
     return
   end
-  if not sampled(config.enforced_percent) then
-    for _, h in ipairs(config.request_headers_to_add_when_not_enforced) do
-      handle:headers():add(h[1], h[2])
+  if not sampled(enforced_percent) then
+    for _, option in ipairs(config.request_headers_to_add_when_not_enforced) do
+      handle:headers():add(option.header.key, option.header.value)
     end
     return
   end
-  local reply = { [":status"] = tostring(config.status) }
-  for _, h in ipairs(config.response_headers_to_add) do
-    reply[h[1]] = h[2]
+  local reply = { [":status"] = tostring(config.status.code) }
+  for _, option in ipairs(config.response_headers_to_add) do
+    reply[string.lower(option.header.key)] = option.header.value
   end
   handle:respond(reply, config.body)
 end
 
 function envoy_on_response(handle)
-  if not config.x_ratelimit_headers then return end
+  if not x_ratelimit_headers then return end
   local metadata = handle:streamInfo():dynamicMetadata():get("moonshift.local_ratelimit")
   local key = metadata and metadata["bucket"]
   if key == nil then return end
@@ -105,7 +125,7 @@ function envoy_on_response(handle)
   local reset = 0
   if left < 1 then reset = math.ceil((1 - left) / fill_rate) end
   local headers = handle:headers()
-  headers:add("x-ratelimit-limit", tostring(config.max_tokens))
+  headers:add("x-ratelimit-limit", tostring(max_tokens))
   headers:add("x-ratelimit-remaining", string.format("%d", math.floor(math.max(left, 0))))
   headers:add("x-ratelimit-reset", string.format("%d", reset))
 end
