@@ -14,5 +14,6 @@ pub mod clock;
 pub mod config;
 pub mod headers;
 pub mod host;
+pub mod json;
 
 pub use config::ConfigError;

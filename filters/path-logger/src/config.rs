@@ -90,7 +90,7 @@ mod tests {
             (
                 "unknown level",
                 r#"{"level":"warning"}"#,
-                Err("level: unknown variant `warning`, expected one of `trace`, `debug`, `info`, `warn`, `error`, `critical` at line 1 column 18"),
+                Err("level: unknown variant `warning`, expected one of `trace`, `debug`, `info`, `warn`, `error`, `critical`"),
             ),
             ("empty message", r#"{"message":""}"#, Err(r#"message must not be empty, got """#)),
             (
@@ -101,7 +101,7 @@ mod tests {
             (
                 "unknown field",
                 r#"{"template":"x"}"#,
-                Err("template: unknown field `template`, expected `level` or `message` at line 1 column 11"),
+                Err("template: unknown field `template`, expected `level` or `message`"),
             ),
         ];
         for (name, json, want) in cases {

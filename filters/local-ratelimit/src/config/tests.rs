@@ -111,7 +111,7 @@ fn invalid_configs() {
         ),
         (
             r#"{"token_bucket":{"max_tokens":-1}}"#,
-            "token_bucket.max_tokens: invalid value: integer `-1`, expected u32 at line 1 column 32",
+            "token_bucket.max_tokens: invalid value: integer `-1`, expected u32",
         ),
         (r#"{"status":{"code":302}}"#, "status.code must be in 400..=599, got 302"),
         (r#"{"status":{"code":600}}"#, "status.code must be in 400..=599, got 600"),
@@ -122,7 +122,7 @@ fn invalid_configs() {
         ),
         (
             r#"{"response_headers_to_add":[{"append":false,"header":{"key":"x","value":"1"}}]}"#,
-            "response_headers_to_add[0].append: unknown field `append`, expected `header` at line 1 column 37",
+            "response_headers_to_add[0].append: unknown field `append`, expected `header`",
         ),
         (
             r#"{"filter_enforced":{"default_value":{"numerator":101}}}"#,
@@ -130,11 +130,11 @@ fn invalid_configs() {
         ),
         (
             r#"{"enable_x_ratelimit_headers":"DRAFT_VERSION_04"}"#,
-            "enable_x_ratelimit_headers: unknown variant `DRAFT_VERSION_04`, expected `OFF` or `DRAFT_VERSION_03` at line 1 column 48",
+            "enable_x_ratelimit_headers: unknown variant `DRAFT_VERSION_04`, expected `OFF` or `DRAFT_VERSION_03`",
         ),
         (
             r#"{"scope":"connection"}"#,
-            "scope: unknown variant `connection`, expected `process` or `worker` at line 1 column 21",
+            "scope: unknown variant `connection`, expected `process` or `worker`",
         ),
         (
             r#"{"client_key":{"request_header":":status"}}"#,
