@@ -37,7 +37,7 @@ build:
 	@mkdir -p $(DIST)
 	@for f in $(FILTERS); do \
 	  m=$${f//-/_}; \
-	  wasm-opt -Oz --strip-debug --strip-producers \
+	  wasm-opt -Oz --converge --strip-debug --strip-producers \
 	    --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals \
 	    $(CARGO_OUT)/$$m.wasm -o $(DIST)/$$f.wasm; \
 	done

@@ -343,3 +343,49 @@ fn modules_are_small() {
         println!("{filter}: {size} bytes");
     }
 }
+
+#[test]
+fn client_controlled_bytes_never_break_a_filter() {
+    // Non-UTF-8 header bytes reach every filter that reads headers; none may trap (a trap is a
+    // 503 and a dead VM). The message is logged byte for byte, as Lua logs it.
+    let upstream = Upstream::start();
+    let filters = [
+        envoy::wasm_filter(
+            "path-logger",
+            Some(r#"{"message":"bin=%REQ(x-bin)% missing=%REQ(x-none)%"}"#),
+        ),
+        envoy::wasm_filter(
+            "local-ratelimit",
+            Some(r#"{"client_key":{"request_header":"x-bin"}}"#),
+        ),
+        envoy::wasm_filter(
+            "timestamp-header",
+            Some(r#"{"header":"x-bin","on_existing":"keep"}"#),
+        ),
+        envoy::wasm_filter("response-decorator", None),
+    ];
+    let envoy = Envoy::start("client-bytes", &filters, upstream.port, 1);
+    for _ in 0..3 {
+        let response = envoy.send(&Request::get("/").header("x-bin", b"\xff\xfe\x80ok"));
+        assert_eq!(response.status, 200, "{}", envoy.log());
+        assert_eq!(response.values("x-lua-processed"), ["true"]);
+    }
+    let raw_log = std::fs::read(envoy.dir.join("envoy.log")).unwrap();
+    let needle = b"bin=\xff\xfe\x80ok missing=-";
+    assert!(
+        raw_log.windows(needle.len()).any(|w| w == needle),
+        "{}",
+        envoy.log()
+    );
+    // `keep`: the client's bytes stay as they were.
+    for received in upstream.received() {
+        let values: Vec<&Vec<u8>> = received
+            .headers
+            .iter()
+            .filter(|(k, _)| k == "x-bin")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(values, [&b"\xff\xfe\x80ok".to_vec()]);
+    }
+    assert!(!envoy.log().contains("[critical]"), "{}", envoy.log());
+}
