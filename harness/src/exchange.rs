@@ -1,0 +1,135 @@
+//! What goes into a filter and what comes out, the same for both hosts.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A header: lowercase name, raw value bytes.
+pub type Header = (String, Vec<u8>);
+
+/// Log levels, as Envoy names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+impl Level {
+    /// proxy-wasm's numbering (`LogLevel`).
+    pub fn from_proxy_wasm(level: u32) -> Self {
+        match level {
+            0 => Self::Trace,
+            1 => Self::Debug,
+            2 => Self::Info,
+            3 => Self::Warn,
+            4 => Self::Error,
+            _ => Self::Critical,
+        }
+    }
+}
+
+/// One line a filter logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub level: Level,
+    pub message: Vec<u8>,
+}
+
+impl fmt::Display for LogLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{:?}] {}", self.level, show_bytes(&self.message))
+    }
+}
+
+/// One request through the filter: its headers (pseudo-headers included, in order), and the
+/// response the upstream gives if the request reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub request_headers: Vec<Header>,
+    /// `ip:port` of the downstream peer.
+    pub remote_address: String,
+    pub upstream_status: u16,
+    pub upstream_headers: Vec<Header>,
+}
+
+/// The response the client gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// In order, without `:status`.
+    pub headers: Vec<Header>,
+    /// `None` when the upstream's body passes through untouched.
+    pub body: Option<Vec<u8>>,
+}
+
+/// Everything observable about one exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The request headers as the upstream saw them; `None` for a local reply.
+    pub upstream_request: Option<Vec<Header>>,
+    pub response: Response,
+    pub logs: Vec<LogLine>,
+}
+
+/// Builds a local reply's headers the way Envoy's `sendLocalReply` does for both `respond()`
+/// and `proxy_send_local_response`: the given headers, then `content-type: text/plain` when there
+/// is a body and no content type was given.
+pub fn local_reply_headers(mut headers: Vec<Header>, body: &[u8]) -> Vec<Header> {
+    if !body.is_empty() && !headers.iter().any(|(k, _)| k == "content-type") {
+        headers.push(("content-type".into(), b"text/plain".to_vec()));
+    }
+    headers
+}
+
+/// Bytes as text where they are UTF-8, `\xNN` where they are not.
+pub fn show_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Lua `headers():get()` on a header list: every value joined with `,`.
+pub fn joined(headers: &[Header], name: &str) -> Option<Vec<u8>> {
+    let mut values = headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone());
+    let first = values.next()?;
+    Some(values.fold(first, |mut acc, v| {
+        acc.push(b',');
+        acc.extend_from_slice(&v);
+        acc
+    }))
+}
+
+/// Envoy's `setCopy` (Lua `replace`, proxy-wasm `replace_header_map_value`): the first entry of
+/// `name` takes `value` in place, later entries go; appended when absent.
+pub fn replace_header(headers: &mut Vec<Header>, name: &str, value: &[u8]) {
+    let name = name.to_ascii_lowercase();
+    match headers.iter().position(|(k, _)| *k == name) {
+        Some(first) => {
+            headers[first].1 = value.to_vec();
+            let mut index = 0;
+            headers.retain(|(k, _)| {
+                let keep = index <= first || *k != name;
+                index += 1;
+                keep
+            });
+        }
+        None => headers.push((name, value.to_vec())),
+    }
+}
+
+/// Removes every entry of `name`.
+pub fn remove_header(headers: &mut Vec<Header>, name: &str) {
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+}

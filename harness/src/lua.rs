@@ -1,0 +1,401 @@
+//! An Envoy Lua filter host on LuaJIT (mlua), emulating the `handle` API Envoy gives scripts.
+//!
+//! One [`LuaWorker`] is one worker thread's Lua state: globals persist across its requests and
+//! are never shared with another worker, as in Envoy. A script error is handled as Envoy handles
+//! it: logged at `error`, header changes made before it kept, the request goes on, and
+//! `envoy_on_response` still runs. `respond()` ends the script and sends a local reply, on which
+//! the script's own `envoy_on_response` runs.
+
+use crate::clock::Clock;
+use crate::exchange::{
+    joined, local_reply_headers, remove_header, replace_header, Exchange, Header, Level, LogLine,
+    Outcome, Response,
+};
+use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The marker `respond()` raises to end the script; not a script error.
+const RESPONDED: &str = "moonshift-harness: respond() ends the script";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Request,
+    Response,
+}
+
+#[derive(Debug)]
+struct Stream {
+    phase: Phase,
+    request_headers: Vec<Header>,
+    response_headers: Vec<Header>,
+    local_reply: Option<(u16, Vec<Header>, Vec<u8>)>,
+    logs: Vec<LogLine>,
+    remote_address: String,
+}
+
+type Shared = Rc<RefCell<Stream>>;
+
+#[derive(Clone)]
+struct Handle {
+    stream: Shared,
+    clock: Clock,
+    metadata: Table,
+}
+
+struct HeaderMap {
+    stream: Shared,
+    phase: Phase,
+}
+
+impl HeaderMap {
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<Header>) -> R) -> R {
+        let mut stream = self.stream.borrow_mut();
+        match self.phase {
+            Phase::Request => f(&mut stream.request_headers),
+            Phase::Response => f(&mut stream.response_headers),
+        }
+    }
+}
+
+fn text(value: &mlua::String) -> Vec<u8> {
+    value.as_bytes().to_vec()
+}
+
+impl UserData for HeaderMap {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("get", |lua, this, key: mlua::String| {
+            let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+            match this.with(|h| joined(h, &key)) {
+                Some(value) => Ok(MultiValue::from_vec(vec![Value::String(
+                    lua.create_string(value)?,
+                )])),
+                None => Ok(MultiValue::new()),
+            }
+        });
+        methods.add_method(
+            "getAtIndex",
+            |lua, this, (key, index): (mlua::String, i64)| {
+                let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+                let value = this.with(|h| {
+                    let index = usize::try_from(index).ok()?;
+                    h.iter()
+                        .filter(|(k, _)| *k == key)
+                        .nth(index)
+                        .map(|(_, v)| v.clone())
+                });
+                match value {
+                    Some(value) => Ok(MultiValue::from_vec(vec![Value::String(
+                        lua.create_string(value)?,
+                    )])),
+                    None => Ok(MultiValue::new()),
+                }
+            },
+        );
+        methods.add_method("getNumValues", |_, this, key: mlua::String| {
+            let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+            Ok(this.with(|h| h.iter().filter(|(k, _)| *k == key).count()))
+        });
+        methods.add_method(
+            "add",
+            |_, this, (key, value): (mlua::String, mlua::String)| {
+                let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+                this.with(|h| h.push((key, text(&value))));
+                Ok(())
+            },
+        );
+        methods.add_method(
+            "replace",
+            |_, this, (key, value): (mlua::String, mlua::String)| {
+                let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+                this.with(|h| replace_header(h, &key, &text(&value)));
+                Ok(())
+            },
+        );
+        methods.add_method("remove", |_, this, key: mlua::String| {
+            let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+            this.with(|h| remove_header(h, &key));
+            Ok(())
+        });
+        methods.add_meta_method("__pairs", |lua, this, ()| {
+            let snapshot = this.with(|h| h.clone());
+            let position = RefCell::new(0usize);
+            let next = lua.create_function(move |lua, _: MultiValue| {
+                let mut position = position.borrow_mut();
+                match snapshot.get(*position) {
+                    Some((k, v)) => {
+                        *position += 1;
+                        Ok(MultiValue::from_vec(vec![
+                            Value::String(lua.create_string(k)?),
+                            Value::String(lua.create_string(v)?),
+                        ]))
+                    }
+                    None => Ok(MultiValue::new()),
+                }
+            })?;
+            Ok(next)
+        });
+    }
+}
+
+struct StreamInfo {
+    stream: Shared,
+    metadata: Table,
+}
+
+struct DynamicMetadata {
+    metadata: Table,
+}
+
+impl UserData for StreamInfo {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("downstreamRemoteAddress", |_, this, ()| {
+            Ok(this.stream.borrow().remote_address.clone())
+        });
+        methods.add_method("dynamicMetadata", |_, this, ()| {
+            Ok(DynamicMetadata {
+                metadata: this.metadata.clone(),
+            })
+        });
+    }
+}
+
+impl UserData for DynamicMetadata {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("get", |_, this, namespace: String| {
+            this.metadata.get::<Value>(namespace)
+        });
+        methods.add_method(
+            "set",
+            |lua, this, (namespace, key, value): (String, String, Value)| {
+                let table = match this.metadata.get::<Value>(namespace.as_str())? {
+                    Value::Table(table) => table,
+                    _ => {
+                        let table = lua.create_table()?;
+                        this.metadata.set(namespace, table.clone())?;
+                        table
+                    }
+                };
+                table.set(key, value)
+            },
+        );
+    }
+}
+
+fn add_log_method<M: UserDataMethods<Handle>>(methods: &mut M, name: &str, level: Level) {
+    methods.add_method(name, move |_, this, message: mlua::String| {
+        this.stream.borrow_mut().logs.push(LogLine {
+            level,
+            message: text(&message),
+        });
+        Ok(())
+    });
+}
+
+impl UserData for Handle {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("headers", |_, this, ()| {
+            let phase = this.stream.borrow().phase;
+            Ok(HeaderMap {
+                stream: Rc::clone(&this.stream),
+                phase,
+            })
+        });
+        for (name, level) in [
+            ("logTrace", Level::Trace),
+            ("logDebug", Level::Debug),
+            ("logInfo", Level::Info),
+            ("logWarn", Level::Warn),
+            ("logErr", Level::Error),
+            ("logCritical", Level::Critical),
+        ] {
+            add_log_method(methods, name, level);
+        }
+        methods.add_method("timestamp", |_, this, ()| Ok(this.clock.millis()));
+        methods.add_method("streamInfo", |_, this, ()| {
+            Ok(StreamInfo {
+                stream: Rc::clone(&this.stream),
+                metadata: this.metadata.clone(),
+            })
+        });
+        methods.add_method(
+            "respond",
+            |_, this, (headers, body): (Table, Option<mlua::String>)| {
+                if this.stream.borrow().phase != Phase::Request {
+                    return Err(mlua::Error::runtime(
+                        "respond() is only valid on the request path",
+                    ));
+                }
+                let mut status = None;
+                let mut list = Vec::new();
+                for pair in headers.pairs::<mlua::String, Value>() {
+                    let (key, value) = pair?;
+                    let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+                    let values = match value {
+                        Value::Table(t) => t
+                            .sequence_values::<mlua::String>()
+                            .map(|v| v.map(|s| text(&s)))
+                            .collect::<mlua::Result<Vec<_>>>()?,
+                        Value::String(s) => vec![text(&s)],
+                        other => vec![other.to_string()?.into_bytes()],
+                    };
+                    if key == ":status" {
+                        status = values
+                            .first()
+                            .and_then(|v| String::from_utf8_lossy(v).parse::<u16>().ok());
+                    } else {
+                        list.extend(values.into_iter().map(|v| (key.clone(), v)));
+                    }
+                }
+                let status = status
+                    .filter(|s| (200..=599).contains(s))
+                    .ok_or_else(|| mlua::Error::runtime(":status must be a number in 200..599"))?;
+                let body = body.map(|b| text(&b)).unwrap_or_default();
+                this.stream.borrow_mut().local_reply = Some((status, list, body));
+                Err::<(), _>(mlua::Error::runtime(RESPONDED))
+            },
+        );
+    }
+}
+
+/// One worker's Lua state with the script loaded.
+pub struct LuaWorker {
+    lua: Lua,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for LuaWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LuaWorker")
+    }
+}
+
+/// The first line of a Lua error, as Envoy logs it (`[string "..."]:12: message`).
+fn script_error(error: &mlua::Error) -> String {
+    let text = match error {
+        mlua::Error::CallbackError { cause, .. } => cause.to_string(),
+        other => other.to_string(),
+    };
+    let first = text.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("runtime error: ")
+        .unwrap_or(first)
+        .to_string()
+}
+
+impl LuaWorker {
+    /// Loads `source` into a fresh LuaJIT state whose `os.time` / `os.date` read `clock`.
+    pub fn start(source: &str, clock: &Clock) -> Result<Self, String> {
+        let lua = Lua::new();
+        let now_clock = clock.clone();
+        let now = lua
+            .create_function(move |_, ()| Ok(now_clock.seconds()))
+            .map_err(|e| e.to_string())?;
+        lua.load(
+            r#"
+            local now = ...
+            local real_date, real_time = os.date, os.time
+            os.time = function(t) if t == nil then return now() end return real_time(t) end
+            os.date = function(format, t) return real_date(format, t or now()) end
+            math.randomseed(1)
+            "#,
+        )
+        .set_name("=moonshift-harness clock")
+        .call::<()>(now)
+        .map_err(|e| e.to_string())?;
+        lua.load(source)
+            .set_name(source)
+            .exec()
+            .map_err(|e| format!("script does not load: {}", script_error(&e)))?;
+        Ok(Self {
+            lua,
+            clock: clock.clone(),
+        })
+    }
+
+    fn run(&self, function: &str, handle: &Handle) -> Option<LogLine> {
+        let Ok(Value::Function(f)) = self.lua.globals().get::<Value>(function) else {
+            return None;
+        };
+        match f.call::<()>(handle.clone()) {
+            Ok(()) => None,
+            Err(error) => {
+                let message = script_error(&error);
+                if message.contains(RESPONDED) {
+                    return None;
+                }
+                Some(LogLine {
+                    level: Level::Error,
+                    message: format!("script log: {message}").into_bytes(),
+                })
+            }
+        }
+    }
+
+    /// Runs one request/response through `envoy_on_request` and `envoy_on_response`.
+    pub fn exchange(&mut self, exchange: &Exchange) -> Outcome {
+        let stream = Rc::new(RefCell::new(Stream {
+            phase: Phase::Request,
+            request_headers: exchange.request_headers.clone(),
+            response_headers: Vec::new(),
+            local_reply: None,
+            remote_address: exchange.remote_address.clone(),
+            logs: Vec::new(),
+        }));
+        let metadata = match self.lua.create_table() {
+            Ok(t) => t,
+            Err(e) => panic!("cannot create a Lua table: {e}"),
+        };
+        let handle = Handle {
+            stream: Rc::clone(&stream),
+            clock: self.clock.clone(),
+            metadata,
+        };
+        if let Some(error) = self.run("envoy_on_request", &handle) {
+            stream.borrow_mut().logs.push(error);
+        }
+        let (upstream_request, status, headers, body) = {
+            let mut s = stream.borrow_mut();
+            match s.local_reply.take() {
+                Some((status, headers, body)) => (
+                    None,
+                    status,
+                    local_reply_headers(headers, &body),
+                    Some(body),
+                ),
+                None => (
+                    Some(s.request_headers.clone()),
+                    exchange.upstream_status,
+                    exchange.upstream_headers.clone(),
+                    None,
+                ),
+            }
+        };
+        {
+            let mut s = stream.borrow_mut();
+            s.phase = Phase::Response;
+            s.response_headers = vec![(":status".into(), status.to_string().into_bytes())];
+            s.response_headers.extend(headers);
+        }
+        if let Some(error) = self.run("envoy_on_response", &handle) {
+            stream.borrow_mut().logs.push(error);
+        }
+        let mut s = stream.borrow_mut();
+        let mut headers = std::mem::take(&mut s.response_headers);
+        let status = headers
+            .iter()
+            .position(|(k, _)| k == ":status")
+            .map(|i| headers.remove(i).1)
+            .and_then(|v| String::from_utf8(v).ok()?.parse().ok())
+            .unwrap_or(status);
+        Outcome {
+            upstream_request,
+            response: Response {
+                status,
+                headers,
+                body,
+            },
+            logs: std::mem::take(&mut s.logs),
+        }
+    }
+}
