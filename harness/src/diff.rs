@@ -36,7 +36,38 @@ fn clip(text: &str, width: usize) -> String {
     }
 }
 
-/// Two outcomes side by side; rows that differ are marked with `≠`. `None` when equal.
+/// Aligns two line lists on their longest common subsequence: `(left, right)` rows, where a row
+/// missing on one side is an insertion or a deletion.
+fn align<'a>(a: &'a [String], b: &'a [String]) -> Vec<(Option<&'a str>, Option<&'a str>)> {
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut rows) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            rows.push((Some(a[i].as_str()), Some(b[j].as_str())));
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            rows.push((None, Some(b[j].as_str())));
+            j += 1;
+        } else {
+            rows.push((Some(a[i].as_str()), None));
+            i += 1;
+        }
+    }
+    rows
+}
+
+/// Two outcomes side by side, aligned; rows that differ are marked with `≠`. `None` when equal.
 pub fn side_by_side(
     left_title: &str,
     left: &Outcome,
@@ -49,11 +80,13 @@ pub fn side_by_side(
     let (a, b) = (lines(left), lines(right));
     let width = 58;
     let mut out = format!("  {}   {}\n", clip(left_title, width), right_title);
-    for i in 0..a.len().max(b.len()) {
-        let l = a.get(i).map_or("", String::as_str);
-        let r = b.get(i).map_or("", String::as_str);
-        let mark = if l == r { ' ' } else { '≠' };
-        out.push_str(&format!("{mark} {} │ {r}\n", clip(l, width)));
+    for (l, r) in align(&a, &b) {
+        let mark = if l.is_some() && l == r { ' ' } else { '≠' };
+        out.push_str(&format!(
+            "{mark} {} │ {}\n",
+            clip(l.unwrap_or(""), width),
+            r.unwrap_or("")
+        ));
     }
     Some(out)
 }

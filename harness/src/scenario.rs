@@ -188,7 +188,7 @@ pub fn check(expect: &Expect, outcome: &Outcome) -> Vec<String> {
     if let Some(status) = expect.status {
         if outcome.response.status != status {
             failures.push(format!(
-                "status {} , expected {status}",
+                "status {}, expected {status}",
                 outcome.response.status
             ));
         }
@@ -348,8 +348,8 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
                 }
             }
             for (host, expect, outcome) in [
-                ("both", &spec.expect, &lua_outcome),
-                ("both", &spec.expect, &wasm_outcome),
+                ("Lua", &spec.expect, &lua_outcome),
+                ("Wasm", &spec.expect, &wasm_outcome),
                 ("Lua", &spec.expect_lua, &lua_outcome),
                 ("Wasm", &spec.expect_wasm, &wasm_outcome),
             ] {

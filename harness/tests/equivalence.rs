@@ -2,17 +2,11 @@
 //! LuaJIT and the shipped `.wasm` under wasmtime, on one clock. Any difference fails the test
 //! with a side-by-side diff, unless the scenario names an intentional difference.
 
-use moonshift_harness::scenario::{self, ScenarioFile, Subject};
-use moonshift_harness::wasm::WasmModule;
-use moonshift_tests::paths;
+mod support;
 
-pub fn subject(filter: &str) -> Subject {
-    Subject {
-        name: filter.to_string(),
-        lua_source: std::fs::read_to_string(paths::lua_reference(filter)).expect("Lua reference"),
-        module: WasmModule::load(&paths::wasm_module(filter)).expect("compiled module"),
-    }
-}
+use moonshift_harness::scenario::{self, ScenarioFile};
+use moonshift_tests::paths;
+use support::subject;
 
 fn run_file(filter: &str) {
     let path = paths::workspace_root()
@@ -44,4 +38,19 @@ fn run_file(filter: &str) {
 #[test]
 fn timestamp_header() {
     run_file("timestamp-header");
+}
+
+#[test]
+fn path_logger() {
+    run_file("path-logger");
+}
+
+#[test]
+fn response_decorator() {
+    run_file("response-decorator");
+}
+
+#[test]
+fn local_ratelimit() {
+    run_file("local-ratelimit");
 }

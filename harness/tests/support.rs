@@ -1,0 +1,14 @@
+//! The filter under test, loaded the way every harness test loads it.
+
+use moonshift_harness::scenario::Subject;
+use moonshift_harness::wasm::WasmModule;
+use moonshift_tests::paths;
+
+/// The Lua reference and the shipped module of `filter` (stale or missing modules panic).
+pub fn subject(filter: &str) -> Subject {
+    Subject {
+        name: filter.to_string(),
+        lua_source: std::fs::read_to_string(paths::lua_reference(filter)).expect("Lua reference"),
+        module: WasmModule::load(&paths::wasm_module(filter)).expect("compiled module"),
+    }
+}
