@@ -74,6 +74,8 @@ pub struct Expect {
     #[serde(default)]
     pub response: BTreeMap<String, Vec<Value>>,
     pub body: Option<Value>,
+    /// The response header names, in order.
+    pub response_names: Option<Vec<String>>,
     /// The exact log lines, `[level, message]`.
     pub logs: Option<Vec<(Level, Value)>>,
     /// The log lines, `[level, regular expression]`, each matching its whole message.
@@ -217,6 +219,17 @@ pub fn check(expect: &Expect, outcome: &Outcome) -> Vec<String> {
         let got = values(&outcome.response.headers, name);
         if got != want {
             failures.push(format!("response {name}: {got:?}, expected {want:?}"));
+        }
+    }
+    if let Some(names) = &expect.response_names {
+        let got: Vec<&str> = outcome
+            .response
+            .headers
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if got != *names {
+            failures.push(format!("response header order {got:?}, expected {names:?}"));
         }
     }
     if let Some(body) = &expect.body {

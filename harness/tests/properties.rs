@@ -28,16 +28,25 @@ fn config() -> Config {
 fn subject(filter: &'static str) -> &'static Subject {
     static SUBJECTS: OnceLock<Vec<Subject>> = OnceLock::new();
     let all = SUBJECTS.get_or_init(|| {
-        ["timestamp-header", "path-logger", "local-ratelimit", "response-decorator"]
-            .into_iter()
-            .map(support::subject)
-            .collect()
+        [
+            "timestamp-header",
+            "path-logger",
+            "local-ratelimit",
+            "response-decorator",
+        ]
+        .into_iter()
+        .map(support::subject)
+        .collect()
     });
     all.iter().find(|s| s.name == filter).expect("known filter")
 }
 
 /// Runs `requests` (clock in ms, exchange) through a fresh Lua worker and a fresh Wasm worker.
-fn run_both(filter: &'static str, config: &Value, requests: &[(u64, Exchange)]) -> Vec<(Outcome, Outcome)> {
+fn run_both(
+    filter: &'static str,
+    config: &Value,
+    requests: &[(u64, Exchange)],
+) -> Vec<(Outcome, Outcome)> {
     let subject = subject(filter);
     let clock = Clock::at_millis(requests.first().map_or(0, |r| r.0));
     let source = lua_config::render(&subject.lua_source, Some(config)).expect("config renders");
@@ -48,7 +57,8 @@ fn run_both(filter: &'static str, config: &Value, requests: &[(u64, Exchange)]) 
         root_id: filter.into(),
         log_level: 0,
     };
-    let mut wasm = WasmWorker::start(&subject.module, &Process::new(), &clock, &plugin).expect("Wasm starts");
+    let mut wasm =
+        WasmWorker::start(&subject.module, &Process::new(), &clock, &plugin).expect("Wasm starts");
     wasm.take_logs();
     requests
         .iter()
@@ -83,14 +93,20 @@ fn headers() -> impl Strategy<Value = Vec<Header>> {
 
 fn request() -> impl Strategy<Value = Exchange> {
     (
-        proptest::option::of(proptest::collection::vec(any::<u8>().prop_filter("path byte", |b| !matches!(b, 0 | b'\r' | b'\n' | b' ')), 0..40)),
+        proptest::option::of(proptest::collection::vec(
+            any::<u8>().prop_filter("path byte", |b| !matches!(b, 0 | b'\r' | b'\n' | b' ')),
+            0..40,
+        )),
         prop_oneof![Just("GET"), Just("POST"), Just("CONNECT")],
         headers(),
         headers(),
         "(10\\.0\\.0\\.[1-3]|\\[::1\\]):[1-9][0-9]{0,4}",
     )
         .prop_map(|(path, method, extra, upstream, remote)| {
-            let mut request_headers = vec![(":authority".to_string(), b"moonshift.test".to_vec()), (":method".to_string(), method.as_bytes().to_vec())];
+            let mut request_headers = vec![
+                (":authority".to_string(), b"moonshift.test".to_vec()),
+                (":method".to_string(), method.as_bytes().to_vec()),
+            ];
             if let Some(path) = path {
                 let mut p = b"/".to_vec();
                 p.extend(path);
@@ -108,16 +124,20 @@ fn request() -> impl Strategy<Value = Exchange> {
 
 /// Requests at increasing instants: start anywhere in 1970..2100, then steps of up to 3 s.
 fn timeline(max: usize) -> impl Strategy<Value = Vec<(u64, Exchange)>> {
-    (0u64..4_102_444_800_000, proptest::collection::vec((0u64..3_000, request()), 1..max)).prop_map(|(start, steps)| {
-        let mut at = start;
-        steps
-            .into_iter()
-            .map(|(step, exchange)| {
-                at += step;
-                (at, exchange)
-            })
-            .collect()
-    })
+    (
+        0u64..4_102_444_800_000,
+        proptest::collection::vec((0u64..3_000, request()), 1..max),
+    )
+        .prop_map(|(start, steps)| {
+            let mut at = start;
+            steps
+                .into_iter()
+                .map(|(step, exchange)| {
+                    at += step;
+                    (at, exchange)
+                })
+                .collect()
+        })
 }
 
 fn assert_equal(pairs: &[(Outcome, Outcome)]) -> Result<(), TestCaseError> {
