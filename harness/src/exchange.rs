@@ -133,3 +133,49 @@ pub fn replace_header(headers: &mut Vec<Header>, name: &str, value: &[u8]) {
 pub fn remove_header(headers: &mut Vec<Header>, name: &str) {
     headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> Vec<Header> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()
+    }
+
+    #[test]
+    fn replace_keeps_the_first_place_and_drops_the_rest() {
+        let cases = [
+            (vec![("a", "1"), ("x", "1"), ("b", "2"), ("x", "2")], vec![("a", "1"), ("x", "new"), ("b", "2")]),
+            (vec![("a", "1")], vec![("a", "1"), ("x", "new")]),
+            (vec![], vec![("x", "new")]),
+        ];
+        for (before, after) in cases {
+            let mut headers = map(&before);
+            replace_header(&mut headers, "X", b"new");
+            assert_eq!(headers, map(&after), "{before:?}");
+        }
+    }
+
+    #[test]
+    fn joined_and_removed() {
+        let mut headers = map(&[("x", "1"), ("y", ""), ("x", "2")]);
+        assert_eq!(joined(&headers, "X"), Some(b"1,2".to_vec()));
+        assert_eq!(joined(&headers, "y"), Some(Vec::new()));
+        assert_eq!(joined(&headers, "z"), None);
+        remove_header(&mut headers, "x");
+        assert_eq!(headers, map(&[("y", "")]));
+    }
+
+    #[test]
+    fn local_reply_content_type_rule() {
+        assert_eq!(local_reply_headers(vec![], b"body"), map(&[("content-type", "text/plain")]));
+        assert_eq!(local_reply_headers(vec![], b""), map(&[]));
+        let given = map(&[("content-type", "application/json")]);
+        assert_eq!(local_reply_headers(given.clone(), b"{}"), given);
+    }
+
+    #[test]
+    fn bytes_are_shown_readably() {
+        assert_eq!(show_bytes(b"ok \xff\x00"), "ok \\xff\u{0}");
+    }
+}

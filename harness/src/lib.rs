@@ -1,6 +1,5 @@
-//! Moonshift's equivalence harness: a Lua filter under LuaJIT and a proxy-wasm module under
-//! wasmtime, run side by side on the same requests and the same clock, with every observable
-//! compared.
+#![doc = include_str!("../README.md")]
+
 
 pub mod clock;
 pub mod diff;

@@ -20,7 +20,7 @@ fn table_span(source: &str) -> Result<(usize, usize), String> {
     let open = line_start + OPEN.len() - 1;
     let close = source[open..]
         .find("\n}\n")
-        .map(|i| open + i + 2)
+        .map(|i| open + i + 1)
         .ok_or("the Lua reference's config table is not closed by a line holding only `}`")?;
     Ok((open, close + 1))
 }
@@ -157,4 +157,51 @@ pub fn render(source: &str, config: Option<&Json>) -> Result<String, String> {
     let mut table = String::new();
     render_value(&merged, 0, &mut table);
     Ok(format!("{}{}{}", &source[..open], table, &source[close..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SOURCE: &str = "-- a filter\nlocal config = {\n  name = \"x\",\n  nested = { a = 1, b = \"two\" },\n  list = { \"p\", \"q\" },\n  empty = {},\n}\n\nfunction envoy_on_request(h) end\n";
+
+    #[test]
+    fn defaults_read_back_as_json() {
+        assert_eq!(
+            defaults(SOURCE).unwrap(),
+            json!({"name": "x", "nested": {"a": 1, "b": "two"}, "list": ["p", "q"], "empty": {}})
+        );
+    }
+
+    #[test]
+    fn merge_table() {
+        let cases = [
+            (json!({}), json!({"name": "x", "nested": {"a": 1, "b": "two"}, "list": ["p", "q"], "empty": {}})),
+            (json!({"nested": {"a": 2}}), json!({"name": "x", "nested": {"a": 2, "b": "two"}, "list": ["p", "q"], "empty": {}})),
+            (json!({"list": ["r"], "name": null, "extra": true}), json!({"nested": {"a": 1, "b": "two"}, "list": ["r"], "empty": {}, "extra": true})),
+        ];
+        for (given, want) in cases {
+            let mut base = defaults(SOURCE).unwrap();
+            merge(&mut base, &given);
+            assert_eq!(base, want, "{given}");
+        }
+    }
+
+    #[test]
+    fn rendered_file_loads_and_holds_the_config() {
+        let rendered = render(SOURCE, Some(&json!({"name": "quote\" and \\ and é", "list": []}))).unwrap();
+        assert!(rendered.starts_with("-- a filter\nlocal config = {\n"));
+        assert!(rendered.ends_with("}\n\nfunction envoy_on_request(h) end\n"));
+        assert_eq!(
+            defaults(&rendered).unwrap(),
+            json!({"name": "quote\" and \\ and é", "nested": {"a": 1, "b": "two"}, "list": {}, "empty": {}})
+        );
+        assert_eq!(render(SOURCE, None).unwrap(), SOURCE);
+    }
+
+    #[test]
+    fn a_file_without_the_table_is_an_error() {
+        assert_eq!(render("print(1)\n", Some(&json!({}))), Err("the Lua reference has no `local config = {` line".to_string()));
+    }
 }
