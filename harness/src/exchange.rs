@@ -139,13 +139,19 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> Vec<Header> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
     }
 
     #[test]
     fn replace_keeps_the_first_place_and_drops_the_rest() {
         let cases = [
-            (vec![("a", "1"), ("x", "1"), ("b", "2"), ("x", "2")], vec![("a", "1"), ("x", "new"), ("b", "2")]),
+            (
+                vec![("a", "1"), ("x", "1"), ("b", "2"), ("x", "2")],
+                vec![("a", "1"), ("x", "new"), ("b", "2")],
+            ),
             (vec![("a", "1")], vec![("a", "1"), ("x", "new")]),
             (vec![], vec![("x", "new")]),
         ];
@@ -168,7 +174,10 @@ mod tests {
 
     #[test]
     fn local_reply_content_type_rule() {
-        assert_eq!(local_reply_headers(vec![], b"body"), map(&[("content-type", "text/plain")]));
+        assert_eq!(
+            local_reply_headers(vec![], b"body"),
+            map(&[("content-type", "text/plain")])
+        );
         assert_eq!(local_reply_headers(vec![], b""), map(&[]));
         let given = map(&[("content-type", "application/json")]);
         assert_eq!(local_reply_headers(given.clone(), b"{}"), given);

@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-
 pub mod clock;
 pub mod diff;
 pub mod exchange;

@@ -177,9 +177,18 @@ mod tests {
     #[test]
     fn merge_table() {
         let cases = [
-            (json!({}), json!({"name": "x", "nested": {"a": 1, "b": "two"}, "list": ["p", "q"], "empty": {}})),
-            (json!({"nested": {"a": 2}}), json!({"name": "x", "nested": {"a": 2, "b": "two"}, "list": ["p", "q"], "empty": {}})),
-            (json!({"list": ["r"], "name": null, "extra": true}), json!({"nested": {"a": 1, "b": "two"}, "list": ["r"], "empty": {}, "extra": true})),
+            (
+                json!({}),
+                json!({"name": "x", "nested": {"a": 1, "b": "two"}, "list": ["p", "q"], "empty": {}}),
+            ),
+            (
+                json!({"nested": {"a": 2}}),
+                json!({"name": "x", "nested": {"a": 2, "b": "two"}, "list": ["p", "q"], "empty": {}}),
+            ),
+            (
+                json!({"list": ["r"], "name": null, "extra": true}),
+                json!({"nested": {"a": 1, "b": "two"}, "list": ["r"], "empty": {}, "extra": true}),
+            ),
         ];
         for (given, want) in cases {
             let mut base = defaults(SOURCE).unwrap();
@@ -190,7 +199,11 @@ mod tests {
 
     #[test]
     fn rendered_file_loads_and_holds_the_config() {
-        let rendered = render(SOURCE, Some(&json!({"name": "quote\" and \\ and é", "list": []}))).unwrap();
+        let rendered = render(
+            SOURCE,
+            Some(&json!({"name": "quote\" and \\ and é", "list": []})),
+        )
+        .unwrap();
         assert!(rendered.starts_with("-- a filter\nlocal config = {\n"));
         assert!(rendered.ends_with("}\n\nfunction envoy_on_request(h) end\n"));
         assert_eq!(
@@ -202,6 +215,9 @@ mod tests {
 
     #[test]
     fn a_file_without_the_table_is_an_error() {
-        assert_eq!(render("print(1)\n", Some(&json!({}))), Err("the Lua reference has no `local config = {` line".to_string()));
+        assert_eq!(
+            render("print(1)\n", Some(&json!({}))),
+            Err("the Lua reference has no `local config = {` line".to_string())
+        );
     }
 }
