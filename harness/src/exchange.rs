@@ -111,22 +111,13 @@ pub fn joined(headers: &[Header], name: &str) -> Option<Vec<u8>> {
     }))
 }
 
-/// Envoy's `setCopy` (Lua `replace`, proxy-wasm `replace_header_map_value`): the first entry of
-/// `name` takes `value` in place, later entries go; appended when absent.
+/// Envoy's `setCopy` (Lua `replace`, proxy-wasm `replace_header_map_value`): every entry of
+/// `name` goes and one entry with `value` is appended at the end (observed in Envoy 1.40: the
+/// header moves to the end, it does not keep the first entry's place).
 pub fn replace_header(headers: &mut Vec<Header>, name: &str, value: &[u8]) {
     let name = name.to_ascii_lowercase();
-    match headers.iter().position(|(k, _)| *k == name) {
-        Some(first) => {
-            headers[first].1 = value.to_vec();
-            let mut index = 0;
-            headers.retain(|(k, _)| {
-                let keep = index <= first || *k != name;
-                index += 1;
-                keep
-            });
-        }
-        None => headers.push((name, value.to_vec())),
-    }
+    headers.retain(|(k, _)| *k != name);
+    headers.push((name, value.to_vec()));
 }
 
 /// Removes every entry of `name`.
@@ -146,11 +137,11 @@ mod tests {
     }
 
     #[test]
-    fn replace_keeps_the_first_place_and_drops_the_rest() {
+    fn replace_removes_every_entry_and_appends_one() {
         let cases = [
             (
                 vec![("a", "1"), ("x", "1"), ("b", "2"), ("x", "2")],
-                vec![("a", "1"), ("x", "new"), ("b", "2")],
+                vec![("a", "1"), ("b", "2"), ("x", "new")],
             ),
             (vec![("a", "1")], vec![("a", "1"), ("x", "new")]),
             (vec![], vec![("x", "new")]),

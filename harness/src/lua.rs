@@ -326,7 +326,7 @@ impl LuaWorker {
                 }
                 Some(LogLine {
                     level: Level::Error,
-                    message: format!("script log: {message}").into_bytes(),
+                    message: message.into_bytes(),
                 })
             }
         }

@@ -131,6 +131,9 @@ pub struct Scenario {
     /// The README's name for the intentional difference this scenario pins; the hosts'
     /// outcomes are then not compared, the per-host expectations are.
     pub differs: Option<String>,
+    /// Why this scenario cannot be played in a real Envoy (it depends on an exact clock, or on
+    /// client addresses Envoy cannot be given); absent: the real-Envoy runner plays it too.
+    pub not_in_envoy: Option<String>,
     pub exchanges: Vec<ExchangeSpec>,
     /// Wasm metrics at the end (Lua has no stats API), by name.
     #[serde(default)]
@@ -289,6 +292,8 @@ pub struct Subject {
 #[derive(Debug, Clone)]
 pub struct ExchangeResult {
     pub index: usize,
+    /// The clock during the exchange, in milliseconds since the epoch.
+    pub at_ms: u64,
     pub lua: Outcome,
     pub wasm: Outcome,
 }
@@ -372,6 +377,7 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
             }
             report.exchanges.push(ExchangeResult {
                 index,
+                at_ms: clock.millis(),
                 lua: lua_outcome,
                 wasm: wasm_outcome,
             });

@@ -97,7 +97,7 @@ fn every_invalid_config_is_refused_by_the_wasm_with_its_message() {
 fn lua_has_no_stats_the_wasm_counts_like_native() {
     // local-ratelimit README: "Lua has no stats API: the Lua reference counts nothing."
     let path =
-        moonshift_tests::paths::workspace_root().join("tests/scenarios/local-ratelimit.json");
+        moonshift_harness::artifacts::workspace_root().join("tests/scenarios/local-ratelimit.json");
     let file = ScenarioFile::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
     let scenario = file
         .scenarios
@@ -112,8 +112,10 @@ fn lua_has_no_stats_the_wasm_counts_like_native() {
             .get("http_local_rate_limiter.http_local_rate_limit.rate_limited"),
         Some(&1)
     );
-    let lua_source =
-        std::fs::read_to_string(moonshift_tests::paths::lua_reference("local-ratelimit")).unwrap();
+    let lua_source = std::fs::read_to_string(moonshift_harness::artifacts::lua_reference(
+        "local-ratelimit",
+    ))
+    .unwrap();
     assert!(
         !lua_source.contains("stats") && !lua_source.contains("metric"),
         "the Lua reference now counts something: update the README"

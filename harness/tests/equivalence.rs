@@ -4,8 +4,8 @@
 
 mod support;
 
+use moonshift_harness::artifacts as paths;
 use moonshift_harness::scenario::{self, ScenarioFile};
-use moonshift_tests::paths;
 use support::subject;
 
 fn run_file(filter: &str) {

@@ -7,7 +7,7 @@ use moonshift_harness::scenario::{self, ScenarioFile, Subject};
 use support::subject;
 
 fn scenario(filter: &str, name: &str) -> scenario::Scenario {
-    let path = moonshift_tests::paths::workspace_root()
+    let path = moonshift_harness::artifacts::workspace_root()
         .join("tests/scenarios")
         .join(format!("{filter}.json"));
     let file = ScenarioFile::parse(&std::fs::read_to_string(path).unwrap()).unwrap();

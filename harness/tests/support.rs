@@ -1,8 +1,8 @@
 //! The filter under test, loaded the way every harness test loads it.
 
+use moonshift_harness::artifacts as paths;
 use moonshift_harness::scenario::Subject;
 use moonshift_harness::wasm::WasmModule;
-use moonshift_tests::paths;
 
 /// The Lua reference and the shipped module of `filter` (stale or missing modules panic).
 pub fn subject(filter: &str) -> Subject {

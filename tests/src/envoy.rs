@@ -269,6 +269,11 @@ impl Envoy {
             .unwrap_or_default()
     }
 
+    /// Everything Envoy logged so far, as bytes.
+    pub fn log_bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.log_path).unwrap_or_default()
+    }
+
     /// Waits until the log holds a line containing `needle` (log writes are asynchronous).
     pub fn wait_for_log(&self, needle: &str) -> Option<String> {
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -36,6 +36,8 @@ impl Response {
 pub struct Request {
     pub method: String,
     pub path: Vec<u8>,
+    /// Sent as `host` (HTTP/1.1) or `:authority` (HTTP/2).
+    pub authority: String,
     pub headers: Vec<Header>,
 }
 
@@ -44,6 +46,7 @@ impl Request {
         Self {
             method: "GET".into(),
             path: path.as_bytes().to_vec(),
+            authority: "moonshift.test".into(),
             headers: Vec::new(),
         }
     }
@@ -62,7 +65,9 @@ impl Request {
         bytes.extend_from_slice(self.method.as_bytes());
         bytes.push(b' ');
         bytes.extend_from_slice(&self.path);
-        bytes.extend_from_slice(b" HTTP/1.1\r\nhost: moonshift.test\r\nconnection: close\r\n");
+        bytes.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        bytes.extend_from_slice(self.authority.as_bytes());
+        bytes.extend_from_slice(b"\r\nconnection: close\r\n");
         for (name, value) in &self.headers {
             bytes.extend_from_slice(name.as_bytes());
             bytes.extend_from_slice(b": ");

@@ -6,10 +6,13 @@
 //! - [`upstream`]: an HTTP/1.1 server that records each request's headers exactly as received
 //!   (order, repeated values, raw bytes) and answers with the status and headers a test asks for.
 //! - [`http`]: a raw HTTP/1.1 client that can send any header bytes.
-//! - [`paths`]: where the built filters, the Lua references and Envoy are; a missing or stale
-//!   `.wasm` is an error that says how to rebuild it, never silently used.
+//! - [`paths`]: where the built filters, the Lua references and Envoy are (the harness's
+//!   [`moonshift_harness::artifacts`]).
 
 pub mod envoy;
+pub mod h2client;
 pub mod http;
-pub mod paths;
+pub mod runner;
 pub mod upstream;
+
+pub use moonshift_harness::artifacts as paths;

@@ -30,7 +30,8 @@ impl Received {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    /// Names and raw value bytes.
+    pub headers: Vec<(String, Vec<u8>)>,
     pub body: Vec<u8>,
 }
 
@@ -38,7 +39,7 @@ impl Default for Reply {
     fn default() -> Self {
         Self {
             status: 200,
-            headers: vec![("x-upstream".into(), "moonshift".into())],
+            headers: vec![("x-upstream".into(), b"moonshift".to_vec())],
             body: b"upstream ok".to_vec(),
         }
     }
@@ -120,10 +121,20 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         };
         let mut out = format!("HTTP/1.1 {} Moonshift\r\n", reply.status).into_bytes();
         for (name, value) in &reply.headers {
-            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(format!("content-length: {}\r\n\r\n", reply.body.len()).as_bytes());
-        out.extend_from_slice(&reply.body);
+        if matches!(reply.status, 204 | 304) {
+            // No body, and no content-length, may follow these (RFC 9110 §6.4.1).
+            out.extend_from_slice(b"\r\n");
+        } else {
+            out.extend_from_slice(
+                format!("content-length: {}\r\n\r\n", reply.body.len()).as_bytes(),
+            );
+            out.extend_from_slice(&reply.body);
+        }
         if writer.write_all(&out).is_err() {
             return;
         }

@@ -160,9 +160,9 @@ fn response_decorator_operations_in_order() {
     upstream.set_reply(moonshift_tests::upstream::Reply {
         status: 200,
         headers: vec![
-            ("x-upstream".into(), "1".into()),
-            ("cache-control".into(), "max-age=60".into()),
-            ("cache-control".into(), "public".into()),
+            ("x-upstream".into(), b"1".to_vec()),
+            ("cache-control".into(), b"max-age=60".to_vec()),
+            ("cache-control".into(), b"public".to_vec()),
         ],
         body: b"ok".to_vec(),
     });

@@ -1,4 +1,6 @@
-//! Where things are: the workspace, the built filters, the Lua references, Envoy.
+//! Where things are: the workspace, the built filters, the Lua references, the scenarios, Envoy.
+//!
+//! A missing or stale `.wasm` is an error that says how to rebuild it, never silently used.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -14,8 +16,15 @@ pub const FILTERS: [&str; 4] = [
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("tests/ has a parent")
+        .expect("harness/ has a parent")
         .to_path_buf()
+}
+
+/// The scenario file of `filter`.
+pub fn scenarios(filter: &str) -> PathBuf {
+    workspace_root()
+        .join("tests/scenarios")
+        .join(format!("{filter}.json"))
 }
 
 /// The Lua reference of `filter`, the very file Envoy loads.

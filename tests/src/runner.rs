@@ -1,0 +1,426 @@
+//! Plays a scenario file (the in-process suite's format) against a real Envoy, with the filter
+//! as its Lua reference, as its Wasm module, or (local-ratelimit) as Envoy's native filter, over
+//! HTTP/1.1 or HTTP/2, and turns what happened into the harness's [`Outcome`]s so the same diff
+//! compares them.
+//!
+//! What a real Envoy adds or varies is normalised by rule before comparing ([`canonical`]): the
+//! headers Envoy itself adds (`x-request-id`, `date`, ...), the clock (a timestamp-header value is
+//! accepted when it is the configured format rendered at a second the request was in flight), and
+//! `x-ratelimit-reset` within one second.
+
+use crate::envoy::{self, Envoy};
+use crate::h2client;
+use crate::http::Request;
+use crate::paths;
+use crate::upstream::{Reply, Upstream};
+use moonshift_harness::exchange::{show_bytes, Header, Level, LogLine, Outcome, Response};
+use moonshift_harness::lua_config;
+use moonshift_harness::scenario::{ExchangeSpec, Scenario};
+use serde_json::{json, Value};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How the filter runs in Envoy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    Lua,
+    Wasm,
+    /// Envoy's own `envoy.filters.http.local_ratelimit` (local-ratelimit only).
+    Native,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http1,
+    /// HTTP/2 with prior knowledge, cleartext.
+    Http2,
+}
+
+/// The most a scenario may sleep in Envoy (its `advance_ms` summed); longer ones stay in-process.
+pub const MAX_SLEEP_MS: u64 = 4_000;
+
+/// Why a scenario cannot be played in Envoy as written, or `Ok`.
+pub fn playable(scenario: &Scenario) -> Result<(), String> {
+    if let Some(why) = &scenario.not_in_envoy {
+        return Err(why.clone());
+    }
+    if scenario.workers > 1 {
+        return Err("chooses workers per exchange; Envoy picks the worker (the concurrency tests cover workers)".into());
+    }
+    let sleep: u64 = scenario.exchanges.iter().map(|e| e.advance_ms).sum();
+    if sleep > MAX_SLEEP_MS {
+        return Err(format!("moves the clock {sleep} ms; Envoy's clock is real"));
+    }
+    Ok(())
+}
+
+/// The native equivalent of a local-ratelimit configuration, or why there is none.
+pub fn native_config(config: Option<&Value>) -> Result<Value, String> {
+    let empty = json!({});
+    let config = config.unwrap_or(&empty);
+    for unsupported in ["client_key", "body"] {
+        if config.get(unsupported).is_some() {
+            return Err(format!("native local_ratelimit has no `{unsupported}`"));
+        }
+    }
+    if config.get("scope").and_then(Value::as_str) == Some("worker") {
+        return Err("native local_ratelimit has no per-worker scope".into());
+    }
+    let bucket = config.get("token_bucket").cloned().unwrap_or(json!({}));
+    let millis = |v: &Value| -> Option<u64> {
+        let text = v.as_str()?;
+        match text.strip_suffix("ms") {
+            Some(ms) => ms.parse().ok(),
+            None => text
+                .strip_suffix('s')?
+                .parse::<f64>()
+                .ok()
+                .map(|s| (s * 1000.0).round() as u64),
+        }
+    };
+    let interval_ms = bucket
+        .get("fill_interval")
+        .map_or(Some(60_000), millis)
+        .ok_or("bad fill_interval")?;
+    let fraction = |name: &str| {
+        let default = config
+            .get(name)
+            .and_then(|f| f.get("default_value"))
+            .cloned()
+            .unwrap_or(json!({"numerator": 100, "denominator": "HUNDRED"}));
+        json!({"runtime_key": format!("moonshift_{name}"), "default_value": default})
+    };
+    let mut native = json!({
+        "stat_prefix": config.get("stat_prefix").cloned().unwrap_or(json!("http_local_rate_limiter")),
+        "token_bucket": {
+            "max_tokens": bucket.get("max_tokens").cloned().unwrap_or(json!(100)),
+            "tokens_per_fill": bucket.get("tokens_per_fill").cloned().unwrap_or(json!(100)),
+            "fill_interval": format!("{}.{:03}s", interval_ms / 1000, interval_ms % 1000),
+        },
+        "filter_enabled": fraction("filter_enabled"),
+        "filter_enforced": fraction("filter_enforced"),
+    });
+    for field in [
+        "status",
+        "response_headers_to_add",
+        "request_headers_to_add_when_not_enforced",
+        "enable_x_ratelimit_headers",
+    ] {
+        if let Some(value) = config.get(field) {
+            native[field] = value.clone();
+        }
+    }
+    Ok(native)
+}
+
+/// The HTTP filter entry for `flavour`; Lua configs are rendered into a file under `dir`.
+pub fn filter_entry(
+    filter: &str,
+    config: Option<&Value>,
+    flavour: Flavour,
+    dir: &std::path::Path,
+) -> Result<Value, String> {
+    match flavour {
+        Flavour::Wasm => Ok(envoy::wasm_filter(
+            filter,
+            config.map(Value::to_string).as_deref(),
+        )),
+        Flavour::Lua => {
+            let source =
+                std::fs::read_to_string(paths::lua_reference(filter)).map_err(|e| e.to_string())?;
+            let rendered = lua_config::render(&source, config)?;
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            let path = dir.join(format!("{filter}.lua"));
+            std::fs::write(&path, rendered).map_err(|e| e.to_string())?;
+            Ok(envoy::lua_filter_at(&path))
+        }
+        Flavour::Native => {
+            if filter != "local-ratelimit" {
+                return Err(format!("{filter} has no native equivalent"));
+            }
+            native_config(config).map(envoy::native_local_ratelimit)
+        }
+    }
+}
+
+/// The client request for an exchange, or `None` when it has no `:path` to send.
+pub fn client_request(spec: &ExchangeSpec) -> Option<Request> {
+    let exchange = spec.exchange();
+    let mut request = Request::get("/");
+    let mut path = None;
+    request.headers.clear();
+    for (name, value) in exchange.request_headers {
+        match name.as_str() {
+            ":path" => path = Some(value),
+            ":method" => request.method = String::from_utf8_lossy(&value).into_owned(),
+            ":authority" => request.authority = String::from_utf8_lossy(&value).into_owned(),
+            ":scheme" => {}
+            _ => request.headers.push((name, value)),
+        }
+    }
+    // Envoy answers 400 itself to an empty path or one with bytes outside printable ASCII,
+    // before any filter runs: such exchanges are in-process only.
+    let path = path.filter(|p| !p.is_empty() && p.iter().all(|b| (0x21..=0x7e).contains(b)))?;
+    request.path = path;
+    Some(request)
+}
+
+fn level(tag: &str) -> Option<Level> {
+    Some(match tag {
+        "trace" => Level::Trace,
+        "debug" => Level::Debug,
+        "info" => Level::Info,
+        "warning" => Level::Warn,
+        "error" => Level::Error,
+        "critical" => Level::Critical,
+        _ => return None,
+    })
+}
+
+/// The filter's own log lines in a piece of Envoy's log: `script log: ` (Lua) and
+/// `wasm log <plugin> <root_id>: ` (Wasm) messages, raw bytes kept.
+pub fn filter_logs(log: &[u8]) -> Vec<LogLine> {
+    let mut lines = Vec::new();
+    for line in log.split(|b| *b == b'\n') {
+        let text = String::from_utf8_lossy(line);
+        let Some(tag) = text.split("][").nth(2) else {
+            continue;
+        };
+        let Some(level) = level(tag) else { continue };
+        let find = |needle: &[u8]| line.windows(needle.len()).position(|w| w == needle);
+        let message = if let Some(at) = find(b"script log: ") {
+            &line[at + "script log: ".len()..]
+        } else if let Some(at) = find(b"wasm log ") {
+            let rest = &line[at..];
+            match rest.windows(2).position(|w| w == b": ") {
+                Some(colon) => &rest[colon + 2..],
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        lines.push(LogLine {
+            level,
+            message: message.to_vec(),
+        });
+    }
+    lines
+}
+
+/// What one scenario did in Envoy: per exchange, the outcome (`None`: not sendable over this
+/// protocol) and the wall-clock seconds it was in flight.
+#[derive(Debug)]
+pub struct Played {
+    pub outcomes: Vec<Option<(Outcome, (u64, u64))>>,
+    pub stats: std::collections::BTreeMap<String, u64>,
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Plays `scenario` against a fresh Envoy (one worker) with the filter as `flavour`.
+pub fn play(
+    filter: &str,
+    scenario: &Scenario,
+    flavour: Flavour,
+    protocol: Protocol,
+) -> Result<Played, String> {
+    let label = format!("play-{filter}-{flavour:?}-{protocol:?}").to_lowercase();
+    let upstream = Upstream::start();
+    let dir = paths::workspace_root()
+        .join("target/envoy-tests/rendered")
+        .join(&label);
+    let entry = filter_entry(filter, scenario.config.as_ref(), flavour, &dir)?;
+    let envoy = Envoy::try_start(&label, &[entry], upstream.port, 1)
+        .map_err(|f| format!("Envoy did not start ({:?}):\n{}", f.exit_code, f.log))?;
+    let mut outcomes = Vec::new();
+    for spec in &scenario.exchanges {
+        std::thread::sleep(Duration::from_millis(spec.advance_ms));
+        upstream.set_reply(Reply {
+            status: spec.upstream.status,
+            headers: spec
+                .upstream
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.bytes()))
+                .collect(),
+            body: b"upstream ok".to_vec(),
+        });
+        for _ in 0..spec.repeat {
+            let request = client_request(spec)
+                .filter(|r| protocol == Protocol::Http1 || h2client::representable(r));
+            let Some(request) = request else {
+                outcomes.push(None);
+                continue;
+            };
+            let seen = upstream.received().len();
+            let log_before = envoy.log_bytes().len();
+            let before = unix_seconds();
+            let response = match protocol {
+                Protocol::Http1 => request.send(envoy.port),
+                Protocol::Http2 => h2client::send(&request, envoy.port),
+            }
+            .map_err(|e| format!("request failed: {e}\n{}", envoy.log()))?;
+            let after = unix_seconds();
+            let upstream_request = upstream.received().get(seen).map(|r| {
+                let mut headers: Vec<Header> = vec![
+                    (":path".into(), r.path.clone()),
+                    (":method".into(), r.method.clone().into_bytes()),
+                ];
+                headers.extend(r.headers.iter().cloned());
+                headers
+            });
+            let log = envoy.log_bytes();
+            let outcome = Outcome {
+                response: Response {
+                    status: response.status,
+                    headers: response.headers,
+                    body: if upstream_request.is_some() {
+                        None
+                    } else {
+                        Some(response.body)
+                    },
+                },
+                upstream_request,
+                logs: filter_logs(log.get(log_before..).unwrap_or_default()),
+            };
+            outcomes.push(Some((outcome, (before, after))));
+        }
+    }
+    Ok(Played {
+        outcomes,
+        stats: envoy.stats(),
+    })
+}
+
+/// Headers Envoy adds on its own, left out of comparisons.
+const ENVOY_REQUEST_HEADERS: [&str; 5] = [
+    "host",
+    "x-forwarded-proto",
+    "x-request-id",
+    "x-envoy-expected-rq-timeout-ms",
+    "content-length",
+];
+const ENVOY_RESPONSE_HEADERS: [&str; 6] = [
+    "date",
+    "server",
+    "x-envoy-upstream-service-time",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
+
+/// How clock-dependent values are compared.
+#[derive(Debug, Clone)]
+pub struct ClockRule {
+    /// The timestamp-header's header and format, when the filter is timestamp-header.
+    pub timestamp: Option<(String, timestamp_header::strftime::Format)>,
+}
+
+impl ClockRule {
+    pub fn for_scenario(filter: &str, scenario: &Scenario) -> Self {
+        if filter != "timestamp-header" {
+            return Self { timestamp: None };
+        }
+        let config = scenario.config.clone().unwrap_or(json!({}));
+        let header = config
+            .get("header")
+            .and_then(Value::as_str)
+            .unwrap_or("x-request-timestamp")
+            .to_ascii_lowercase();
+        let format = config
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or("%Y-%m-%dT%H:%M:%SZ");
+        Self {
+            timestamp: timestamp_header::strftime::Format::parse(format)
+                .ok()
+                .map(|f| (header, f)),
+        }
+    }
+}
+
+/// `outcome` as compared: Envoy's own headers and pseudo-headers out, the response body only for
+/// local replies, a timestamp rendered at any second in `window` replaced by `<now>`, and for
+/// HTTP/2 the headers grouped by name (the order an HTTP/2 client observes).
+pub fn canonical(
+    outcome: &Outcome,
+    rule: &ClockRule,
+    window: (u64, u64),
+    protocol: Protocol,
+) -> Outcome {
+    let mut out = outcome.clone();
+    if let Some(headers) = out.upstream_request.as_mut() {
+        headers
+            .retain(|(k, _)| !k.starts_with(':') && !ENVOY_REQUEST_HEADERS.contains(&k.as_str()));
+        if let Some((name, format)) = &rule.timestamp {
+            for (k, v) in headers.iter_mut() {
+                if k == name
+                    && (window.0..=window.1)
+                        .any(|t| format.render(t as i64).as_bytes() == v.as_slice())
+                {
+                    *v = b"<now>".to_vec();
+                }
+            }
+        }
+    }
+    out.response
+        .headers
+        .retain(|(k, _)| !ENVOY_RESPONSE_HEADERS.contains(&k.as_str()));
+    if protocol == Protocol::Http2 {
+        group_by_name(&mut out.response.headers);
+        if let Some(headers) = out.upstream_request.as_mut() {
+            group_by_name(headers);
+        }
+    }
+    out
+}
+
+/// Reorders headers so a name's values follow its first one: the order an HTTP/2 client (the
+/// `http` crate's `HeaderMap`) sends and observes.
+fn group_by_name(headers: &mut Vec<Header>) {
+    let mut names: Vec<String> = Vec::new();
+    for (k, _) in headers.iter() {
+        if !names.contains(k) {
+            names.push(k.clone());
+        }
+    }
+    let grouped = names
+        .iter()
+        .flat_map(|n| headers.iter().filter(move |(k, _)| k == n).cloned())
+        .collect();
+    *headers = grouped;
+}
+
+/// A Lua local reply's headers sorted by name: `respond()` takes them as a Lua table, whose
+/// order LuaJIT does not define (it seeds string hashing at random per state).
+pub fn lua_reply_unordered(outcome: &Outcome) -> Outcome {
+    let mut out = outcome.clone();
+    if out.upstream_request.is_none() {
+        out.response.headers.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    out
+}
+
+/// Lets two outcomes' `x-ratelimit-reset` differ by one second (real clocks move between them).
+pub fn reconcile_reset(a: &Outcome, b: &mut Outcome) {
+    let value = |o: &Outcome| -> Option<i64> {
+        let (_, v) = o
+            .response
+            .headers
+            .iter()
+            .find(|(k, _)| k == "x-ratelimit-reset")?;
+        show_bytes(v).parse().ok()
+    };
+    if let (Some(x), Some(y)) = (value(a), value(b)) {
+        if (x - y).abs() <= 1 {
+            for (k, v) in b.response.headers.iter_mut() {
+                if k == "x-ratelimit-reset" {
+                    *v = x.to_string().into_bytes();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Every filter's scenarios (`tests/scenarios/<filter>.json`) played against a real Envoy 1.40:
+//! the Lua reference in `envoy.filters.http.lua` and the `.wasm` in `envoy.filters.http.wasm`,
+//! over HTTP/1.1 and HTTP/2. In Envoy, the Lua and the Wasm must agree (unless the scenario
+//! names an intentional difference); and each must agree with its in-process host in the
+//! harness, so that the emulation is held to the real thing.
+
+use moonshift_harness::diff;
+use moonshift_harness::exchange::Outcome;
+use moonshift_harness::scenario::{self, ScenarioFile, Subject};
+use moonshift_harness::wasm::WasmModule;
+use moonshift_tests::paths;
+use moonshift_tests::runner::{self, canonical, reconcile_reset, ClockRule, Flavour, Protocol};
+use std::time::Instant;
+
+fn subject(filter: &str) -> Subject {
+    Subject {
+        name: filter.to_string(),
+        lua_source: std::fs::read_to_string(paths::lua_reference(filter)).unwrap(),
+        module: WasmModule::load(&paths::wasm_module(filter)).unwrap(),
+    }
+}
+
+fn compare(
+    title: &str,
+    failures: &mut Vec<String>,
+    left: (&str, &Outcome),
+    right: (&str, &Outcome),
+) {
+    let mut right_outcome = right.1.clone();
+    reconcile_reset(left.1, &mut right_outcome);
+    if let Some(d) = diff::side_by_side(left.0, left.1, right.0, &right_outcome) {
+        failures.push(format!("{title}\n{d}"));
+    }
+}
+
+fn play_file(filter: &str) {
+    let started = Instant::now();
+    let file =
+        ScenarioFile::parse(&std::fs::read_to_string(paths::scenarios(filter)).unwrap()).unwrap();
+    let subject = subject(filter);
+    let mut failures = Vec::new();
+    let (mut played, mut exchanges, mut unsendable) = (0, 0, 0);
+    let mut in_process_only = Vec::new();
+    for scenario in &file.scenarios {
+        if let Err(why) = runner::playable(scenario) {
+            in_process_only.push(format!("{:?}: {why}", scenario.name));
+            continue;
+        }
+        let harness = scenario::run(&subject, scenario).unwrap();
+        let rule = ClockRule::for_scenario(filter, scenario);
+        for protocol in [Protocol::Http1, Protocol::Http2] {
+            let lua = runner::play(filter, scenario, Flavour::Lua, protocol)
+                .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+            let wasm = runner::play(filter, scenario, Flavour::Wasm, protocol)
+                .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
+            played += 1;
+            for (i, (lua_played, wasm_played)) in
+                lua.outcomes.iter().zip(&wasm.outcomes).enumerate()
+            {
+                let (Some((lua_out, lua_window)), Some((wasm_out, wasm_window))) =
+                    (lua_played, wasm_played)
+                else {
+                    unsendable += 1;
+                    continue;
+                };
+                exchanges += 1;
+                let in_process = &harness.exchanges[i];
+                let harness_second = in_process.at_ms / 1000;
+                let harness_window = (harness_second, harness_second);
+                let title = |what: &str| {
+                    format!(
+                        "{filter} / {} / exchange {i} / {protocol:?}: {what}",
+                        scenario.name
+                    )
+                };
+                let envoy_lua = canonical(lua_out, &rule, *lua_window, protocol);
+                let envoy_wasm = canonical(wasm_out, &rule, *wasm_window, protocol);
+                if scenario.differs.is_none() {
+                    compare(
+                        &title("Lua and Wasm differ in Envoy"),
+                        &mut failures,
+                        ("Envoy + Lua", &envoy_lua),
+                        ("Envoy + Wasm", &envoy_wasm),
+                    );
+                }
+                let harness_lua = canonical(&in_process.lua, &rule, harness_window, protocol);
+                let harness_wasm = canonical(&in_process.wasm, &rule, harness_window, protocol);
+                compare(
+                    &title("the Lua host differs from Envoy"),
+                    &mut failures,
+                    ("Envoy + Lua", &runner::lua_reply_unordered(&envoy_lua)),
+                    (
+                        "harness Lua host",
+                        &runner::lua_reply_unordered(&harness_lua),
+                    ),
+                );
+                compare(
+                    &title("the Wasm host differs from Envoy"),
+                    &mut failures,
+                    ("Envoy + Wasm", &envoy_wasm),
+                    ("harness Wasm host", &harness_wasm),
+                );
+            }
+        }
+    }
+    println!(
+        "{filter}: {played} scenario runs (Lua and Wasm, HTTP/1.1 and HTTP/2), {exchanges} exchanges compared, {unsendable} not sendable over that protocol, in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    for scenario in &in_process_only {
+        println!("{filter}: in-process only: {scenario}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn timestamp_header() {
+    play_file("timestamp-header");
+}
+
+#[test]
+fn path_logger() {
+    play_file("path-logger");
+}
+
+#[test]
+fn response_decorator() {
+    play_file("response-decorator");
+}
+
+#[test]
+fn local_ratelimit() {
+    play_file("local-ratelimit");
+}
