@@ -53,8 +53,9 @@ pub fn playable(scenario: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
-/// The native equivalent of a local-ratelimit configuration, or why there is none.
-pub fn native_config(config: Option<&Value>) -> Result<Value, String> {
+/// The native equivalent of a local-ratelimit configuration, or why there is none. With one
+/// worker, `scope: worker` and `process` are the same bucket.
+pub fn native_config(config: Option<&Value>, one_worker: bool) -> Result<Value, String> {
     let empty = json!({});
     let config = config.unwrap_or(&empty);
     for unsupported in ["client_key", "body"] {
@@ -62,7 +63,7 @@ pub fn native_config(config: Option<&Value>) -> Result<Value, String> {
             return Err(format!("native local_ratelimit has no `{unsupported}`"));
         }
     }
-    if config.get("scope").and_then(Value::as_str) == Some("worker") {
+    if !one_worker && config.get("scope").and_then(Value::as_str) == Some("worker") {
         return Err("native local_ratelimit has no per-worker scope".into());
     }
     let bucket = config.get("token_bucket").cloned().unwrap_or(json!({}));
@@ -137,7 +138,7 @@ pub fn filter_entry(
             if filter != "local-ratelimit" {
                 return Err(format!("{filter} has no native equivalent"));
             }
-            native_config(config).map(envoy::native_local_ratelimit)
+            native_config(config, true).map(envoy::native_local_ratelimit)
         }
     }
 }

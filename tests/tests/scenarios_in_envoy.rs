@@ -39,7 +39,7 @@ fn play_file(filter: &str) {
         ScenarioFile::parse(&std::fs::read_to_string(paths::scenarios(filter)).unwrap()).unwrap();
     let subject = subject(filter);
     let mut failures = Vec::new();
-    let (mut played, mut exchanges, mut unsendable) = (0, 0, 0);
+    let (mut played, mut exchanges, mut unsendable, mut native_runs) = (0, 0, 0, 0);
     let mut in_process_only = Vec::new();
     for scenario in &file.scenarios {
         if let Err(why) = runner::playable(scenario) {
@@ -54,6 +54,13 @@ fn play_file(filter: &str) {
             let wasm = runner::play(filter, scenario, Flavour::Wasm, protocol)
                 .unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
             played += 1;
+            let native = (filter == "local-ratelimit"
+                && runner::native_config(scenario.config.as_ref(), scenario.workers == 1).is_ok())
+            .then(|| {
+                runner::play(filter, scenario, Flavour::Native, protocol)
+                    .unwrap_or_else(|e| panic!("{}: {e}", scenario.name))
+            });
+            native_runs += usize::from(native.is_some());
             for (i, (lua_played, wasm_played)) in
                 lua.outcomes.iter().zip(&wasm.outcomes).enumerate()
             {
@@ -100,11 +107,22 @@ fn play_file(filter: &str) {
                     ("Envoy + Wasm", &envoy_wasm),
                     ("harness Wasm host", &harness_wasm),
                 );
+                if let Some(Some((native_out, native_window))) =
+                    native.as_ref().map(|n| &n.outcomes[i])
+                {
+                    let envoy_native = canonical(native_out, &rule, *native_window, protocol);
+                    compare(
+                        &title("native local_ratelimit and the Wasm differ"),
+                        &mut failures,
+                        ("Envoy native", &envoy_native),
+                        ("Envoy + Wasm", &envoy_wasm),
+                    );
+                }
             }
         }
     }
     println!(
-        "{filter}: {played} scenario runs (Lua and Wasm, HTTP/1.1 and HTTP/2), {exchanges} exchanges compared, {unsendable} not sendable over that protocol, in {:.1} s",
+        "{filter}: {played} scenario runs (Lua and Wasm, HTTP/1.1 and HTTP/2; {native_runs} also native), {exchanges} exchanges compared, {unsendable} not sendable over that protocol, in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     for scenario in &in_process_only {
