@@ -101,6 +101,10 @@ pub fn bootstrap(
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": "moonshift",
                         "codec_type": "AUTO",
+                        // Room for the robustness tests' 60 KiB headers and hundreds of
+                        // repeated headers (Envoy's defaults: 60 KiB, 100 headers).
+                        "max_request_headers_kb": 96,
+                        "common_http_protocol_options": {"max_headers_count": 1000},
                         "route_config": {"virtual_hosts": [{
                             "name": "all",
                             "domains": ["*"],

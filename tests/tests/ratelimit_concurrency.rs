@@ -1,0 +1,179 @@
+//! local-ratelimit with `--concurrency 2` and many connections, against Envoy's native filter
+//! and the Lua reference, in a real Envoy.
+
+use moonshift_tests::envoy::{self, Envoy};
+use moonshift_tests::http::Request;
+use moonshift_tests::upstream::Upstream;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 8;
+const PER_CLIENT: usize = 25;
+
+/// 200 requests from 8 concurrent clients, one connection each (the kernel spreads connections
+/// over both workers); returns how many got 200.
+fn admitted(envoy: &Envoy) -> usize {
+    let port = envoy.port;
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..PER_CLIENT)
+                    .filter(|_| {
+                        Request::get("/")
+                            .send(port)
+                            .map(|r| r.status == 200)
+                            .unwrap_or(false)
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).sum()
+}
+
+fn bucket(max_tokens: u32) -> Value {
+    json!({"max_tokens": max_tokens, "tokens_per_fill": max_tokens, "fill_interval": "3600s"})
+}
+
+fn native(max_tokens: u32) -> Value {
+    envoy::native_local_ratelimit(json!({
+        "stat_prefix": "http_local_rate_limiter",
+        "token_bucket": bucket(max_tokens),
+        "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+        "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+    }))
+}
+
+fn wasm(max_tokens: u32, scope: &str) -> Value {
+    envoy::wasm_filter(
+        "local-ratelimit",
+        Some(&json!({"token_bucket": bucket(max_tokens), "scope": scope}).to_string()),
+    )
+}
+
+#[test]
+fn process_scope_admits_exactly_what_native_admits_across_two_workers() {
+    for max_tokens in [1, 5, 17] {
+        let upstream = Upstream::start();
+        let native = Envoy::start(
+            "concurrency-native",
+            &[native(max_tokens)],
+            upstream.port,
+            2,
+        );
+        let native_admitted = admitted(&native);
+        drop(native);
+        let wasm = Envoy::start(
+            "concurrency-wasm-process",
+            &[wasm(max_tokens, "process")],
+            upstream.port,
+            2,
+        );
+        let wasm_admitted = admitted(&wasm);
+        assert_eq!(
+            native_admitted, max_tokens as usize,
+            "native, {max_tokens} tokens"
+        );
+        assert_eq!(
+            wasm_admitted, native_admitted,
+            "Wasm process scope, {max_tokens} tokens"
+        );
+        let stat = |name: &str| {
+            wasm.counter(&format!(
+                "wasmcustom.http_local_rate_limiter.http_local_rate_limit.{name}"
+            ))
+        };
+        assert_eq!(stat("ok"), max_tokens as u64);
+        assert_eq!(
+            stat("rate_limited"),
+            (CLIENTS * PER_CLIENT) as u64 - u64::from(max_tokens)
+        );
+        assert_eq!(stat("undecided"), 0, "no CAS run ran out of attempts");
+    }
+}
+
+#[test]
+fn worker_scope_matches_the_lua_one_bucket_per_worker() {
+    // 200 connections over 2 workers: each worker sees far more than 5, so each of its buckets
+    // empties: 2 x 5 admitted, for the Lua and for the Wasm's worker scope alike.
+    let upstream = Upstream::start();
+    let dir = moonshift_tests::paths::workspace_root()
+        .join("target/envoy-tests/rendered/concurrency-lua");
+    let lua_entry = moonshift_tests::runner::filter_entry(
+        "local-ratelimit",
+        Some(&json!({"token_bucket": bucket(5)})),
+        moonshift_tests::runner::Flavour::Lua,
+        &dir,
+    )
+    .unwrap();
+    let lua = Envoy::start("concurrency-lua", &[lua_entry], upstream.port, 2);
+    let lua_admitted = admitted(&lua);
+    drop(lua);
+    let wasm = Envoy::start(
+        "concurrency-wasm-worker",
+        &[wasm(5, "worker")],
+        upstream.port,
+        2,
+    );
+    let wasm_admitted = admitted(&wasm);
+    assert_eq!(lua_admitted, 10, "Lua: one bucket of 5 per worker");
+    assert_eq!(wasm_admitted, lua_admitted, "Wasm worker scope");
+}
+
+/// Exhausts a 2-tokens-per-second bucket, then polls every 10 ms: the time until a request
+/// passes again.
+fn refill_time(envoy: &Envoy) -> Duration {
+    while envoy.send(&Request::get("/")).status == 200 {}
+    let empty = Instant::now();
+    loop {
+        if envoy.send(&Request::get("/")).status == 200 {
+            return empty.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(
+            empty.elapsed() < Duration::from_secs(5),
+            "the bucket never refilled"
+        );
+    }
+}
+
+#[test]
+fn refill_timing_matches_native() {
+    // 2 tokens per second, refilled continuously: a token 0.5 s after the bucket empties, in
+    // both. Tolerance: the 10 ms poll, a request's own latency (~1 ms), and the Wasm reading
+    // the clock in whole milliseconds like the Lua: 100 ms covers them with room for a loaded
+    // CI machine, and still tells continuous refill (0.5 s) from per-interval refill (1 s).
+    let config = json!({"max_tokens": 2, "tokens_per_fill": 2, "fill_interval": "1s"});
+    let upstream = Upstream::start();
+    let native = Envoy::start(
+        "refill-native",
+        &[envoy::native_local_ratelimit(json!({
+            "stat_prefix": "http_local_rate_limiter",
+            "token_bucket": config,
+            "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
+            "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
+        }))],
+        upstream.port,
+        2,
+    );
+    let native_time = refill_time(&native);
+    drop(native);
+    let wasm_entry = envoy::wasm_filter(
+        "local-ratelimit",
+        Some(&json!({"token_bucket": config}).to_string()),
+    );
+    let wasm = Envoy::start("refill-wasm", &[wasm_entry], upstream.port, 2);
+    let wasm_time = refill_time(&wasm);
+    println!("refill after the bucket emptied: native {native_time:?}, Wasm {wasm_time:?}");
+    for (who, time) in [("native", native_time), ("Wasm", wasm_time)] {
+        assert!(
+            time >= Duration::from_millis(400) && time <= Duration::from_millis(650),
+            "{who}: {time:?}"
+        );
+    }
+    let gap = native_time.abs_diff(wasm_time);
+    assert!(
+        gap <= Duration::from_millis(100),
+        "native {native_time:?} vs Wasm {wasm_time:?}"
+    );
+}
