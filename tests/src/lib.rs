@@ -10,6 +10,7 @@
 //!   [`moonshift_harness::artifacts`]).
 
 pub mod envoy;
+pub mod examples;
 pub mod h2client;
 pub mod http;
 pub mod runner;

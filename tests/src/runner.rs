@@ -297,14 +297,14 @@ pub fn play(
 }
 
 /// Headers Envoy adds on its own, left out of comparisons.
-const ENVOY_REQUEST_HEADERS: [&str; 5] = [
+pub const ENVOY_REQUEST_HEADERS: [&str; 5] = [
     "host",
     "x-forwarded-proto",
     "x-request-id",
     "x-envoy-expected-rq-timeout-ms",
     "content-length",
 ];
-const ENVOY_RESPONSE_HEADERS: [&str; 6] = [
+pub const ENVOY_RESPONSE_HEADERS: [&str; 6] = [
     "date",
     "server",
     "x-envoy-upstream-service-time",

@@ -389,3 +389,26 @@ fn client_controlled_bytes_never_break_a_filter() {
     }
     assert!(!envoy.log().contains("[critical]"), "{}", envoy.log());
 }
+
+#[test]
+fn example_configs_are_current_and_valid() {
+    let root = paths::workspace_root();
+    for (path, text) in moonshift_tests::examples::render_all() {
+        let committed = std::fs::read_to_string(root.join(&path))
+            .unwrap_or_else(|_| panic!("{} is missing: run `make examples`", path.display()));
+        assert_eq!(committed, text, "{} is stale: run `make examples`", path.display());
+        let output = std::process::Command::new(paths::envoy_bin())
+            .current_dir(&root)
+            .args(["--mode", "validate", "--disable-hot-restart", "-l", "warn", "-c"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{} does not validate:\n{}{}",
+            path.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

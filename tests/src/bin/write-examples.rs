@@ -1,0 +1,13 @@
+//! `make examples`: writes `examples/envoy/*.json` (see `moonshift_tests::examples`).
+
+fn main() {
+    let root = moonshift_tests::paths::workspace_root();
+    for (path, text) in moonshift_tests::examples::render_all() {
+        let full = root.join(&path);
+        if let Some(dir) = full.parent() {
+            std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        }
+        std::fs::write(&full, text).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+        println!("wrote {}", path.display());
+    }
+}

@@ -1,0 +1,63 @@
+//! The Envoy configs in `examples/envoy/`: for each filter, the same listener with the filter as
+//! its Lua reference and as its Wasm module (and, for local-ratelimit, Envoy's native filter), so
+//! a reader sees the before and after side by side and can run either. Generated from the same
+//! bootstrap the tests run (`make examples`); a test keeps the committed files equal to it and
+//! has Envoy validate each.
+
+use crate::envoy;
+use crate::paths::FILTERS;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// Ports of the example configs: listener, admin, upstream.
+pub const PORTS: (u16, u16, u16) = (10_000, 9_901, 8_080);
+
+/// Each filter's defaults written out, so the example shows where configuration goes.
+fn default_config(filter: &str) -> Value {
+    match filter {
+        "timestamp-header" => json!({"header": "x-request-timestamp", "format": "%Y-%m-%dT%H:%M:%SZ", "on_existing": "append"}),
+        "path-logger" => json!({"level": "info", "message": "Request path: %REQ(:path)%"}),
+        "local-ratelimit" => json!({
+            "stat_prefix": "http_local_rate_limiter",
+            "token_bucket": {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "60s"},
+            "scope": "process",
+        }),
+        _ => json!({"operations": [{"action": "add", "name": "x-lua-processed", "value": "true"}]}),
+    }
+}
+
+fn wasm_entry(filter: &str) -> Value {
+    let config = default_config(filter).to_string();
+    envoy::wasm_filter_at(filter, Path::new(&format!("target/filters/{filter}.wasm")), Some(&config))
+}
+
+fn lua_entry(filter: &str) -> Value {
+    envoy::lua_filter_at(Path::new(&format!("lua-reference/{filter}.lua")))
+}
+
+/// Every example: its path under the workspace and its text.
+pub fn render_all() -> Vec<(PathBuf, String)> {
+    let (listener, admin, upstream) = PORTS;
+    let mut out = Vec::new();
+    for filter in FILTERS {
+        let mut flavours = vec![("lua", lua_entry(filter)), ("wasm", wasm_entry(filter))];
+        if filter == "local-ratelimit" {
+            flavours.push((
+                "native",
+                envoy::native_local_ratelimit(json!({
+                    "stat_prefix": "http_local_rate_limiter",
+                    "token_bucket": {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "60s"},
+                    "filter_enabled": {"runtime_key": "local_rate_limit_enabled", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+                    "filter_enforced": {"runtime_key": "local_rate_limit_enforced", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+                })),
+            ));
+        }
+        for (flavour, entry) in flavours {
+            let config = envoy::bootstrap(listener, admin, upstream, &[entry]);
+            let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
+            text.push('\n');
+            out.push((PathBuf::from(format!("examples/envoy/{filter}.{flavour}.json")), text));
+        }
+    }
+    out
+}
