@@ -15,7 +15,9 @@ pub const PORTS: (u16, u16, u16) = (10_000, 9_901, 8_080);
 /// Each filter's defaults written out, so the example shows where configuration goes.
 fn default_config(filter: &str) -> Value {
     match filter {
-        "timestamp-header" => json!({"header": "x-request-timestamp", "format": "%Y-%m-%dT%H:%M:%SZ", "on_existing": "append"}),
+        "timestamp-header" => {
+            json!({"header": "x-request-timestamp", "format": "%Y-%m-%dT%H:%M:%SZ", "on_existing": "append"})
+        }
         "path-logger" => json!({"level": "info", "message": "Request path: %REQ(:path)%"}),
         "local-ratelimit" => json!({
             "stat_prefix": "http_local_rate_limiter",
@@ -28,7 +30,11 @@ fn default_config(filter: &str) -> Value {
 
 fn wasm_entry(filter: &str) -> Value {
     let config = default_config(filter).to_string();
-    envoy::wasm_filter_at(filter, Path::new(&format!("target/filters/{filter}.wasm")), Some(&config))
+    envoy::wasm_filter_at(
+        filter,
+        Path::new(&format!("target/filters/{filter}.wasm")),
+        Some(&config),
+    )
 }
 
 fn lua_entry(filter: &str) -> Value {
@@ -56,7 +62,10 @@ pub fn render_all() -> Vec<(PathBuf, String)> {
             let config = envoy::bootstrap(listener, admin, upstream, &[entry]);
             let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
             text.push('\n');
-            out.push((PathBuf::from(format!("examples/envoy/{filter}.{flavour}.json")), text));
+            out.push((
+                PathBuf::from(format!("examples/envoy/{filter}.{flavour}.json")),
+                text,
+            ));
         }
     }
     out

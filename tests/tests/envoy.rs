@@ -396,10 +396,22 @@ fn example_configs_are_current_and_valid() {
     for (path, text) in moonshift_tests::examples::render_all() {
         let committed = std::fs::read_to_string(root.join(&path))
             .unwrap_or_else(|_| panic!("{} is missing: run `make examples`", path.display()));
-        assert_eq!(committed, text, "{} is stale: run `make examples`", path.display());
+        assert_eq!(
+            committed,
+            text,
+            "{} is stale: run `make examples`",
+            path.display()
+        );
         let output = std::process::Command::new(paths::envoy_bin())
             .current_dir(&root)
-            .args(["--mode", "validate", "--disable-hot-restart", "-l", "warn", "-c"])
+            .args([
+                "--mode",
+                "validate",
+                "--disable-hot-restart",
+                "-l",
+                "warn",
+                "-c",
+            ])
             .arg(&path)
             .output()
             .unwrap();

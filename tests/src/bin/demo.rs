@@ -5,7 +5,8 @@ use moonshift_harness::exchange::{show_bytes, Header, Outcome};
 use moonshift_tests::envoy::{self, Envoy};
 use moonshift_tests::http::Request;
 use moonshift_tests::runner::{
-    canonical, lua_reply_unordered, reconcile_reset, ClockRule, Protocol, ENVOY_REQUEST_HEADERS, ENVOY_RESPONSE_HEADERS,
+    canonical, lua_reply_unordered, reconcile_reset, ClockRule, Protocol, ENVOY_REQUEST_HEADERS,
+    ENVOY_RESPONSE_HEADERS,
 };
 use moonshift_tests::upstream::Upstream;
 use serde_json::{json, Value};
@@ -25,20 +26,32 @@ fn demos() -> Vec<Demo> {
             config: None,
             requests: vec![
                 ("GET /", Request::get("/")),
-                ("GET / (x-request-timestamp: client)", Request::get("/").header("x-request-timestamp", "client")),
+                (
+                    "GET / (x-request-timestamp: client)",
+                    Request::get("/").header("x-request-timestamp", "client"),
+                ),
             ],
         },
         Demo {
             filter: "path-logger",
             what: r#"request_handle:logInfo("Request path: " .. path)"#,
             config: None,
-            requests: vec![("GET /orders/42?expand=items", Request::get("/orders/42?expand=items"))],
+            requests: vec![(
+                "GET /orders/42?expand=items",
+                Request::get("/orders/42?expand=items"),
+            )],
         },
         Demo {
             filter: "local-ratelimit",
             what: "a token bucket: 2 tokens, 2 per 60 s, x-ratelimit-* headers",
-            config: Some(json!({"token_bucket": {"max_tokens": 2, "tokens_per_fill": 2, "fill_interval": "60s"}, "enable_x_ratelimit_headers": "DRAFT_VERSION_03"})),
-            requests: vec![("GET / (1st)", Request::get("/")), ("GET / (2nd)", Request::get("/")), ("GET / (3rd)", Request::get("/"))],
+            config: Some(
+                json!({"token_bucket": {"max_tokens": 2, "tokens_per_fill": 2, "fill_interval": "60s"}, "enable_x_ratelimit_headers": "DRAFT_VERSION_03"}),
+            ),
+            requests: vec![
+                ("GET / (1st)", Request::get("/")),
+                ("GET / (2nd)", Request::get("/")),
+                ("GET / (3rd)", Request::get("/")),
+            ],
         },
         Demo {
             filter: "response-decorator",
@@ -59,7 +72,11 @@ fn effect(request: &Request, outcome: &Outcome) -> Vec<String> {
         Some(headers) => {
             for header in headers {
                 if !sent.contains(&header) && !ENVOY_REQUEST_HEADERS.contains(&header.0.as_str()) {
-                    lines.push(format!("upstream got {}: {}", header.0, show_bytes(&header.1)));
+                    lines.push(format!(
+                        "upstream got {}: {}",
+                        header.0,
+                        show_bytes(&header.1)
+                    ));
                 }
             }
         }
@@ -106,7 +123,9 @@ fn play(demo: &Demo, entry: Value, upstream: &Upstream, label: &str) -> Vec<(Out
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn cell(text: &str, width: usize) -> String {
@@ -121,20 +140,51 @@ fn main() {
     let (mut identical, mut total) = (0, 0);
     for demo in demos() {
         let dir = moonshift_tests::paths::workspace_root().join("target/envoy-tests/rendered/demo");
-        let lua_entry = moonshift_tests::runner::filter_entry(demo.filter, demo.config.as_ref(), moonshift_tests::runner::Flavour::Lua, &dir)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let wasm_entry = envoy::wasm_filter(demo.filter, demo.config.as_ref().map(Value::to_string).as_deref());
-        let lua = play(&demo, lua_entry, &upstream, &format!("demo-{}-lua", demo.filter));
-        let wasm = play(&demo, wasm_entry, &upstream, &format!("demo-{}-wasm", demo.filter));
+        let lua_entry = moonshift_tests::runner::filter_entry(
+            demo.filter,
+            demo.config.as_ref(),
+            moonshift_tests::runner::Flavour::Lua,
+            &dir,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let wasm_entry = envoy::wasm_filter(
+            demo.filter,
+            demo.config.as_ref().map(Value::to_string).as_deref(),
+        );
+        let lua = play(
+            &demo,
+            lua_entry,
+            &upstream,
+            &format!("demo-{}-lua", demo.filter),
+        );
+        let wasm = play(
+            &demo,
+            wasm_entry,
+            &upstream,
+            &format!("demo-{}-wasm", demo.filter),
+        );
         println!("\n== {} ==  replaces  {}", demo.filter, demo.what);
-        println!("  {}  {}  {}  {}", cell("request", 36), cell("Envoy + Lua", 48), cell("Envoy + Wasm", 48), "verdict");
+        println!(
+            "  {}  {}  {}  {}",
+            cell("request", 36),
+            cell("Envoy + Lua", 48),
+            cell("Envoy + Wasm", 48),
+            "verdict"
+        );
         let rule = ClockRule {
-            timestamp: (demo.filter == "timestamp-header")
-                .then(|| ("x-request-timestamp".to_string(), timestamp_header::strftime::Format::parse("%Y-%m-%dT%H:%M:%SZ").unwrap())),
+            timestamp: (demo.filter == "timestamp-header").then(|| {
+                (
+                    "x-request-timestamp".to_string(),
+                    timestamp_header::strftime::Format::parse("%Y-%m-%dT%H:%M:%SZ").unwrap(),
+                )
+            }),
         };
-        for (((title, request), (lua_out, lua_window)), (wasm_out, wasm_window)) in demo.requests.iter().zip(&lua).zip(&wasm) {
+        for (((title, request), (lua_out, lua_window)), (wasm_out, wasm_window)) in
+            demo.requests.iter().zip(&lua).zip(&wasm)
+        {
             let a = lua_reply_unordered(&canonical(lua_out, &rule, *lua_window, Protocol::Http1));
-            let mut b = lua_reply_unordered(&canonical(wasm_out, &rule, *wasm_window, Protocol::Http1));
+            let mut b =
+                lua_reply_unordered(&canonical(wasm_out, &rule, *wasm_window, Protocol::Http1));
             reconcile_reset(&a, &mut b);
             let verdict = if a == b { "identical" } else { "DIFFERENT" };
             total += 1;
@@ -154,7 +204,9 @@ fn main() {
     }
     println!("\n{identical} of {total} exchanges identical. Envoy's own headers (x-request-id, date, ...) are left out;");
     println!("a timestamp counts as identical when it is the second each request was in flight.");
-    println!("Configs and logs of these Envoys: target/envoy-tests/demo-*/. The full suite: make test.");
+    println!(
+        "Configs and logs of these Envoys: target/envoy-tests/demo-*/. The full suite: make test."
+    );
     if identical != total {
         std::process::exit(1);
     }
