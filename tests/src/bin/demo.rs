@@ -165,11 +165,10 @@ fn main() {
         );
         println!("\n== {} ==  replaces  {}", demo.filter, demo.what);
         println!(
-            "  {}  {}  {}  {}",
+            "  {}  {}  {}  verdict",
             cell("request", 36),
             cell("Envoy + Lua", 48),
             cell("Envoy + Wasm", 48),
-            "verdict"
         );
         let rule = ClockRule {
             timestamp: (demo.filter == "timestamp-header").then(|| {
