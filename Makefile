@@ -20,9 +20,12 @@ export ENVOY_BIN
 # The oldest Envoy the real-Envoy scenario suite also runs on (`make test-envoy-matrix`).
 ENVOY_OLDEST := 1.36.4
 VENV_OLDEST := .venv-envoy-$(ENVOY_OLDEST)
-DEBIAN_PACKAGES := binaryen
+DEBIAN_PACKAGES := binaryen buildah skopeo docker-registry
+# Modules must not depend on where Cargo keeps its registry: the same sources give the same
+# bytes, and so the same image digests, on every machine.
+export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
 
-.PHONY: setup build sizes demo test test-envoy-matrix lint fmt examples clean
+.PHONY: setup build sizes demo test test-envoy-matrix lint fmt examples images push deploy clean
 
 setup:
 	@# rust-toolchain.toml pins the toolchain, its components and the wasm target; rustup
@@ -73,6 +76,19 @@ test-envoy-matrix: build
 
 examples:
 	cargo run -q -p moonshift-tests --bin write-examples
+
+# One OCI image layout per filter under target/images/, with its manifest digest and size.
+images: build
+	cargo run -q -p moonshift-oci -- build
+
+# Push every image: make push REGISTRY=host:port [INSECURE=1]
+push: build
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host:port [INSECURE=1]"; exit 2; }
+	cargo run -q -p moonshift-oci -- push --registry $(REGISTRY) $(if $(INSECURE),--insecure)
+
+# deploy/<filter>/: WasmPlugin, TrafficExtension and the Lua EnvoyFilter, with the real digests.
+deploy: build
+	cargo run -q -p moonshift-oci -- deploy
 
 lint:
 	cargo fmt --all --check

@@ -13,6 +13,7 @@ pub mod envoy;
 pub mod examples;
 pub mod h2client;
 pub mod http;
+pub mod registry;
 pub mod runner;
 pub mod upstream;
 
