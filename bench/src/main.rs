@@ -1,0 +1,353 @@
+//! `make bench`: what each filter costs in a real Envoy (`--concurrency 1`, pinned to CPU 0, the
+//! load generator on CPU 1), against no filter (A), the native way to get the same effect (B)
+//! and the Lua it replaces (C), for the Wasm filter (D); then all four chained, Lua vs Wasm.
+//! Configurations alternate A B C D, A B C D, ... so drift hits all alike. Writes BENCHMARKS.md
+//! and benchmarks.svg.
+
+mod load;
+mod report;
+
+use moonshift_tests::envoy::{self, Envoy, Launch};
+use moonshift_tests::runner::{filter_entry, Flavour};
+use moonshift_tests::upstream::Upstream;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// One configuration of Envoy to measure.
+pub struct Variant {
+    pub label: &'static str,
+    filters: Vec<Value>,
+    /// Changes to the bootstrap (routes, access logs) that give the native effect.
+    patch: Option<fn(&mut Value)>,
+}
+
+pub struct Case {
+    pub name: &'static str,
+    pub variants: Vec<Variant>,
+}
+
+/// One measurement.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sample {
+    pub cpu_us_per_request: f64,
+    pub throughput: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub rss_mib: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Direct,
+    Upstream,
+}
+
+fn route(config: &mut Value) -> Option<&mut Value> {
+    config.pointer_mut("/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/route_config/virtual_hosts/0/routes/0")
+}
+
+fn hcm(config: &mut Value) -> Option<&mut Value> {
+    config.pointer_mut("/static_resources/listeners/0/filter_chains/0/filters/0/typed_config")
+}
+
+fn lua(filter: &str, config: Option<Value>) -> Value {
+    let dir = moonshift_tests::paths::workspace_root().join("target/bench/lua");
+    filter_entry(filter, config.as_ref(), Flavour::Lua, &dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn wasm(filter: &str, config: Option<Value>) -> Value {
+    envoy::wasm_filter(filter, config.map(|c| c.to_string()).as_deref())
+}
+
+/// A bucket too large to ever limit.
+fn huge_bucket() -> Value {
+    json!({"token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"}})
+}
+
+fn none() -> Variant {
+    Variant {
+        label: "A none",
+        filters: vec![],
+        patch: None,
+    }
+}
+
+pub fn cases() -> Vec<Case> {
+    let native_ratelimit = envoy::native_local_ratelimit(json!({
+        "stat_prefix": "http_local_rate_limiter",
+        "token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"},
+        "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
+        "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
+    }));
+    let all_lua = vec![
+        lua("timestamp-header", None),
+        lua("path-logger", None),
+        lua("local-ratelimit", Some(huge_bucket())),
+        lua("response-decorator", None),
+    ];
+    let all_wasm = vec![
+        wasm("timestamp-header", None),
+        wasm("path-logger", None),
+        wasm("local-ratelimit", Some(huge_bucket())),
+        wasm("response-decorator", None),
+    ];
+    vec![
+        Case {
+            name: "timestamp-header",
+            variants: vec![
+                none(),
+                Variant {
+                    label: "B native",
+                    filters: vec![],
+                    patch: Some(|c| {
+                        if let Some(r) = route(c) {
+                            r["request_headers_to_add"] = json!([{"header": {"key": "x-request-timestamp", "value": "%START_TIME(%Y-%m-%dT%H:%M:%SZ)%"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
+                        }
+                    }),
+                },
+                Variant {
+                    label: "C Lua",
+                    filters: vec![lua("timestamp-header", None)],
+                    patch: None,
+                },
+                Variant {
+                    label: "D Wasm",
+                    filters: vec![wasm("timestamp-header", None)],
+                    patch: None,
+                },
+            ],
+        },
+        Case {
+            name: "path-logger",
+            variants: vec![
+                none(),
+                Variant {
+                    label: "B native",
+                    filters: vec![],
+                    patch: Some(|c| {
+                        if let Some(h) = hcm(c) {
+                            h["access_log"] = json!([{"name": "envoy.access_loggers.file", "typed_config": {
+                                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                                "path": "/dev/null",
+                                "log_format": {"text_format_source": {"inline_string": "Request path: %REQ(:PATH)%\n"}}}}]);
+                        }
+                    }),
+                },
+                Variant {
+                    label: "C Lua",
+                    filters: vec![lua("path-logger", None)],
+                    patch: None,
+                },
+                Variant {
+                    label: "D Wasm",
+                    filters: vec![wasm("path-logger", None)],
+                    patch: None,
+                },
+            ],
+        },
+        Case {
+            name: "local-ratelimit",
+            variants: vec![
+                none(),
+                Variant {
+                    label: "B native",
+                    filters: vec![native_ratelimit],
+                    patch: None,
+                },
+                Variant {
+                    label: "C Lua",
+                    filters: vec![lua("local-ratelimit", Some(huge_bucket()))],
+                    patch: None,
+                },
+                Variant {
+                    label: "D Wasm",
+                    filters: vec![wasm("local-ratelimit", Some(huge_bucket()))],
+                    patch: None,
+                },
+            ],
+        },
+        Case {
+            name: "response-decorator",
+            variants: vec![
+                none(),
+                Variant {
+                    label: "B native",
+                    filters: vec![],
+                    patch: Some(|c| {
+                        if let Some(r) = route(c) {
+                            r["response_headers_to_add"] = json!([{"header": {"key": "x-lua-processed", "value": "true"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
+                        }
+                    }),
+                },
+                Variant {
+                    label: "C Lua",
+                    filters: vec![lua("response-decorator", None)],
+                    patch: None,
+                },
+                Variant {
+                    label: "D Wasm",
+                    filters: vec![wasm("response-decorator", None)],
+                    patch: None,
+                },
+            ],
+        },
+        Case {
+            name: "all four chained",
+            variants: vec![
+                none(),
+                Variant {
+                    label: "C Lua",
+                    filters: all_lua,
+                    patch: None,
+                },
+                Variant {
+                    label: "D Wasm",
+                    filters: all_wasm,
+                    patch: None,
+                },
+            ],
+        },
+    ]
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the ")" of the command name: utime is the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Settings of a run: `quick` for a smoke run of the bench itself.
+pub struct Plan {
+    pub rounds: usize,
+    pub measure: Duration,
+    pub latency: Duration,
+    pub connections: usize,
+    pub rate: u32,
+}
+
+fn measure(variant: &Variant, backend: Backend, upstream: &Upstream, plan: &Plan) -> Sample {
+    let launch = Launch {
+        concurrency: 1,
+        cpu_list: Some("0".into()),
+        log_level: "warning",
+    };
+    let upstream_port = upstream.port;
+    let envoy = Envoy::try_start_with("bench", &launch, |port, admin| {
+        let mut config = envoy::bootstrap(port, admin, upstream_port, &variant.filters);
+        if backend == Backend::Direct {
+            if let Some(r) = route(&mut config) {
+                if let Some(map) = r.as_object_mut() {
+                    map.remove("route");
+                }
+                r["direct_response"] = json!({"status": 200, "body": {"inline_string": "ok"}});
+            }
+        }
+        if let Some(patch) = variant.patch {
+            patch(&mut config);
+        }
+        config
+    })
+    .unwrap_or_else(|f| panic!("{}: Envoy did not start: {}", variant.label, f.log));
+    let pid = envoy.pid();
+    load::closed_loop(envoy.port, plan.connections, Duration::from_millis(300));
+    let before = cpu_ticks(pid);
+    let (ok, other) = load::closed_loop(envoy.port, plan.connections, plan.measure);
+    let ticks = cpu_ticks(pid) - before;
+    assert!(
+        ok > 0 && other == 0,
+        "{}: {ok} ok, {other} failed",
+        variant.label
+    );
+    let latencies = load::fixed_rate(envoy.port, plan.rate, plan.latency);
+    Sample {
+        // Linux counts CPU time in ticks of 10 ms (USER_HZ = 100).
+        cpu_us_per_request: ticks as f64 * 10_000.0 / ok as f64,
+        throughput: ok as f64 / plan.measure.as_secs_f64(),
+        p50_us: load::percentile(&latencies, 50.0),
+        p99_us: load::percentile(&latencies, 99.0),
+        rss_mib: rss_mib(pid),
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let plan = if quick {
+        Plan {
+            rounds: 1,
+            measure: Duration::from_millis(500),
+            latency: Duration::from_millis(300),
+            connections: 8,
+            rate: 500,
+        }
+    } else {
+        Plan {
+            rounds: 3,
+            measure: Duration::from_secs(3),
+            latency: Duration::from_secs(2),
+            connections: 8,
+            rate: 1000,
+        }
+    };
+    let upstream = Upstream::start();
+    let started = std::time::Instant::now();
+    let mut results = Vec::new();
+    for case in cases() {
+        for backend in [Backend::Direct, Backend::Upstream] {
+            let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); case.variants.len()];
+            for round in 0..plan.rounds {
+                for (i, variant) in case.variants.iter().enumerate() {
+                    let sample = measure(variant, backend, &upstream, &plan);
+                    eprintln!(
+                        "{:<18} {:<8?} round {} {:<9} {:>6.1} µs/req {:>8.0} req/s p50 {:>5} µs p99 {:>6} µs RSS {:>5.1} MiB",
+                        case.name, backend, round + 1, variant.label, sample.cpu_us_per_request, sample.throughput, sample.p50_us, sample.p99_us, sample.rss_mib
+                    );
+                    samples[i].push(sample);
+                }
+            }
+            results.push(report::CaseResult {
+                case: case.name,
+                backend,
+                labels: case.variants.iter().map(|v| v.label).collect(),
+                samples,
+            });
+        }
+    }
+    let root = moonshift_tests::paths::workspace_root();
+    let (markdown, svg) = report::render(&results, &plan, started.elapsed(), quick);
+    let (md_path, svg_path) = if quick {
+        (
+            root.join("target/bench/BENCHMARKS.md"),
+            root.join("target/bench/benchmarks.svg"),
+        )
+    } else {
+        (root.join("BENCHMARKS.md"), root.join("benchmarks.svg"))
+    };
+    if let Some(dir) = md_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&md_path, markdown).expect("write the report");
+    std::fs::write(&svg_path, svg).expect("write the chart");
+    println!(
+        "wrote {} and {} in {:.0} s",
+        md_path.display(),
+        svg_path.display(),
+        started.elapsed().as_secs_f64()
+    );
+}
