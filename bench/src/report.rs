@@ -65,7 +65,13 @@ fn envoy_version() -> String {
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|v| v.split("version: ").nth(1)?.split('/').nth(1).map(str::to_string))
+        .and_then(|v| {
+            v.split("version: ")
+                .nth(1)?
+                .split('/')
+                .nth(1)
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -65,6 +65,8 @@ pub struct LocalRateLimit {
     settings: Settings,
     /// Prefix of every key this plugin writes to shared data (or to its worker map).
     namespace: String,
+    /// The default bucket's key, computed once.
+    default_key: String,
     counters: Counters,
     worker_buckets: RefCell<WorkerMap>,
     /// xorshift64 state for `filter_enabled` / `filter_enforced` fractions.
@@ -98,6 +100,7 @@ impl Plugin for LocalRateLimit {
         Ok(Self {
             counters: Counters::define(&settings.stat_prefix)?,
             settings,
+            default_key: limiter::default_key(&namespace),
             namespace,
             worker_buckets: RefCell::default(),
             random: Cell::new(seed | 1),
@@ -150,7 +153,8 @@ fn now_seconds(stream: &dyn Context) -> f64 {
 struct Stream {
     plugin: Rc<LocalRateLimit>,
     /// The bucket this request consulted, for the `x-ratelimit-*` response headers.
-    bucket: Option<String>,
+    /// `Some(None)`: the default bucket; `Some(Some(key))`: a client's.
+    bucket: Option<Option<String>>,
 }
 
 impl Context for Stream {}
@@ -178,13 +182,18 @@ impl HttpContext for Stream {
         let now = now_seconds(self);
         let namespace = plugin.namespace.as_str();
         let outcome = plugin.with_store(|store| {
-            let key = limiter::bucket_key(
+            let key = match client.as_deref() {
+                None => None,
+                Some(client) => {
+                    limiter::bucket_key(store, namespace, Some(client), settings.max_client_keys)
+                }
+            };
+            let decision = limiter::consume(
                 store,
-                namespace,
-                client.as_deref(),
-                settings.max_client_keys,
+                key.as_deref().unwrap_or(&plugin.default_key),
+                &settings.bucket,
+                now,
             );
-            let decision = limiter::consume(store, &key, &settings.bucket, now);
             (key, decision)
         });
         let Some((key, decision)) = outcome else {
@@ -226,13 +235,14 @@ impl HttpContext for Stream {
     /// Runs on upstream responses and on our own 429 alike, as native `encodeHeaders` does.
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         let settings = &self.plugin.settings;
-        let Some(key) = self
+        let Some(bucket) = self
             .bucket
-            .as_deref()
+            .as_ref()
             .filter(|_| settings.x_ratelimit_headers)
         else {
             return Action::Continue;
         };
+        let key = bucket.as_deref().unwrap_or(&self.plugin.default_key);
         let now = now_seconds(self);
         let cursor = self
             .plugin

@@ -87,27 +87,21 @@ pub fn default_key(namespace: &str) -> String {
 }
 
 /// The bucket key for a request: the client's own bucket when `client` is given and the registry
-/// has room (or already holds it), else the default bucket.
+/// has room (or already holds it), else the default bucket. `None` means the default bucket.
 pub fn bucket_key(
     store: &mut dyn Store,
     namespace: &str,
     client: Option<&[u8]>,
     max_keys: u32,
-) -> String {
-    let Some(client) = client else {
-        return default_key(namespace);
-    };
+) -> Option<String> {
+    let client = client?;
     let key = format!("{namespace}client/{:016x}", fnv1a(client));
     match store.get(&key) {
-        Ok((Some(_), _)) => return key,
+        Ok((Some(_), _)) => return Some(key),
         Ok((None, _)) => {}
-        Err(StoreError) => return default_key(namespace),
+        Err(StoreError) => return None,
     }
-    if register(store, namespace, max_keys) {
-        key
-    } else {
-        default_key(namespace)
-    }
+    register(store, namespace, max_keys).then_some(key)
 }
 
 /// Counts one more client in the registry if it has room.

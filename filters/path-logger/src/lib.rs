@@ -10,6 +10,7 @@ use moonshift_shared::ConfigError;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
 use std::rc::Rc;
+use template::Needs;
 
 #[cfg(target_arch = "wasm32")]
 proxy_wasm::main! {{
@@ -56,12 +57,17 @@ impl Context for Stream {}
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         let settings = &self.plugin.settings;
-        let headers = if settings.template.reads_headers() {
-            self.get_http_request_headers_bytes()
-        } else {
-            Vec::new()
+        let message = match settings.template.needs() {
+            Needs::Nothing => settings.template.render(|_| None),
+            // One host call per pseudo-header instead of copying the whole map.
+            Needs::PseudoHeaders => settings
+                .template
+                .render(|name| self.get_http_request_header_bytes(name)),
+            Needs::HeaderMap => {
+                let headers = self.get_http_request_headers_bytes();
+                settings.template.render(|name| lua_get(&headers, name))
+            }
         };
-        let message = settings.template.render(|name| lua_get(&headers, name));
         host::log_bytes(log_level(settings.level), &message);
         Action::Continue
     }

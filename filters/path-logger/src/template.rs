@@ -23,6 +23,14 @@ pub enum Segment {
     Header(String),
 }
 
+/// What a template reads from the request; see [`Template::needs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Nothing,
+    PseudoHeaders,
+    HeaderMap,
+}
+
 /// A parsed message template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -61,11 +69,20 @@ impl Template {
         &self.segments
     }
 
-    /// Whether rendering needs the request headers at all.
-    pub fn reads_headers(&self) -> bool {
-        self.segments
-            .iter()
-            .any(|s| matches!(s, Segment::Header(_)))
+    /// What rendering needs from the request: nothing, only pseudo-headers (which Envoy never
+    /// repeats, so one value each is Lua `get`'s answer), or the whole header map (to join a
+    /// regular header's repeated values).
+    pub fn needs(&self) -> Needs {
+        let mut needs = Needs::Nothing;
+        for segment in &self.segments {
+            if let Segment::Header(name) = segment {
+                if !name.starts_with(':') {
+                    return Needs::HeaderMap;
+                }
+                needs = Needs::PseudoHeaders;
+            }
+        }
+        needs
     }
 
     /// Renders the message; `lookup` returns a header's value as Lua `get` would, `None` when the
@@ -134,6 +151,23 @@ mod tests {
                 .map(|t| t.segments)
                 .map_err(|e| e.to_string());
             assert_eq!(got, want.map_err(str::to_string), "message {message:?}");
+        }
+    }
+
+    #[test]
+    fn needs_table() {
+        let cases = [
+            ("plain", Needs::Nothing),
+            ("Request path: %REQ(:path)%", Needs::PseudoHeaders),
+            ("%REQ(:method)% %REQ(:authority)%", Needs::PseudoHeaders),
+            ("%REQ(:path)% %REQ(user-agent)%", Needs::HeaderMap),
+        ];
+        for (message, want) in cases {
+            assert_eq!(
+                Template::parse("message", message).unwrap().needs(),
+                want,
+                "{message}"
+            );
         }
     }
 

@@ -9,6 +9,7 @@ use moonshift_shared::host::Plugin;
 use moonshift_shared::ConfigError;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 #[cfg(target_arch = "wasm32")]
@@ -16,17 +17,44 @@ proxy_wasm::main! {{
     moonshift_shared::host::start::<TimestampHeader>();
 }}
 
-/// The plugin: its validated settings.
+/// The plugin: its validated settings, and the last value rendered (the clock's second and
+/// its text), so a second's requests format it once.
 #[derive(Debug)]
 pub struct TimestampHeader {
     settings: Settings,
+    last: RefCell<Option<(u64, String)>>,
+}
+
+impl TimestampHeader {
+    fn value_at(&self, second: u64) -> String {
+        if let Ok(mut last) = self.last.try_borrow_mut() {
+            if let Some((cached, text)) = last.as_ref() {
+                if *cached == second {
+                    return text.clone();
+                }
+            }
+            let text = self.render(second);
+            *last = Some((second, text.clone()));
+            return text;
+        }
+        self.render(second)
+    }
+
+    fn render(&self, second: u64) -> String {
+        self.settings
+            .format
+            .render(i64::try_from(second).unwrap_or(i64::MAX))
+    }
 }
 
 impl Plugin for TimestampHeader {
     const NAME: &'static str = "timestamp-header";
 
     fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError> {
-        config::parse(config).map(|settings| Self { settings })
+        config::parse(config).map(|settings| Self {
+            settings,
+            last: RefCell::new(None),
+        })
     }
 
     fn http_context(plugin: &Rc<Self>, _context_id: u32) -> Box<dyn HttpContext> {
@@ -45,10 +73,9 @@ impl Context for Stream {}
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         let settings = &self.plugin.settings;
-        let now = clock::epoch_seconds(self.get_current_time());
-        let value = settings
-            .format
-            .render(i64::try_from(now).unwrap_or(i64::MAX));
+        let value = self
+            .plugin
+            .value_at(clock::epoch_seconds(self.get_current_time()));
         let header = settings.header.as_str();
         match settings.on_existing {
             OnExisting::Append => self.add_http_request_header(header, &value),

@@ -90,14 +90,20 @@ fn store_failure_undecided() {
         ..Default::default()
     };
     assert_eq!(consume(&mut store, "k", &bucket, 0.0), Decision::Undecided);
-    assert_eq!(bucket_key(&mut store, NS, Some(b"a"), 5), default_key(NS));
+    assert_eq!(
+        bucket_key(&mut store, NS, Some(b"a"), 5),
+        None,
+        "the default bucket"
+    );
 }
 
 #[test]
 fn client_keys_up_to_and_past_the_bound() {
     let mut store = MapStore::default();
     let bucket = TokenBucket::new(1, 1, 60_000);
-    let key_of = |store: &mut MapStore, client: &[u8]| bucket_key(store, NS, Some(client), 2);
+    let key_of = |store: &mut MapStore, client: &[u8]| {
+        bucket_key(store, NS, Some(client), 2).unwrap_or_else(|| default_key(NS))
+    };
     let a = key_of(&mut store, b"alice");
     assert_eq!(a, format!("{NS}client/{:016x}", fnv1a(b"alice")));
     assert_eq!(consume(&mut store, &a, &bucket, 0.0), Decision::Admitted);
@@ -111,7 +117,7 @@ fn client_keys_up_to_and_past_the_bound() {
     assert_eq!(key_of(&mut store, b"alice"), a);
     assert_eq!(consume(&mut store, &a, &bucket, 0.0), Decision::Limited);
     // No key at all: the default bucket.
-    assert_eq!(bucket_key(&mut store, NS, None, 2), default_key(NS));
+    assert_eq!(bucket_key(&mut store, NS, None, 2), None);
     // The registry holds exactly the bound, and only 2 client buckets exist.
     let clients = store
         .entries
