@@ -50,8 +50,10 @@ setup:
 
 build:
 	cargo build --release --target $(WASM_TARGET) $(addprefix -p ,$(FILTERS))
+	@# The bundle links the filters without their entry points: a build of its own.
+	cargo build --release --target $(WASM_TARGET) -p moonshift-bundle
 	@mkdir -p $(DIST)
-	@for f in $(FILTERS); do \
+	@for f in $(FILTERS) moonshift-bundle; do \
 	  m=$${f//-/_}; \
 	  wasm-opt -Oz --converge --strip-debug --strip-producers \
 	    --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals \
@@ -61,7 +63,7 @@ build:
 
 sizes:
 	@printf '%-20s %10s %10s\n' filter 'raw bytes' 'gzip bytes'
-	@for f in $(FILTERS); do \
+	@for f in $(FILTERS) moonshift-bundle; do \
 	  printf '%-20s %10d %10d\n' $$f $$(stat -c %s $(DIST)/$$f.wasm) $$(gzip -9 -c $(DIST)/$$f.wasm | wc -c); \
 	done
 
@@ -103,6 +105,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(FILTERS)) -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p moonshift-bundle -- -D warnings
 
 fmt:
 	cargo fmt --all

@@ -91,6 +91,13 @@ pub fn cases() -> Vec<Case> {
         wasm("local-ratelimit", Some(huge_bucket())),
         wasm("response-decorator", None),
     ];
+    let huge = huge_bucket().to_string();
+    let all_bundle = vec![
+        envoy::bundle_filter("timestamp-header", "moonshift", None),
+        envoy::bundle_filter("path-logger", "moonshift", None),
+        envoy::bundle_filter("local-ratelimit", "moonshift", Some(&huge)),
+        envoy::bundle_filter("response-decorator", "moonshift", None),
+    ];
     vec![
         Case {
             name: "timestamp-header",
@@ -203,6 +210,11 @@ pub fn cases() -> Vec<Case> {
                 Variant {
                     label: "D Wasm",
                     filters: all_wasm,
+                    patch: None,
+                },
+                Variant {
+                    label: "E Wasm, one shared module",
+                    filters: all_bundle,
                     patch: None,
                 },
             ],

@@ -86,7 +86,10 @@ fn today() -> String {
 
 fn sizes() -> String {
     let mut out = String::from("| module | raw bytes | gzip bytes |\n|---|---:|---:|\n");
-    for filter in moonshift_tests::paths::FILTERS {
+    for filter in moonshift_tests::paths::FILTERS
+        .into_iter()
+        .chain(["moonshift-bundle"])
+    {
         let path = moonshift_tests::paths::workspace_root()
             .join("target/filters")
             .join(format!("{filter}.wasm"));
@@ -146,7 +149,8 @@ pub fn render(
     let _ = writeln!(
         md,
         "A: no filter. B: the native way to the same effect (route `request_headers_to_add` with `%START_TIME%`, an access log to /dev/null, native \
-         `local_ratelimit` with a bucket too large to limit, route `response_headers_to_add`). C: the Lua reference. D: the Wasm filter (V8).\n"
+         `local_ratelimit` with a bucket too large to limit, route `response_headers_to_add`). C: the Lua reference. D: the Wasm filter (V8), one module \
+         (and so one VM per worker) per filter. E: the four filters from one module (`moonshift-bundle`), sharing one VM per worker (`vm_id`).\n"
     );
     let _ = writeln!(
         md,
@@ -165,11 +169,12 @@ pub fn render(
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             r.case,
             cell(r.added("B")),
             cell(r.added("C")),
             cell(r.added("D")),
+            cell(r.added("E")),
             ratio(r.added("D"), r.added("C")),
             ratio(r.added("D"), r.added("B"))
         );
@@ -198,6 +203,23 @@ pub fn render(
                 );
             }
             let _ = writeln!(md);
+        }
+    }
+    if let Some(chain) = results
+        .iter()
+        .find(|r| r.backend == Backend::Direct && r.case.starts_with("all four"))
+    {
+        let rss = |prefix: &str| {
+            let i = chain.labels.iter().position(|l| l.starts_with(prefix))?;
+            Some(stat(&chain.samples[i], |s| s.rss_mib).0)
+        };
+        if let (Some(a), Some(d), Some(e)) = (rss("A"), rss("D"), rss("E")) {
+            let _ = writeln!(
+                md,
+                "\n## Memory of four chained filters\n\nEnvoy RSS: no filter {a:.1} MiB; four modules {d:.1} MiB (+{:.1}); one shared module {e:.1} MiB (+{:.1}).\n",
+                d - a,
+                e - a
+            );
         }
     }
     let _ = writeln!(md, "## Module sizes\n\n{}", sizes());

@@ -22,6 +22,15 @@ pub fn wasm_filter(filter: &str, configuration: Option<&str>) -> Value {
     wasm_filter_at(filter, &paths::wasm_module(filter), configuration)
 }
 
+/// A filter of the all-in-one module (`target/filters/moonshift-bundle.wasm`), picked by its
+/// root_id, in the VM named `vm_id`: plugins with the same `vm_id` share one VM per worker.
+pub fn bundle_filter(filter: &str, vm_id: &str, configuration: Option<&str>) -> Value {
+    let module = paths::workspace_root().join("target/filters/moonshift-bundle.wasm");
+    let mut entry = wasm_filter_at(filter, &module, configuration);
+    entry["typed_config"]["config"]["vm_config"]["vm_id"] = Value::from(vm_id);
+    entry
+}
+
 /// [`wasm_filter`] with a module at any path.
 pub fn wasm_filter_at(filter: &str, module: &Path, configuration: Option<&str>) -> Value {
     let mut config = json!({

@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use stores::{SharedData, WorkerMap};
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 proxy_wasm::main! {{
     moonshift_shared::host::start::<LocalRateLimit>();
 }}

@@ -12,7 +12,7 @@ use proxy_wasm::types::{Action, LogLevel};
 use std::rc::Rc;
 use template::Needs;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 proxy_wasm::main! {{
     moonshift_shared::host::start::<PathLogger>();
 }}

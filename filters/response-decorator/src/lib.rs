@@ -8,7 +8,7 @@ use moonshift_shared::ConfigError;
 use proxy_wasm::traits::{Context, HttpContext};
 use std::rc::Rc;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 proxy_wasm::main! {{
     moonshift_shared::host::start::<ResponseDecorator>();
 }}

@@ -12,7 +12,7 @@ use proxy_wasm::types::Action;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 proxy_wasm::main! {{
     moonshift_shared::host::start::<TimestampHeader>();
 }}
