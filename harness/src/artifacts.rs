@@ -66,6 +66,10 @@ pub fn wasm_module(filter: &str) -> PathBuf {
             )
         });
     let mut newest = SystemTime::UNIX_EPOCH;
+    if filter == "moonshift-bundle" {
+        newest_source(&root.join("bundle"), &mut newest);
+        newest_source(&root.join("filters"), &mut newest);
+    }
     newest_source(&root.join("filters").join(filter), &mut newest);
     newest_source(&root.join("shared"), &mut newest);
     for file in ["Cargo.toml", "Cargo.lock"] {

@@ -25,7 +25,7 @@ pub fn wasm_filter(filter: &str, configuration: Option<&str>) -> Value {
 /// A filter of the all-in-one module (`target/filters/moonshift-bundle.wasm`), picked by its
 /// root_id, in the VM named `vm_id`: plugins with the same `vm_id` share one VM per worker.
 pub fn bundle_filter(filter: &str, vm_id: &str, configuration: Option<&str>) -> Value {
-    let module = paths::workspace_root().join("target/filters/moonshift-bundle.wasm");
+    let module = paths::wasm_module("moonshift-bundle");
     let mut entry = wasm_filter_at(filter, &module, configuration);
     entry["typed_config"]["config"]["vm_config"]["vm_id"] = Value::from(vm_id);
     entry

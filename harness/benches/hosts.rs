@@ -1,0 +1,61 @@
+//! One exchange through each filter, in the Lua host (LuaJIT) and in the Wasm host (wasmtime):
+//! where the time of a filter goes, in process. `cargo bench -p moonshift-harness`.
+//! (Envoy's own cost per request is measured by `make bench`.)
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use moonshift_harness::artifacts;
+use moonshift_harness::clock::Clock;
+use moonshift_harness::exchange::Exchange;
+use moonshift_harness::lua::LuaWorker;
+use moonshift_harness::lua_config;
+use moonshift_harness::wasm::{Plugin, Process, WasmModule, WasmWorker};
+use serde_json::json;
+use std::hint::black_box;
+
+fn exchange() -> Exchange {
+    Exchange {
+        request_headers: vec![
+            (":authority".into(), b"moonshift.bench".to_vec()),
+            (":path".into(), b"/orders/42?expand=items".to_vec()),
+            (":method".into(), b"GET".to_vec()),
+            (":scheme".into(), b"http".to_vec()),
+            ("user-agent".into(), b"bench".to_vec()),
+        ],
+        remote_address: "10.0.0.7:40000".into(),
+        upstream_status: 200,
+        upstream_headers: vec![("x-upstream".into(), b"moonshift".to_vec())],
+    }
+}
+
+fn hosts(c: &mut Criterion) {
+    let huge = json!({"token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"}});
+    for filter in artifacts::FILTERS {
+        let config = (filter == "local-ratelimit").then(|| huge.clone());
+        let clock = Clock::at_millis(1_795_737_600_000);
+        let source =
+            std::fs::read_to_string(artifacts::lua_reference(filter)).expect("Lua reference");
+        let source = lua_config::render(&source, config.as_ref()).expect("config renders");
+        let mut lua = LuaWorker::start(&source, &clock).expect("Lua loads");
+        let module = WasmModule::load(&artifacts::wasm_module(filter)).expect("module");
+        let plugin = Plugin {
+            configuration: config.as_ref().map(|c| c.to_string().into_bytes()),
+            plugin_name: format!("moonshift.{filter}"),
+            root_id: filter.into(),
+            log_level: 2,
+        };
+        let mut wasm =
+            WasmWorker::start(&module, &Process::new(), &clock, &plugin).expect("Wasm starts");
+        let request = exchange();
+        let mut group = c.benchmark_group(filter);
+        group.bench_function("lua", |b| {
+            b.iter(|| black_box(lua.exchange(black_box(&request))))
+        });
+        group.bench_function("wasm", |b| {
+            b.iter(|| black_box(wasm.exchange(black_box(&request))))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, hosts);
+criterion_main!(benches);
