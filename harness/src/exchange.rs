@@ -85,6 +85,72 @@ pub fn local_reply_headers(mut headers: Vec<Header>, body: &[u8]) -> Vec<Header>
     headers
 }
 
+/// A local reply a filter asked for: status, headers, body.
+pub type LocalReply = (u16, Vec<Header>, Vec<u8>);
+
+/// The response phase of an exchange, as Envoy sets it up for a filter's response callback:
+/// the filter's own local reply if it sent one, else the upstream's response.
+#[derive(Debug, Clone)]
+pub struct ResponsePhase {
+    upstream_request: Option<Vec<Header>>,
+    status: u16,
+    body: Option<Vec<u8>>,
+}
+
+impl ResponsePhase {
+    /// Starts the response phase; returns it and the response header map the filter sees
+    /// (`:status` first).
+    pub fn start(
+        local_reply: Option<LocalReply>,
+        exchange: &Exchange,
+        request_headers: &[Header],
+    ) -> (Self, Vec<Header>) {
+        let (phase, headers) = match local_reply {
+            Some((status, headers, body)) => {
+                let headers = local_reply_headers(headers, &body);
+                (
+                    Self {
+                        upstream_request: None,
+                        status,
+                        body: Some(body),
+                    },
+                    headers,
+                )
+            }
+            None => (
+                Self {
+                    upstream_request: Some(request_headers.to_vec()),
+                    status: exchange.upstream_status,
+                    body: None,
+                },
+                exchange.upstream_headers.clone(),
+            ),
+        };
+        let mut map = vec![(":status".to_string(), phase.status.to_string().into_bytes())];
+        map.extend(headers);
+        (phase, map)
+    }
+
+    /// The outcome, from the response header map as the filter left it.
+    pub fn finish(self, mut headers: Vec<Header>, logs: Vec<LogLine>) -> Outcome {
+        let status = headers
+            .iter()
+            .position(|(k, _)| k == ":status")
+            .map(|i| headers.remove(i).1)
+            .and_then(|v| String::from_utf8(v).ok()?.parse().ok())
+            .unwrap_or(self.status);
+        Outcome {
+            upstream_request: self.upstream_request,
+            response: Response {
+                status,
+                headers,
+                body: self.body,
+            },
+            logs,
+        }
+    }
+}
+
 /// Bytes as text where they are UTF-8, `\xNN` where they are not.
 pub fn show_bytes(bytes: &[u8]) -> String {
     let mut out = String::new();

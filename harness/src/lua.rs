@@ -8,8 +8,8 @@
 
 use crate::clock::Clock;
 use crate::exchange::{
-    joined, local_reply_headers, remove_header, replace_header, Exchange, Header, Level, LogLine,
-    Outcome, Response,
+    joined, remove_header, replace_header, Exchange, Header, Level, LocalReply, LogLine, Outcome,
+    ResponsePhase,
 };
 use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 use std::cell::RefCell;
@@ -29,7 +29,7 @@ struct Stream {
     phase: Phase,
     request_headers: Vec<Header>,
     response_headers: Vec<Header>,
-    local_reply: Option<(u16, Vec<Header>, Vec<u8>)>,
+    local_reply: Option<LocalReply>,
     logs: Vec<LogLine>,
     remote_address: String,
 }
@@ -354,48 +354,19 @@ impl LuaWorker {
         if let Some(error) = self.run("envoy_on_request", &handle) {
             stream.borrow_mut().logs.push(error);
         }
-        let (upstream_request, status, headers, body) = {
+        let (phase, map) = {
             let mut s = stream.borrow_mut();
-            match s.local_reply.take() {
-                Some((status, headers, body)) => (
-                    None,
-                    status,
-                    local_reply_headers(headers, &body),
-                    Some(body),
-                ),
-                None => (
-                    Some(s.request_headers.clone()),
-                    exchange.upstream_status,
-                    exchange.upstream_headers.clone(),
-                    None,
-                ),
-            }
-        };
-        {
-            let mut s = stream.borrow_mut();
+            let local_reply = s.local_reply.take();
+            let started = ResponsePhase::start(local_reply, exchange, &s.request_headers);
             s.phase = Phase::Response;
-            s.response_headers = vec![(":status".into(), status.to_string().into_bytes())];
-            s.response_headers.extend(headers);
-        }
+            started
+        };
+        stream.borrow_mut().response_headers = map;
         if let Some(error) = self.run("envoy_on_response", &handle) {
             stream.borrow_mut().logs.push(error);
         }
         let mut s = stream.borrow_mut();
-        let mut headers = std::mem::take(&mut s.response_headers);
-        let status = headers
-            .iter()
-            .position(|(k, _)| k == ":status")
-            .map(|i| headers.remove(i).1)
-            .and_then(|v| String::from_utf8(v).ok()?.parse().ok())
-            .unwrap_or(status);
-        Outcome {
-            upstream_request,
-            response: Response {
-                status,
-                headers,
-                body,
-            },
-            logs: std::mem::take(&mut s.logs),
-        }
+        let headers = std::mem::take(&mut s.response_headers);
+        phase.finish(headers, std::mem::take(&mut s.logs))
     }
 }

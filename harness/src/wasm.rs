@@ -8,8 +8,8 @@
 
 use crate::clock::Clock;
 use crate::exchange::{
-    local_reply_headers, remove_header, replace_header, Exchange, Header, Level, LogLine, Outcome,
-    Response,
+    remove_header, replace_header, Exchange, Header, Level, LocalReply, LogLine, Outcome, Response,
+    ResponsePhase,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -83,7 +83,7 @@ impl Process {
 struct StreamState {
     request_headers: Vec<Header>,
     response_headers: Vec<Header>,
-    local_reply: Option<(u16, Vec<Header>, Vec<u8>)>,
+    local_reply: Option<LocalReply>,
     remote_address: String,
 }
 
@@ -722,23 +722,12 @@ impl WasmWorker {
             return self.die(reason);
         }
         let local_reply = self.store.data_mut().stream.local_reply.take();
-        let (upstream_request, status, response_headers, body) = match local_reply {
-            Some((status, headers, body)) => (
-                None,
-                status,
-                local_reply_headers(headers, &body),
-                Some(body),
-            ),
-            None => (
-                Some(self.store.data().stream.request_headers.clone()),
-                exchange.upstream_status,
-                exchange.upstream_headers.clone(),
-                None,
-            ),
-        };
-        let mut with_status = vec![(":status".to_string(), status.to_string().into_bytes())];
-        with_status.extend(response_headers);
-        self.store.data_mut().stream.response_headers = with_status;
+        let (phase, map) = ResponsePhase::start(
+            local_reply,
+            exchange,
+            &self.store.data().stream.request_headers,
+        );
+        self.store.data_mut().stream.response_headers = map;
         let count = self.store.data().stream.response_headers.len() as i32;
         let response = self
             .call::<(i32, i32, i32), i32>("proxy_on_response_headers", (context, count, 1))
@@ -749,22 +738,8 @@ impl WasmWorker {
             return self.die(reason);
         }
         let state = self.store.data_mut();
-        let mut headers = std::mem::take(&mut state.stream.response_headers);
-        let status = headers
-            .iter()
-            .position(|(k, _)| k == ":status")
-            .map(|i| headers.remove(i).1)
-            .and_then(|v| String::from_utf8(v).ok()?.parse().ok())
-            .unwrap_or(status);
-        Outcome {
-            upstream_request,
-            response: Response {
-                status,
-                headers,
-                body,
-            },
-            logs: std::mem::take(&mut state.logs),
-        }
+        let headers = std::mem::take(&mut state.stream.response_headers);
+        phase.finish(headers, std::mem::take(&mut state.logs))
     }
 
     fn die(&mut self, reason: String) -> Outcome {

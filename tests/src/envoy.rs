@@ -162,7 +162,13 @@ pub fn validate(label: &str, config: &Value) -> Result<(), String> {
     let dir = scratch_dir(label);
     let path = dir.join("envoy.yaml");
     std::fs::write(&path, serde_json::to_vec_pretty(config).expect("json")).expect("write config");
+    validate_file(&path, &dir)
+}
+
+/// `envoy --mode validate -c <path>`, run in `cwd` (relative paths in the config resolve there).
+pub fn validate_file(path: &Path, cwd: &Path) -> Result<(), String> {
     let output = Command::new(paths::envoy_bin())
+        .current_dir(cwd)
         .args([
             "--mode",
             "validate",
@@ -171,9 +177,9 @@ pub fn validate(label: &str, config: &Value) -> Result<(), String> {
             "warn",
             "-c",
         ])
-        .arg(&path)
+        .arg(path)
         .output()
-        .expect("run envoy --mode validate");
+        .map_err(|e| format!("run envoy --mode validate: {e}"))?;
     if output.status.success() {
         Ok(())
     } else {

@@ -16,14 +16,19 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// Every value of `name` in `headers`, in order, lossily decoded.
+pub fn values_of(headers: &[Header], name: &str) -> Vec<String> {
+    headers
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
 impl Response {
     /// Every value of `name`, in order.
     pub fn values(&self, name: &str) -> Vec<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .collect()
+        values_of(&self.headers, name)
     }
 
     pub fn value(&self, name: &str) -> Option<String> {

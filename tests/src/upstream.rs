@@ -18,11 +18,7 @@ pub struct Received {
 impl Received {
     /// Every value of `name`, in order, lossily decoded.
     pub fn values(&self, name: &str) -> Vec<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .collect()
+        crate::http::values_of(&self.headers, name)
     }
 }
 
