@@ -95,7 +95,10 @@ end
 function envoy_on_request(handle)
   if not sampled(enabled_percent) then return end
   local key = bucket_key(client_of(handle))
-  handle:streamInfo():dynamicMetadata():set("moonshift.local_ratelimit", "bucket", key)
+  if x_ratelimit_headers then
+    -- envoy_on_response needs to know which bucket this request consulted.
+    handle:streamInfo():dynamicMetadata():set("moonshift.local_ratelimit", "bucket", key)
+  end
   local now = now_seconds(handle)
   local available = tokens(cursor_of(key, now), now)
   if available >= 1 then
