@@ -98,7 +98,26 @@ pub fn cases() -> Vec<Case> {
         envoy::bundle_filter("local-ratelimit", "moonshift", Some(&huge)),
         envoy::bundle_filter("response-decorator", "moonshift", None),
     ];
+    let nothing = json!({"operations": []});
     vec![
+        Case {
+            // The floor: each filter type doing nothing (response-decorator with no operations),
+            // to tell the platform's cost of a filter from the cost of its work.
+            name: "floor (a filter doing nothing)",
+            variants: vec![
+                none(),
+                Variant {
+                    label: "C Lua",
+                    filters: vec![lua("response-decorator", Some(nothing.clone()))],
+                    patch: None,
+                },
+                Variant {
+                    label: "D Wasm",
+                    filters: vec![wasm("response-decorator", Some(nothing))],
+                    patch: None,
+                },
+            ],
+        },
         Case {
             name: "timestamp-header",
             variants: vec![

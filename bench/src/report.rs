@@ -55,7 +55,11 @@ fn machine() -> String {
         .find_map(|l| l.strip_prefix("model name"))
         .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // Not available_parallelism(): the bench itself runs pinned to one CPU.
+    let cores = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
     format!("{model}, {cores} cores")
 }
 
@@ -158,7 +162,7 @@ pub fn render(
     );
     let _ = writeln!(
         md,
-        "| filter | B native | C Lua | D Wasm | D/C | D/B |\n|---|---:|---:|---:|---:|---:|"
+        "| filter | B native | C Lua | D Wasm | E Wasm, one shared module | D/C | D/B |\n|---|---:|---:|---:|---:|---:|---:|"
     );
     for r in results.iter().filter(|r| r.backend == Backend::Direct) {
         let cell = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2}"));
@@ -222,8 +226,93 @@ pub fn render(
             );
         }
     }
+    let _ = writeln!(md, "{}", targets(results));
     let _ = writeln!(md, "## Module sizes\n\n{}", sizes());
     (md, svg(results))
+}
+
+/// Issue 6's targets, checked against this run (direct response).
+fn targets(results: &[CaseResult]) -> String {
+    let direct: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.backend == Backend::Direct)
+        .collect();
+    let mark = |ok: bool| if ok { "met" } else { "**not met**" };
+    let mut out = String::from("## Targets\n\n| target | this run | |\n|---|---|---|\n");
+    for r in &direct {
+        if let (Some(d), Some(c)) = (r.added("D"), r.added("C")) {
+            let _ = writeln!(
+                out,
+                "| {}: Wasm adds less CPU than its Lua (D/C < 1) | D/C = {:.2} | {} |",
+                r.case,
+                d / c,
+                mark(d < c)
+            );
+        }
+    }
+    for r in direct
+        .iter()
+        .filter(|r| !r.case.starts_with("all") && !r.case.starts_with("floor"))
+    {
+        if let Some(d) = r.added("D") {
+            let _ = writeln!(
+                out,
+                "| {}: at most 2 µs over no filter | +{d:.2} µs | {} |",
+                r.case,
+                mark(d <= 2.0)
+            );
+        }
+    }
+    if let Some(r) = direct.iter().find(|r| r.case == "local-ratelimit") {
+        if let (Some(d), Some(b)) = (r.added("D"), r.added("B")) {
+            let _ = writeln!(
+                out,
+                "| local-ratelimit (process scope): within 2x native's added cost | {:.2}x | {} |",
+                d / b.max(0.01),
+                mark(d <= 2.0 * b)
+            );
+        }
+    }
+    if let Some(r) = direct.iter().find(|r| r.case.starts_with("all")) {
+        let rss = |prefix: &str| {
+            let i = r.labels.iter().position(|l| l.starts_with(prefix))?;
+            Some(stat(&r.samples[i], |s| s.rss_mib).0)
+        };
+        if let (Some(a), Some(e)) = (rss("A"), rss("E")) {
+            let one = direct
+                .iter()
+                .filter(|c| !c.case.starts_with("all") && !c.case.starts_with("floor"))
+                .filter_map(|c| {
+                    let i = c.labels.iter().position(|l| l.starts_with("D"))?;
+                    let j = c.labels.iter().position(|l| l.starts_with("A"))?;
+                    Some(
+                        stat(&c.samples[i], |s| s.rss_mib).0 - stat(&c.samples[j], |s| s.rss_mib).0,
+                    )
+                })
+                .fold(0.0_f64, f64::max);
+            let _ = writeln!(
+                out,
+                "| four filters in one shared module: within 1.5x the memory of one filter | +{:.1} MiB vs +{one:.1} MiB | {} |",
+                e - a,
+                mark(e - a <= 1.5 * one)
+            );
+        }
+        if let (Some(d), Some(c)) = (r.added("D"), r.added("C")) {
+            let _ = writeln!(out, "| four chained Wasm filters cost less than four chained Lua scripts | {d:.2} vs {c:.2} µs | {} |", mark(d < c));
+        }
+    }
+    for filter in moonshift_tests::paths::FILTERS {
+        let path = moonshift_tests::paths::workspace_root()
+            .join("target/filters")
+            .join(format!("{filter}.wasm"));
+        let raw = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let _ = writeln!(
+            out,
+            "| {filter}.wasm under 100 KB raw | {raw} bytes | {} |",
+            mark(raw < 100_000)
+        );
+    }
+    out
 }
 
 fn svg(results: &[CaseResult]) -> String {

@@ -257,11 +257,28 @@ impl Envoy {
         })
     }
 
-    /// Starts Envoy with the config `make_config(listener_port, admin_port)` builds.
+    /// Starts Envoy with the config `make_config(listener_port, admin_port)` builds. A port
+    /// picked free can be taken by another process before Envoy binds it (a busy load
+    /// generator's client ports): then it retries with new ports, up to three times.
     pub fn try_start_with(
         label: &str,
         launch: &Launch,
-        make_config: impl FnOnce(u16, u16) -> Value,
+        make_config: impl Fn(u16, u16) -> Value,
+    ) -> Result<Self, StartFailure> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::start_once(label, launch, &make_config) {
+                Err(failure) if attempt < 3 && failure.log.contains("Address already in use") => continue,
+                result => return result,
+            }
+        }
+    }
+
+    fn start_once(
+        label: &str,
+        launch: &Launch,
+        make_config: &impl Fn(u16, u16) -> Value,
     ) -> Result<Self, StartFailure> {
         let dir = scratch_dir(label);
         let (port, admin_port) = (free_port(), free_port());
