@@ -269,7 +269,9 @@ impl Envoy {
         loop {
             attempt += 1;
             match Self::start_once(label, launch, &make_config) {
-                Err(failure) if attempt < 3 && failure.log.contains("Address already in use") => continue,
+                Err(failure) if attempt < 3 && failure.log.contains("Address already in use") => {
+                    continue
+                }
                 result => return result,
             }
         }
