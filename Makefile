@@ -70,7 +70,7 @@ sizes:
 demo: setup build
 	cargo run -q -p moonshift-tests --bin demo
 
-test: build
+test: setup build
 	cargo test --workspace
 	$(MAKE) --no-print-directory test-envoy-matrix
 
