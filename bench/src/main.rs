@@ -64,6 +64,27 @@ fn huge_bucket() -> Value {
     json!({"token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"}})
 }
 
+/// C and D: the filter as its Lua reference and as its Wasm module, with the same configuration.
+fn lua_and_wasm(filter: &str, config: Option<Value>) -> [Variant; 2] {
+    [
+        Variant {
+            label: "C Lua",
+            filters: vec![lua(filter, config.clone())],
+            patch: None,
+        },
+        Variant {
+            label: "D Wasm",
+            filters: vec![wasm(filter, config)],
+            patch: None,
+        },
+    ]
+}
+
+/// `fixed` variants, then C and D.
+fn with(fixed: Vec<Variant>, pair: [Variant; 2]) -> Vec<Variant> {
+    fixed.into_iter().chain(pair).collect()
+}
+
 fn none() -> Variant {
     Variant {
         label: "A none",
@@ -104,118 +125,81 @@ pub fn cases() -> Vec<Case> {
             // The floor: each filter type doing nothing (response-decorator with no operations),
             // to tell the platform's cost of a filter from the cost of its work.
             name: "floor (a filter doing nothing)",
-            variants: vec![
-                none(),
-                Variant {
-                    label: "C Lua",
-                    filters: vec![lua("response-decorator", Some(nothing.clone()))],
-                    patch: None,
-                },
-                Variant {
-                    label: "D Wasm",
-                    filters: vec![wasm("response-decorator", Some(nothing))],
-                    patch: None,
-                },
-            ],
+            variants: with(
+                vec![none()],
+                lua_and_wasm("response-decorator", Some(nothing)),
+            ),
         },
         Case {
             name: "timestamp-header",
-            variants: vec![
-                none(),
-                Variant {
-                    label: "B native",
-                    filters: vec![],
-                    patch: Some(|c| {
-                        if let Some(r) = route(c) {
-                            r["request_headers_to_add"] = json!([{"header": {"key": "x-request-timestamp", "value": "%START_TIME(%Y-%m-%dT%H:%M:%SZ)%"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
-                        }
-                    }),
-                },
-                Variant {
-                    label: "C Lua",
-                    filters: vec![lua("timestamp-header", None)],
-                    patch: None,
-                },
-                Variant {
-                    label: "D Wasm",
-                    filters: vec![wasm("timestamp-header", None)],
-                    patch: None,
-                },
-            ],
+            variants: with(
+                vec![
+                    none(),
+                    Variant {
+                        label: "B native",
+                        filters: vec![],
+                        patch: Some(|c| {
+                            if let Some(r) = route(c) {
+                                r["request_headers_to_add"] = json!([{"header": {"key": "x-request-timestamp", "value": "%START_TIME(%Y-%m-%dT%H:%M:%SZ)%"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
+                            }
+                        }),
+                    },
+                ],
+                lua_and_wasm("timestamp-header", None),
+            ),
         },
         Case {
             name: "path-logger",
-            variants: vec![
-                none(),
-                Variant {
-                    label: "B native",
-                    filters: vec![],
-                    patch: Some(|c| {
-                        if let Some(h) = hcm(c) {
-                            h["access_log"] = json!([{"name": "envoy.access_loggers.file", "typed_config": {
+            variants: with(
+                vec![
+                    none(),
+                    Variant {
+                        label: "B native",
+                        filters: vec![],
+                        patch: Some(|c| {
+                            if let Some(h) = hcm(c) {
+                                h["access_log"] = json!([{"name": "envoy.access_loggers.file", "typed_config": {
                                 "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
                                 "path": "/dev/null",
                                 "log_format": {"text_format_source": {"inline_string": "Request path: %REQ(:PATH)%\n"}}}}]);
-                        }
-                    }),
-                },
-                Variant {
-                    label: "C Lua",
-                    filters: vec![lua("path-logger", None)],
-                    patch: None,
-                },
-                Variant {
-                    label: "D Wasm",
-                    filters: vec![wasm("path-logger", None)],
-                    patch: None,
-                },
-            ],
+                            }
+                        }),
+                    },
+                ],
+                lua_and_wasm("path-logger", None),
+            ),
         },
         Case {
             name: "local-ratelimit",
-            variants: vec![
-                none(),
-                Variant {
-                    label: "B native",
-                    filters: vec![native_ratelimit],
-                    patch: None,
-                },
-                Variant {
-                    label: "C Lua",
-                    filters: vec![lua("local-ratelimit", Some(huge_bucket()))],
-                    patch: None,
-                },
-                Variant {
-                    label: "D Wasm",
-                    filters: vec![wasm("local-ratelimit", Some(huge_bucket()))],
-                    patch: None,
-                },
-            ],
+            variants: with(
+                vec![
+                    none(),
+                    Variant {
+                        label: "B native",
+                        filters: vec![native_ratelimit],
+                        patch: None,
+                    },
+                ],
+                lua_and_wasm("local-ratelimit", Some(huge_bucket())),
+            ),
         },
         Case {
             name: "response-decorator",
-            variants: vec![
-                none(),
-                Variant {
-                    label: "B native",
-                    filters: vec![],
-                    patch: Some(|c| {
-                        if let Some(r) = route(c) {
-                            r["response_headers_to_add"] = json!([{"header": {"key": "x-lua-processed", "value": "true"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
-                        }
-                    }),
-                },
-                Variant {
-                    label: "C Lua",
-                    filters: vec![lua("response-decorator", None)],
-                    patch: None,
-                },
-                Variant {
-                    label: "D Wasm",
-                    filters: vec![wasm("response-decorator", None)],
-                    patch: None,
-                },
-            ],
+            variants: with(
+                vec![
+                    none(),
+                    Variant {
+                        label: "B native",
+                        filters: vec![],
+                        patch: Some(|c| {
+                            if let Some(r) = route(c) {
+                                r["response_headers_to_add"] = json!([{"header": {"key": "x-lua-processed", "value": "true"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
+                            }
+                        }),
+                    },
+                ],
+                lua_and_wasm("response-decorator", None),
+            ),
         },
         Case {
             name: "all four chained",
