@@ -80,6 +80,30 @@ fn lua_and_wasm(filter: &str, config: Option<Value>) -> [Variant; 2] {
     ]
 }
 
+/// A single filter's case: A none, B `native`, C Lua and D Wasm with `config`.
+fn filter_case(name: &'static str, native: Variant, config: Option<Value>) -> Case {
+    Case {
+        name,
+        variants: with(vec![none(), native], lua_and_wasm(name, config)),
+    }
+}
+
+/// B: no filter, the bootstrap changed by `patch`.
+fn native_patch(patch: fn(&mut Value)) -> Variant {
+    Variant {
+        label: "B native",
+        filters: vec![],
+        patch: Some(patch),
+    }
+}
+
+/// Adds one header through the route's `request_headers_to_add` / `response_headers_to_add`.
+fn add_route_header(config: &mut Value, field: &str, key: &str, value: &str) {
+    if let Some(r) = route(config) {
+        r[field] = json!([{"header": {"key": key, "value": value}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
+    }
+}
+
 /// `fixed` variants, then C and D.
 fn with(fixed: Vec<Variant>, pair: [Variant; 2]) -> Vec<Variant> {
     fixed.into_iter().chain(pair).collect()
@@ -130,77 +154,46 @@ pub fn cases() -> Vec<Case> {
                 lua_and_wasm("response-decorator", Some(nothing)),
             ),
         },
-        Case {
-            name: "timestamp-header",
-            variants: with(
-                vec![
-                    none(),
-                    Variant {
-                        label: "B native",
-                        filters: vec![],
-                        patch: Some(|c| {
-                            if let Some(r) = route(c) {
-                                r["request_headers_to_add"] = json!([{"header": {"key": "x-request-timestamp", "value": "%START_TIME(%Y-%m-%dT%H:%M:%SZ)%"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
-                            }
-                        }),
-                    },
-                ],
-                lua_and_wasm("timestamp-header", None),
-            ),
-        },
-        Case {
-            name: "path-logger",
-            variants: with(
-                vec![
-                    none(),
-                    Variant {
-                        label: "B native",
-                        filters: vec![],
-                        patch: Some(|c| {
-                            if let Some(h) = hcm(c) {
-                                h["access_log"] = json!([{"name": "envoy.access_loggers.file", "typed_config": {
-                                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                                "path": "/dev/null",
-                                "log_format": {"text_format_source": {"inline_string": "Request path: %REQ(:PATH)%\n"}}}}]);
-                            }
-                        }),
-                    },
-                ],
-                lua_and_wasm("path-logger", None),
-            ),
-        },
-        Case {
-            name: "local-ratelimit",
-            variants: with(
-                vec![
-                    none(),
-                    Variant {
-                        label: "B native",
-                        filters: vec![native_ratelimit],
-                        patch: None,
-                    },
-                ],
-                lua_and_wasm("local-ratelimit", Some(huge_bucket())),
-            ),
-        },
-        Case {
-            name: "response-decorator",
-            variants: with(
-                vec![
-                    none(),
-                    Variant {
-                        label: "B native",
-                        filters: vec![],
-                        patch: Some(|c| {
-                            if let Some(r) = route(c) {
-                                r["response_headers_to_add"] = json!([{"header": {"key": "x-lua-processed", "value": "true"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
-                            }
-                        }),
-                    },
-                ],
-                lua_and_wasm("response-decorator", None),
-            ),
-        },
+        filter_case(
+            "timestamp-header",
+            native_patch(|c| {
+                add_route_header(
+                    c,
+                    "request_headers_to_add",
+                    "x-request-timestamp",
+                    "%START_TIME(%Y-%m-%dT%H:%M:%SZ)%",
+                )
+            }),
+            None,
+        ),
+        filter_case(
+            "path-logger",
+            native_patch(|c| {
+                if let Some(h) = hcm(c) {
+                    h["access_log"] = json!([{"name": "envoy.access_loggers.file", "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                        "path": "/dev/null",
+                        "log_format": {"text_format_source": {"inline_string": "Request path: %REQ(:PATH)%\n"}}}}]);
+                }
+            }),
+            None,
+        ),
+        filter_case(
+            "local-ratelimit",
+            Variant {
+                label: "B native",
+                filters: vec![native_ratelimit],
+                patch: None,
+            },
+            Some(huge_bucket()),
+        ),
+        filter_case(
+            "response-decorator",
+            native_patch(|c| {
+                add_route_header(c, "response_headers_to_add", "x-lua-processed", "true")
+            }),
+            None,
+        ),
         Case {
             name: "all four chained",
             variants: vec![

@@ -68,25 +68,25 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<Settings, ConfigError> {
 mod tests {
     use super::*;
 
-    fn settings(level: Level, message: &str) -> Settings {
-        Settings {
+    fn settings(level: Level, message: &str) -> Result<Settings, ConfigError> {
+        Ok(Settings {
             level,
-            template: Template::parse("message", message).unwrap(),
-        }
+            template: Template::parse("message", message)?,
+        })
     }
 
     #[test]
-    fn config_table() {
-        let default = settings(Level::Info, "Request path: %REQ(:path)%");
+    fn config_table() -> Result<(), ConfigError> {
+        let default = settings(Level::Info, "Request path: %REQ(:path)%")?;
         let cases: [(&str, &str, Result<Settings, &str>); 8] = [
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default.clone())),
             (
                 "every field",
                 r#"{"level":"warn","message":"%REQ(:method)% %REQ(:authority)%%REQ(:path)% ua=%REQ(user-agent)%"}"#,
-                Ok(settings(Level::Warn, "%REQ(:method)% %REQ(:authority)%%REQ(:path)% ua=%REQ(user-agent)%")),
+                Ok(settings(Level::Warn, "%REQ(:method)% %REQ(:authority)%%REQ(:path)% ua=%REQ(user-agent)%")?),
             ),
-            ("critical", r#"{"level":"critical"}"#, Ok(settings(Level::Critical, "Request path: %REQ(:path)%"))),
+            ("critical", r#"{"level":"critical"}"#, Ok(settings(Level::Critical, "Request path: %REQ(:path)%")?)),
             (
                 "unknown level",
                 r#"{"level":"warning"}"#,
@@ -108,5 +108,6 @@ mod tests {
             let got = parse(Some(json.as_bytes())).map_err(|e| e.to_string());
             assert_eq!(got, want.map_err(str::to_string), "case: {name}");
         }
+        Ok(())
     }
 }

@@ -155,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn needs_table() {
+    fn needs_table() -> Result<(), ConfigError> {
         let cases = [
             ("plain", Needs::Nothing),
             ("Request path: %REQ(:path)%", Needs::PseudoHeaders),
@@ -164,15 +164,16 @@ mod tests {
         ];
         for (message, want) in cases {
             assert_eq!(
-                Template::parse("message", message).unwrap().needs(),
+                Template::parse("message", message)?.needs(),
                 want,
                 "{message}"
             );
         }
+        Ok(())
     }
 
     #[test]
-    fn render_table() {
+    fn render_table() -> Result<(), ConfigError> {
         let headers: Vec<(String, Vec<u8>)> = vec![
             (":path".into(), b"/a?b=1".to_vec()),
             ("x-a".into(), b"1".to_vec()),
@@ -189,9 +190,10 @@ mod tests {
             ("plain", b"plain"),
         ];
         for (message, want) in cases {
-            let template = Template::parse("message", message).unwrap();
+            let template = Template::parse("message", message)?;
             let got = template.render(|name| moonshift_shared::headers::lua_get(&headers, name));
             assert_eq!(got, want, "message {message:?}");
         }
+        Ok(())
     }
 }

@@ -91,33 +91,37 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<Settings, ConfigError> {
 mod tests {
     use super::*;
 
-    fn settings(header: &str, format: &str, on_existing: OnExisting) -> Settings {
-        Settings {
+    fn settings(
+        header: &str,
+        format: &str,
+        on_existing: OnExisting,
+    ) -> Result<Settings, FormatError> {
+        Ok(Settings {
             header: header.into(),
-            format: Format::parse(format).unwrap(),
+            format: Format::parse(format)?,
             on_existing,
-        }
+        })
     }
 
     #[test]
-    fn config_table() {
+    fn config_table() -> Result<(), FormatError> {
         let default = settings(
             "x-request-timestamp",
             "%Y-%m-%dT%H:%M:%SZ",
             OnExisting::Append,
-        );
+        )?;
         let cases: [(&str, &str, Result<Settings, String>); 12] = [
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default.clone())),
             (
                 "every field",
                 r#"{"header":"X-Time","format":"%H%%","on_existing":"keep"}"#,
-                Ok(settings("x-time", "%H%%", OnExisting::Keep)),
+                Ok(settings("x-time", "%H%%", OnExisting::Keep)?),
             ),
             (
                 "replace",
                 r#"{"on_existing":"replace"}"#,
-                Ok(settings("x-request-timestamp", "%Y-%m-%dT%H:%M:%SZ", OnExisting::Replace)),
+                Ok(settings("x-request-timestamp", "%Y-%m-%dT%H:%M:%SZ", OnExisting::Replace)?),
             ),
             (
                 "unknown on_existing",
@@ -160,5 +164,6 @@ mod tests {
             let got = parse(Some(json.as_bytes())).map_err(|e| e.to_string());
             assert_eq!(got, want, "case: {name}");
         }
+        Ok(())
     }
 }
