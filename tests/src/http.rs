@@ -66,6 +66,12 @@ impl Request {
     pub fn send(&self, port: u16) -> std::io::Result<Response> {
         let mut stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.write_all(&self.to_bytes())?;
+        read_response(&mut BufReader::new(stream))
+    }
+
+    /// The request as HTTP/1.1 bytes, with `connection: close`.
+    pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         bytes.extend_from_slice(self.method.as_bytes());
         bytes.push(b' ');
@@ -80,8 +86,7 @@ impl Request {
             bytes.extend_from_slice(b"\r\n");
         }
         bytes.extend_from_slice(b"\r\n");
-        stream.write_all(&bytes)?;
-        read_response(&mut BufReader::new(stream))
+        bytes
     }
 }
 

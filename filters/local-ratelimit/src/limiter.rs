@@ -23,8 +23,9 @@ pub struct StoreError;
 pub trait Store {
     /// The value and its CAS token; `(None, None)` when the key does not exist.
     fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), StoreError>;
-    /// Writes when `cas` still matches (any `cas` for a key that does not exist yet);
-    /// `Ok(false)` on a CAS mismatch.
+    /// Writes when `cas` still matches the key's CAS token, or, for `cas: None`, only while the
+    /// key does not exist yet (creation: two workers that both read "absent" must not both
+    /// write). `Ok(false)` when the write lost a race.
     fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, StoreError>;
 }
 

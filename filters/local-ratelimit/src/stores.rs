@@ -10,12 +10,21 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct SharedData;
 
+/// The CAS token sent to create a key. The host ignores the CAS of a write to a key that does not
+/// exist, and a CAS of 0 (the SDK's `None`) means "unconditional", so two workers that both read
+/// "absent" would both write and both admit a request from a fresh bucket. A non-zero token fails
+/// with `CasMismatch` once the key exists, unless it equals the key's own token: the host hands
+/// tokens out from one process-wide counter starting at 1, so the key would have to be created
+/// by exactly the 4,294,967,295th write of the process, in the microseconds of the race.
+pub const CREATE_ONLY_CAS: u32 = u32::MAX;
+
 impl Store for SharedData {
     fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), StoreError> {
         hostcalls::get_shared_data(key).map_err(|_| StoreError)
     }
 
     fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, StoreError> {
+        let cas = Some(cas.unwrap_or(CREATE_ONLY_CAS));
         match hostcalls::set_shared_data(key, Some(value), cas) {
             Ok(()) => Ok(true),
             Err(Status::CasMismatch) => Ok(false),
@@ -24,7 +33,8 @@ impl Store for SharedData {
     }
 }
 
-/// This worker's buckets. Single-threaded, so every write succeeds.
+/// This worker's buckets. Single-threaded: nothing writes between a read and its write, so every
+/// write succeeds.
 #[derive(Debug, Default)]
 pub struct WorkerMap {
     entries: HashMap<String, Vec<u8>>,

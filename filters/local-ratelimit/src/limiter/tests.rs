@@ -1,7 +1,8 @@
 use super::*;
 use std::collections::HashMap;
 
-/// A store with Envoy's CAS semantics: each write bumps the entry's CAS token.
+/// A store with the [`Store`] contract over Envoy's CAS semantics: each write bumps the entry's
+/// CAS token; a write without a token only creates.
 #[derive(Default)]
 struct MapStore {
     entries: HashMap<String, (Vec<u8>, u32)>,
@@ -27,8 +28,8 @@ impl Store for MapStore {
             self.mismatches = self.mismatches.saturating_sub(1);
             return Ok(false);
         }
-        if let (Some((_, current)), Some(cas)) = (self.entries.get(key), cas) {
-            if *current != cas {
+        if let Some((_, current)) = self.entries.get(key) {
+            if cas != Some(*current) {
                 return Ok(false);
             }
         }
@@ -56,6 +57,73 @@ fn burst_then_continuous_refill() {
         got,
         [Admitted, Admitted, Admitted, Limited, Limited, Admitted]
     );
+}
+
+/// What another worker does to the store.
+type Rival = Box<dyn FnOnce(&mut MapStore)>;
+
+/// A store where another worker runs `rival` between this worker's first read and its first write.
+struct RacingStore {
+    inner: MapStore,
+    rival: Option<Rival>,
+}
+
+impl RacingStore {
+    fn new(rival: impl FnOnce(&mut MapStore) + 'static) -> Self {
+        Self {
+            inner: MapStore::default(),
+            rival: Some(Box::new(rival)),
+        }
+    }
+}
+
+impl Store for RacingStore {
+    fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), StoreError> {
+        self.inner.get(key)
+    }
+
+    fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, StoreError> {
+        if let Some(rival) = self.rival.take() {
+            rival(&mut self.inner);
+        }
+        self.inner.set(key, value, cas)
+    }
+}
+
+#[test]
+fn two_workers_creating_one_bucket_take_one_token_each() {
+    // Both workers read "absent"; the rival creates the bucket first. Our creating write must
+    // lose and retry against the rival's cursor, so the two take exactly `max_tokens` in all.
+    for max_tokens in [1, 2, 5] {
+        let bucket = TokenBucket::new(max_tokens, max_tokens, 3_600_000);
+        let rival = std::rc::Rc::new(std::cell::Cell::new(None));
+        let rival_decision = rival.clone();
+        let mut store = RacingStore::new(move |inner| {
+            rival_decision.set(Some(consume(inner, "k", &bucket, 0.0)));
+        });
+        let ours = consume(&mut store, "k", &bucket, 0.0);
+        let later = (0..10).map(|_| consume(&mut store, "k", &bucket, 0.0));
+        let admitted = std::iter::once(ours)
+            .chain(rival.get())
+            .chain(later)
+            .filter(|d| *d == Decision::Admitted)
+            .count();
+        assert_eq!(rival.get(), Some(Decision::Admitted), "{max_tokens} tokens");
+        assert_eq!(admitted, max_tokens as usize, "{max_tokens} tokens");
+    }
+}
+
+#[test]
+fn two_workers_registering_clients_both_count() {
+    // The rival registers bob between our read of the empty registry and our write: the
+    // registry then counts 2, and the bound of 2 leaves carol on the default bucket.
+    let mut store = RacingStore::new(|inner| {
+        assert!(bucket_key(inner, NS, Some(b"bob"), 2).is_some());
+    });
+    assert!(bucket_key(&mut store, NS, Some(b"alice"), 2).is_some());
+    assert_eq!(bucket_key(&mut store, NS, Some(b"carol"), 2), None);
+    let (count, _) = store.get(&format!("{NS}clients")).unwrap_or((None, None));
+    assert_eq!(count, Some(2u32.to_le_bytes().to_vec()));
 }
 
 #[test]
