@@ -22,6 +22,7 @@ export ENVOY_BIN
 # The oldest Envoy the real-Envoy scenario suite also runs on (`make test-envoy-matrix`).
 ENVOY_OLDEST := 1.36.4
 VENV_OLDEST := .venv-envoy-$(ENVOY_OLDEST)
+WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals
 DEBIAN_PACKAGES := binaryen buildah skopeo docker-registry
 # Modules must not depend on where Cargo keeps its registry: the same sources give the same
 # bytes, and so the same image digests, on every machine.
@@ -53,11 +54,15 @@ build:
 	@# The bundle links the filters without their entry points: a build of its own.
 	cargo build --release --target $(WASM_TARGET) -p moonshift-bundle
 	@mkdir -p $(DIST)
+	@# Each module keeps only the callbacks its crate lists (tools/export-graph.py), then -Oz.
 	@for f in $(FILTERS) moonshift-bundle; do \
-	  m=$${f//-/_}; \
-	  wasm-opt -Oz --converge --strip-debug --strip-producers \
-	    --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals \
-	    $(CARGO_OUT)/$$m.wasm -o $(DIST)/$$f.wasm; \
+	  m=$${f//-/_}; dir=filters/$$f; [ $$f = moonshift-bundle ] && dir=bundle; \
+	  python3 tools/export-graph.py $$dir/Cargo.toml > $(DIST)/$$f.graph.json; \
+	  wasm-metadce $(WASM_FEATURES) -f $(DIST)/$$f.graph.json $(CARGO_OUT)/$$m.wasm \
+	    -o $(DIST)/$$f.dce.wasm > /dev/null; \
+	  wasm-opt -Oz --converge --strip-debug --strip-producers $(WASM_FEATURES) \
+	    $(DIST)/$$f.dce.wasm -o $(DIST)/$$f.wasm; \
+	  rm $(DIST)/$$f.dce.wasm $(DIST)/$$f.graph.json; \
 	done
 	@$(MAKE) --no-print-directory sizes
 
@@ -82,8 +87,9 @@ examples:
 	cargo run -q -p moonshift-tests --bin write-examples
 
 # BENCHMARKS.md and benchmarks.svg: each filter in Envoy (pinned to CPU 0) against no filter,
-# native and Lua, the load generator pinned to CPU 1. About 10 minutes; BENCH_FLAGS=--quick for a
-# short indicative run (written under target/bench/).
+# native and Lua, the load generator pinned to CPU 1. About 13 minutes. BENCH_FLAGS=--quick for a
+# short indicative run, `--case <name> --direct` for one case in front of a direct response only
+# (both written under target/bench/).
 bench: setup build
 	cargo build --release -q -p moonshift-bench
 	taskset -c 1 target/release/moonshift-bench $(BENCH_FLAGS)

@@ -294,8 +294,20 @@ fn measure(variant: &Variant, backend: Backend, upstream: &Upstream, plan: &Plan
     }
 }
 
+/// The value after `flag` on the command line.
+fn arg_value(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == flag)?;
+    args.get(at + 1).cloned()
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // `--case <part of a case name>` and `--direct` (no upstream runs) measure a part, for
+    // working on one filter; a partial report goes under target/bench/ like a quick one.
+    let only_case = arg_value("--case");
+    let direct_only = std::env::args().any(|a| a == "--direct");
+    let partial = quick || only_case.is_some() || direct_only;
     let plan = if quick {
         Plan {
             rounds: 1,
@@ -316,8 +328,18 @@ fn main() {
     let upstream = Upstream::start();
     let started = std::time::Instant::now();
     let mut results = Vec::new();
-    for case in cases() {
-        for backend in [Backend::Direct, Backend::Upstream] {
+    let selected = cases().into_iter().filter(|case| {
+        only_case
+            .as_deref()
+            .is_none_or(|part| case.name.contains(part))
+    });
+    let backends: &[Backend] = if direct_only {
+        &[Backend::Direct]
+    } else {
+        &[Backend::Direct, Backend::Upstream]
+    };
+    for case in selected {
+        for &backend in backends {
             let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); case.variants.len()];
             for round in 0..plan.rounds {
                 for (i, variant) in case.variants.iter().enumerate() {
@@ -339,7 +361,7 @@ fn main() {
     }
     let root = moonshift_tests::paths::workspace_root();
     let (markdown, svg) = report::render(&results, &plan, started.elapsed(), quick);
-    let (md_path, svg_path) = if quick {
+    let (md_path, svg_path) = if partial {
         (
             root.join("target/bench/BENCHMARKS.md"),
             root.join("target/bench/benchmarks.svg"),

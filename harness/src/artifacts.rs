@@ -53,7 +53,8 @@ fn newest_source(dir: &Path, newest: &mut SystemTime) {
 /// The shipped module of `filter` (`target/filters/<filter>.wasm`, written by `make build`).
 ///
 /// Panics when it is missing or older than any source it is built from (the filter's crate,
-/// `shared/`, `Cargo.toml`, `Cargo.lock`): a test must never pass on a stale module.
+/// `shared/`, `Cargo.toml`, `Cargo.lock`, the build's `Makefile` and export list): a test must never
+/// pass on a stale module.
 pub fn wasm_module(filter: &str) -> PathBuf {
     let root = workspace_root();
     let module = root.join("target/filters").join(format!("{filter}.wasm"));
@@ -72,7 +73,12 @@ pub fn wasm_module(filter: &str) -> PathBuf {
     }
     newest_source(&root.join("filters").join(filter), &mut newest);
     newest_source(&root.join("shared"), &mut newest);
-    for file in ["Cargo.toml", "Cargo.lock"] {
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "Makefile",
+        "tools/export-graph.py",
+    ] {
         if let Ok(modified) = std::fs::metadata(root.join(file)).and_then(|m| m.modified()) {
             newest = newest.max(modified);
         }

@@ -688,6 +688,20 @@ impl WasmWorker {
             .map_err(|e| format!("trap in {name}: {e:#}"))
     }
 
+    /// Calls `name` when the module exports it; `Ok(None)` when it does not. Envoy enters the VM
+    /// only for callbacks a module exports, and takes a missing one as "Continue" (headers) or
+    /// "nothing to do" (log, done, delete).
+    fn call_if_exported<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        &mut self,
+        name: &str,
+        params: P,
+    ) -> Result<Option<R>, String> {
+        if self.instance.get_export(&mut self.store, name).is_none() {
+            return Ok(None);
+        }
+        self.call(name, params).map(Some)
+    }
+
     /// Whether a trap killed this worker's VM.
     pub fn dead(&self) -> Option<&str> {
         self.dead.as_deref()
@@ -713,7 +727,7 @@ impl WasmWorker {
         let request = self
             .call::<(i32, i32), ()>("proxy_on_context_create", (context, ROOT_CONTEXT as i32))
             .and_then(|()| {
-                self.call::<(i32, i32, i32), i32>(
+                self.call_if_exported::<(i32, i32, i32), i32>(
                     "proxy_on_request_headers",
                     (context, headers_count, 1),
                 )
@@ -730,10 +744,13 @@ impl WasmWorker {
         self.store.data_mut().stream.response_headers = map;
         let count = self.store.data().stream.response_headers.len() as i32;
         let response = self
-            .call::<(i32, i32, i32), i32>("proxy_on_response_headers", (context, count, 1))
-            .and_then(|_| self.call::<(i32,), ()>("proxy_on_log", (context,)))
-            .and_then(|()| self.call::<(i32,), i32>("proxy_on_done", (context,)))
-            .and_then(|_| self.call::<(i32,), ()>("proxy_on_delete", (context,)));
+            .call_if_exported::<(i32, i32, i32), i32>(
+                "proxy_on_response_headers",
+                (context, count, 1),
+            )
+            .and_then(|_| self.call_if_exported::<(i32,), ()>("proxy_on_log", (context,)))
+            .and_then(|_| self.call_if_exported::<(i32,), i32>("proxy_on_done", (context,)))
+            .and_then(|_| self.call_if_exported::<(i32,), ()>("proxy_on_delete", (context,)));
         if let Err(reason) = response {
             return self.die(reason);
         }
