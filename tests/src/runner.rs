@@ -221,6 +221,20 @@ fn unix_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// How far the clock Lua's `os.date` reads may lag the precise one. LuaJIT calls `time()`,
+/// which glibc answers from the kernel's coarse clock, updated once per tick (at most 10 ms at
+/// HZ=100); Envoy's Wasm clock and this runner read the precise clock. Seen in CI: a request sent
+/// at 21:09:36.00x was stamped 21:09:35 by the Lua.
+const COARSE_CLOCK_LAG: Duration = Duration::from_millis(20);
+
+/// The second the coarse clock may still show now.
+fn unix_seconds_coarse() -> u64 {
+    SystemTime::now()
+        .checked_sub(COARSE_CLOCK_LAG)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Plays `scenario` against a fresh Envoy (one worker) with the filter as `flavour`.
 pub fn play(
     filter: &str,
@@ -258,7 +272,7 @@ pub fn play(
             };
             let seen = upstream.received().len();
             let log_before = envoy.log_bytes().len();
-            let before = unix_seconds();
+            let before = unix_seconds_coarse();
             let response = match protocol {
                 Protocol::Http1 => request.send(envoy.port),
                 Protocol::Http2 => h2client::send(&request, envoy.port),
