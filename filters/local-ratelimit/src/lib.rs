@@ -10,7 +10,7 @@ use config::{ClientKey, Fraction, Scope, Settings};
 use limiter::{Decision, Store};
 use moonshift_shared::headers::lua_get;
 use moonshift_shared::host::Plugin;
-use moonshift_shared::{clock, ConfigError};
+use moonshift_shared::{clock, json, ConfigError};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MetricType};
@@ -41,7 +41,10 @@ impl Counters {
         let define = |name: &str| {
             let full = format!("{stat_prefix}.http_local_rate_limit.{name}");
             hostcalls::define_metric(MetricType::Counter, &full).map_err(|status| {
-                ConfigError::new(format!("cannot define metric {full:?}: {status:?}"))
+                ConfigError::new(format!(
+                    "cannot define metric {}: {status:?}",
+                    json::quote(&full)
+                ))
             })
         };
         Ok(Self {
@@ -87,7 +90,10 @@ impl Plugin for LocalRateLimit {
     fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError> {
         let settings = config::parse(config)?;
         for key in &settings.ignored_runtime_keys {
-            log::warn!("local-ratelimit: runtime_key {key:?} is ignored: a Wasm filter cannot read Envoy's runtime; default_value applies");
+            log::warn!(
+                "local-ratelimit: runtime_key {} is ignored: a Wasm filter cannot read Envoy's runtime; default_value applies",
+                json::quote(key)
+            );
         }
         let namespace = format!(
             "moonshift.local-ratelimit/{}/{}/",

@@ -2,6 +2,7 @@
 
 use crate::strftime::{Format, FormatError, SUPPORTED};
 use moonshift_shared::config::{self, ConfigError};
+use moonshift_shared::json;
 use serde::Deserialize;
 
 /// What to do when the request already carries the header.
@@ -67,8 +68,9 @@ impl Config {
         }
         let format = Format::parse(&self.format).map_err(|error| match error {
             FormatError::Unsupported(conversion) => ConfigError::new(format!(
-                "format must use only the conversions {SUPPORTED}, got {conversion:?} in {:?}",
-                self.format
+                "format must use only the conversions {SUPPORTED}, got {} in {}",
+                json::quote(&conversion),
+                json::quote(&self.format)
             )),
             FormatError::TrailingPercent => {
                 ConfigError::invalid("format", "must not end with a lone \"%\"", &self.format)
