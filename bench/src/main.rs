@@ -4,6 +4,7 @@
 //! Configurations alternate A B C D, A B C D, ... so drift hits all alike. Writes BENCHMARKS.md
 //! and benchmarks.svg.
 
+mod costs;
 mod load;
 mod report;
 
@@ -294,6 +295,22 @@ fn measure(variant: &Variant, backend: Backend, upstream: &Upstream, plan: &Plan
     }
 }
 
+/// The counted cost of one request through each module (see `costs`).
+fn cost_rows() -> Vec<costs::Row> {
+    let nothing = json!({"operations": []});
+    let mut rows = vec![costs::measure(
+        "floor (response-decorator, no operations)",
+        "response-decorator",
+        "response-decorator",
+        Some(&nothing),
+    )];
+    for filter in moonshift_tests::paths::FILTERS {
+        let config = (filter == "local-ratelimit").then(huge_bucket);
+        rows.push(costs::measure(filter, filter, filter, config.as_ref()));
+    }
+    rows
+}
+
 /// The value after `flag` on the command line.
 fn arg_value(flag: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -308,6 +325,11 @@ fn main() {
     let only_case = arg_value("--case");
     let direct_only = std::env::args().any(|a| a == "--direct");
     let partial = quick || only_case.is_some() || direct_only;
+    if std::env::args().any(|a| a == "--costs") {
+        // Only the counted costs, in a second: for working on a filter's hot path.
+        print!("{}", costs::table(&cost_rows()));
+        return;
+    }
     let plan = if quick {
         Plan {
             rounds: 1,
@@ -360,7 +382,13 @@ fn main() {
         }
     }
     let root = moonshift_tests::paths::workspace_root();
-    let (markdown, svg) = report::render(&results, &plan, started.elapsed(), quick);
+    let (markdown, svg) = report::render(
+        &results,
+        &plan,
+        started.elapsed(),
+        quick,
+        &costs::table(&cost_rows()),
+    );
     let (md_path, svg_path) = if partial {
         (
             root.join("target/bench/BENCHMARKS.md"),

@@ -121,6 +121,7 @@ pub fn render(
     plan: &Plan,
     took: Duration,
     quick: bool,
+    costs: &str,
 ) -> (String, String) {
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
@@ -227,6 +228,10 @@ pub fn render(
         }
     }
     let _ = writeln!(md, "{}", targets(results));
+    let _ = writeln!(
+        md,
+        "## Inside the VM, per request (counted)\n\nThe timed runs' request through each module in the equivalence harness's host (wasmtime, `cargo run -p moonshift-bench` meters it): Wasm instructions executed, calls into the host, and entries of the host into the VM (callbacks, and the allocations the host asks for when it hands data in). Counts, not times: the same on every machine. Local-ratelimit in `process` scope, a bucket too large to limit.\n\n{costs}"
+    );
     let _ = writeln!(md, "## Module sizes\n\n{}", sizes());
     (md, svg(results))
 }

@@ -15,7 +15,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::rc::Rc;
-use wasmtime::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, TypedFunc};
+use wasmtime::{
+    CallHook, Caller, Config, Engine, Extern, Instance, Linker, Memory, Module, Store, TypedFunc,
+};
 
 const OK: i32 = 0;
 const NOT_FOUND: i32 = 1;
@@ -29,6 +31,18 @@ const ROOT_CONTEXT: u32 = 1;
 pub struct WasmModule {
     engine: Engine,
     module: Module,
+    metered: bool,
+}
+
+/// What one exchange cost inside the VM, counted rather than timed: the same on every machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// Wasm instructions executed (wasmtime fuel: about one unit per instruction).
+    pub instructions: u64,
+    /// Calls from the module into the host (`proxy_get_header_map_value`, `proxy_log`, ...).
+    pub host_calls: u64,
+    /// Entries of the host into the VM: the callbacks, and allocations the host asks for.
+    pub vm_entries: u64,
 }
 
 impl std::fmt::Debug for WasmModule {
@@ -39,12 +53,28 @@ impl std::fmt::Debug for WasmModule {
 
 impl WasmModule {
     pub fn load(path: &Path) -> Result<Self, String> {
+        Self::compile(path, false)
+    }
+
+    /// Compiled to count its [`Cost`]: instructions (fuel), host calls and VM entries; see
+    /// [`WasmWorker::exchange_cost`]. Slower to run; for measuring, not for testing.
+    pub fn load_metered(path: &Path) -> Result<Self, String> {
+        Self::compile(path, true)
+    }
+
+    fn compile(path: &Path, metered: bool) -> Result<Self, String> {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let engine = Engine::default();
+        let mut config = Config::new();
+        config.consume_fuel(metered);
+        let engine = Engine::new(&config).map_err(|e| format!("wasmtime: {e}"))?;
         let module = Module::new(&engine, &bytes)
             .map_err(|e| format!("cannot compile {}: {e}", path.display()))?;
-        Ok(Self { engine, module })
+        Ok(Self {
+            engine,
+            module,
+            metered,
+        })
     }
 }
 
@@ -97,6 +127,8 @@ struct HostState {
     logs: Vec<LogLine>,
     stream: StreamState,
     random: u64,
+    /// Host calls and VM entries so far (counted when the module is metered).
+    calls: Cost,
 }
 
 /// Settings of one plugin instance, as Envoy's `PluginConfig` gives them.
@@ -629,8 +661,21 @@ impl WasmWorker {
             logs: Vec::new(),
             stream: StreamState::default(),
             random: 0x2545_F491_4F6C_DD1D,
+            calls: Cost::default(),
         };
         let mut store = Store::new(&module.engine, state);
+        if module.metered {
+            let _ = store.set_fuel(u64::MAX);
+            store.call_hook(|mut context, hook| {
+                let calls = &mut context.data_mut().calls;
+                match hook {
+                    CallHook::CallingHost => calls.host_calls += 1,
+                    CallHook::CallingWasm => calls.vm_entries += 1,
+                    CallHook::ReturningFromHost | CallHook::ReturningFromWasm => {}
+                }
+                Ok(())
+            });
+        }
         let failed = |store: &mut Store<HostState>, reason: String| StartError {
             reason,
             logs: std::mem::take(&mut store.data_mut().logs),
@@ -700,6 +745,24 @@ impl WasmWorker {
             return Ok(None);
         }
         self.call(name, params).map(Some)
+    }
+
+    /// Runs `exchange` and counts what it cost inside the VM; `None` unless the module was
+    /// loaded with [`WasmModule::load_metered`].
+    pub fn exchange_cost(&mut self, exchange: &Exchange) -> Option<(Outcome, Cost)> {
+        let fuel_before = self.store.get_fuel().ok()?;
+        let calls_before = self.store.data().calls;
+        let outcome = self.exchange(exchange);
+        let fuel_after = self.store.get_fuel().ok()?;
+        let calls = self.store.data().calls;
+        Some((
+            outcome,
+            Cost {
+                instructions: fuel_before.saturating_sub(fuel_after),
+                host_calls: calls.host_calls - calls_before.host_calls,
+                vm_entries: calls.vm_entries - calls_before.vm_entries,
+            },
+        ))
     }
 
     /// Whether a trap killed this worker's VM.
