@@ -87,9 +87,10 @@ examples:
 	cargo run -q -p moonshift-tests --bin write-examples
 
 # BENCHMARKS.md and benchmarks.svg: each filter in Envoy (pinned to CPU 0) against no filter,
-# native and Lua, the load generator pinned to CPU 1. About 13 minutes. BENCH_FLAGS=--quick for a
+# native and Lua, the load generator pinned to CPU 1. About 8 minutes. BENCH_FLAGS=--quick for a
 # short indicative run, `--case <name> --direct` for one case in front of a direct response only
-# (both written under target/bench/).
+# (both written under target/bench/), `--costs` for the counted cost per request inside each
+# module, `--ab <filter> <a.wasm> <b.wasm>` for a paired comparison of two builds of a filter.
 bench: setup build
 	cargo build --release -q -p moonshift-bench
 	taskset -c 1 target/release/moonshift-bench $(BENCH_FLAGS)

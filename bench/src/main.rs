@@ -311,6 +311,62 @@ fn cost_rows() -> Vec<costs::Row> {
     rows
 }
 
+/// `--ab <filter> <a.wasm> <b.wasm> [rounds]`: two builds of one filter (default configuration)
+/// in front of a direct response, alternating A B A B for `rounds` (default 10) rounds of 2 s:
+/// each one's CPU per request, and the per-round difference B - A, whose median is steadier than
+/// either figure on a noisy machine. For "is my change cheaper?".
+fn ab(filter: &str) {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--ab").unwrap_or(0);
+    let (Some(a), Some(b)) = (args.get(at + 2), args.get(at + 3)) else {
+        eprintln!("usage: moonshift-bench --ab <filter> <a.wasm> <b.wasm> [rounds]");
+        std::process::exit(2);
+    };
+    let rounds: usize = args.get(at + 4).and_then(|r| r.parse().ok()).unwrap_or(10);
+    let config = (filter == "local-ratelimit").then(|| huge_bucket().to_string());
+    let variant = |label: &'static str, path: &str| Variant {
+        label,
+        filters: vec![envoy::wasm_filter_at(
+            filter,
+            std::path::Path::new(path),
+            config.as_deref(),
+        )],
+        patch: None,
+    };
+    let (va, vb) = (variant("A", a), variant("B", b));
+    let plan = Plan {
+        rounds,
+        measure: Duration::from_secs(2),
+        latency: Duration::from_millis(200),
+        connections: 8,
+        rate: 1000,
+    };
+    let upstream = Upstream::start();
+    let (mut xs, mut ys, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let x = measure(&va, Backend::Direct, &upstream, &plan).cpu_us_per_request;
+        let y = measure(&vb, Backend::Direct, &upstream, &plan).cpu_us_per_request;
+        eprintln!(
+            "round {:>2}: A {x:6.2} µs/req  B {y:6.2} µs/req  B-A {:+6.2}",
+            round + 1,
+            y - x
+        );
+        xs.push(x);
+        ys.push(y);
+        diffs.push(y - x);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    println!(
+        "{filter}: A {a}: {:.2} µs/req; B {b}: {:.2} µs/req; B - A, median of {rounds} paired rounds: {:+.2} µs/req",
+        median(&mut xs),
+        median(&mut ys),
+        median(&mut diffs)
+    );
+}
+
 /// The value after `flag` on the command line.
 fn arg_value(flag: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -325,6 +381,10 @@ fn main() {
     let only_case = arg_value("--case");
     let direct_only = std::env::args().any(|a| a == "--direct");
     let partial = quick || only_case.is_some() || direct_only;
+    if let Some(filter) = arg_value("--ab") {
+        ab(&filter);
+        return;
+    }
     if std::env::args().any(|a| a == "--costs") {
         // Only the counted costs, in a second: for working on a filter's hot path.
         print!("{}", costs::table(&cost_rows()));
@@ -341,8 +401,8 @@ fn main() {
     } else {
         Plan {
             rounds: 3,
-            measure: Duration::from_secs(3),
-            latency: Duration::from_secs(2),
+            measure: Duration::from_secs(2),
+            latency: Duration::from_secs(1),
             connections: 8,
             rate: 1000,
         }

@@ -184,6 +184,10 @@ pub fn render(
             ratio(r.added("D"), r.added("B"))
         );
     }
+    let _ = writeln!(
+        md,
+        "\nOn this shared 2-core VM these figures move by up to ±3 µs from one run of `make bench` to the next (each configuration is a separate Envoy, and the machine's neighbours come and go), so a difference of a few µs between two rows is within the noise; the counted costs below do not move. To measure a change to one filter, `moonshift-bench --ab <filter> <a.wasm> <b.wasm>` compares two builds paired, round by round.\n"
+    );
     for backend in [Backend::Direct, Backend::Upstream] {
         let title = match backend {
             Backend::Direct => "In front of a direct response",
