@@ -142,8 +142,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A fresh directory under `target/envoy-tests/` for one Envoy's config and log.
-fn scratch_dir(label: &str) -> PathBuf {
+/// A fresh directory under `target/envoy-tests/` for `label`, unique to this process and call:
+/// test binaries, and tests within one, run side by side.
+pub fn scratch_dir(label: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = paths::workspace_root()
         .join("target/envoy-tests")

@@ -244,9 +244,9 @@ pub fn play(
 ) -> Result<Played, String> {
     let label = format!("play-{filter}-{flavour:?}-{protocol:?}").to_lowercase();
     let upstream = Upstream::start();
-    let dir = paths::workspace_root()
-        .join("target/envoy-tests/rendered")
-        .join(&label);
+    // The Lua rendered with this scenario's config: a directory of this process's own, as test
+    // binaries may play the same filter side by side with other configs.
+    let dir = envoy::scratch_dir(&format!("{label}-lua"));
     let entry = filter_entry(filter, scenario.config.as_ref(), flavour, &dir)?;
     let envoy = Envoy::try_start(&label, &[entry], upstream.port, 1)
         .map_err(|f| format!("Envoy did not start ({:?}):\n{}", f.exit_code, f.log))?;

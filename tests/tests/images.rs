@@ -91,7 +91,7 @@ fn check_effect(filter: &str, (status, processed, stamped): (u16, Vec<String>, u
 
 #[test]
 fn rust_builder_is_reproducible() {
-    let root = paths::workspace_root().join("target/images-test");
+    let root = envoy::scratch_dir("images-test");
     for filter in FILTERS {
         let a = image::build(&module(filter), &meta(filter)).unwrap();
         let b = image::build(&module(filter), &meta(filter)).unwrap();
@@ -129,7 +129,7 @@ fn rust_builder_is_reproducible() {
 #[test]
 fn every_filter_image_pushed_fetched_as_istio_does_and_run_in_envoy() {
     let registry = Registry::start("images");
-    let scratch = paths::workspace_root().join("target/images-test");
+    let scratch = envoy::scratch_dir("images-test");
     for filter in FILTERS {
         // The Rust builder, pushed with skopeo.
         let built = image::build(&module(filter), &meta(filter)).unwrap();
@@ -165,8 +165,7 @@ fn every_dockerfile_image_built_by_buildah_pushed_fetched_and_run_in_envoy() {
     let registry = Registry::start("buildah");
     let root = paths::workspace_root();
     let storage = root.join("target/buildah");
-    let scratch = root.join("target/images-test");
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch = envoy::scratch_dir("images-test");
     for filter in FILTERS {
         let _ = paths::wasm_module(filter); // fails on a missing or stale module
         let tag = format!("localhost/moonshift/{filter}:{VERSION}");
@@ -229,7 +228,7 @@ fn every_dockerfile_image_built_by_buildah_pushed_fetched_and_run_in_envoy() {
 #[test]
 fn malformed_images_in_a_registry_are_refused_with_a_clear_message() {
     let registry = Registry::start("refusals");
-    let scratch = paths::workspace_root().join("target/images-test");
+    let scratch = envoy::scratch_dir("images-test");
     let wasm = module("path-logger");
     let tar = image::tar_with("plugin.wasm", &wasm).unwrap();
     let diff = moonshift_oci::digest(&tar);

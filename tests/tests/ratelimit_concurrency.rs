@@ -194,8 +194,7 @@ fn worker_scope_matches_the_lua_one_bucket_per_worker() {
     // 200 connections over 2 workers: each worker sees far more than 5, so each of its buckets
     // empties: 2 x 5 admitted, for the Lua and for the Wasm's worker scope alike.
     let upstream = Upstream::start();
-    let dir = moonshift_tests::paths::workspace_root()
-        .join("target/envoy-tests/rendered/concurrency-lua");
+    let dir = envoy::scratch_dir("concurrency-lua-rendered");
     let lua_entry = moonshift_tests::runner::filter_entry(
         "local-ratelimit",
         Some(&json!({"token_bucket": bucket(5)})),

@@ -139,7 +139,7 @@ fn main() {
     let upstream = Upstream::start();
     let (mut identical, mut total) = (0, 0);
     for demo in demos() {
-        let dir = moonshift_tests::paths::workspace_root().join("target/envoy-tests/rendered/demo");
+        let dir = moonshift_tests::envoy::scratch_dir("demo-lua");
         let lua_entry = moonshift_tests::runner::filter_entry(
             demo.filter,
             demo.config.as_ref(),
