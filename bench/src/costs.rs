@@ -9,22 +9,6 @@ use moonshift_harness::exchange::Exchange;
 use moonshift_harness::wasm::{Cost, Plugin, Process, WasmModule, WasmWorker};
 use serde_json::Value;
 
-/// The request of the timed runs: a GET with the usual pseudo-headers and a user agent.
-fn exchange() -> Exchange {
-    Exchange {
-        request_headers: vec![
-            (":authority".into(), b"moonshift.test".to_vec()),
-            (":path".into(), b"/".to_vec()),
-            (":method".into(), b"GET".to_vec()),
-            (":scheme".into(), b"http".to_vec()),
-            ("user-agent".into(), b"moonshift-bench".to_vec()),
-        ],
-        remote_address: "127.0.0.1:40000".into(),
-        upstream_status: 200,
-        upstream_headers: vec![],
-    }
-}
-
 /// One row: a module with a configuration, and what its second request cost (the first one
 /// also pays for first-use work such as the timestamp cache).
 pub struct Row {
@@ -46,7 +30,8 @@ pub fn measure(label: &str, module: &str, root_id: &str, config: Option<&Value>)
     let clock = Clock::at_millis(1_795_737_600_000);
     let mut worker = WasmWorker::start(&compiled, &Process::new(), &clock, &plugin)
         .unwrap_or_else(|e| panic!("{module}: {}", e.reason));
-    let request = exchange();
+    // The timed runs' request.
+    let request = Exchange::get("moonshift.test", "/");
     let _ = worker.exchange_cost(&request);
     let (_, cost) = worker
         .exchange_cost(&request)

@@ -12,21 +12,6 @@ use moonshift_harness::wasm::{Plugin, Process, WasmModule, WasmWorker};
 use serde_json::json;
 use std::hint::black_box;
 
-fn exchange() -> Exchange {
-    Exchange {
-        request_headers: vec![
-            (":authority".into(), b"moonshift.bench".to_vec()),
-            (":path".into(), b"/orders/42?expand=items".to_vec()),
-            (":method".into(), b"GET".to_vec()),
-            (":scheme".into(), b"http".to_vec()),
-            ("user-agent".into(), b"bench".to_vec()),
-        ],
-        remote_address: "10.0.0.7:40000".into(),
-        upstream_status: 200,
-        upstream_headers: vec![("x-upstream".into(), b"moonshift".to_vec())],
-    }
-}
-
 fn hosts(c: &mut Criterion) {
     let huge = json!({"token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"}});
     for filter in artifacts::FILTERS {
@@ -45,7 +30,7 @@ fn hosts(c: &mut Criterion) {
         };
         let mut wasm =
             WasmWorker::start(&module, &Process::new(), &clock, &plugin).expect("Wasm starts");
-        let request = exchange();
+        let request = Exchange::get("moonshift.bench", "/orders/42?expand=items");
         let mut group = c.benchmark_group(filter);
         group.bench_function("lua", |b| {
             b.iter(|| black_box(lua.exchange(black_box(&request))))

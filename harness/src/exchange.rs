@@ -56,6 +56,25 @@ pub struct Exchange {
     pub upstream_headers: Vec<Header>,
 }
 
+impl Exchange {
+    /// A plain `GET path` to `authority` with a user agent, from 127.0.0.1, answered 200 with
+    /// no headers: the request benchmarks send.
+    pub fn get(authority: &str, path: &str) -> Self {
+        Self {
+            request_headers: vec![
+                (":authority".into(), authority.as_bytes().to_vec()),
+                (":path".into(), path.as_bytes().to_vec()),
+                (":method".into(), b"GET".to_vec()),
+                (":scheme".into(), b"http".to_vec()),
+                ("user-agent".into(), b"moonshift-bench".to_vec()),
+            ],
+            remote_address: "127.0.0.1:40000".into(),
+            upstream_status: 200,
+            upstream_headers: Vec::new(),
+        }
+    }
+}
+
 /// The response the client gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
