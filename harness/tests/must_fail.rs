@@ -28,24 +28,29 @@ fn mutate_lua(subject: &Subject, from: &str, to: &str) -> Subject {
     }
 }
 
-#[test]
-fn lua_with_replace_for_add_is_caught() {
-    let original = subject("timestamp-header");
-    let wrong = mutate_lua(
-        &original,
-        "  else\n    headers:add(config.header, value)",
-        "  else\n    headers:replace(config.header, value)",
-    );
-    let scenario = scenario(
-        "timestamp-header",
-        "default appends to a header the client sent (Lua add)",
-    );
+/// The failures the mutated Lua (`from` replaced by `to`) gives on `scenario_name`, after
+/// checking that the unmutated pair passes it.
+fn failures_of_mutant(filter: &str, from: &str, to: &str, scenario_name: &str) -> Vec<String> {
+    let original = subject(filter);
+    let wrong = mutate_lua(&original, from, to);
+    let scenario = scenario(filter, scenario_name);
     assert!(scenario::run(&original, &scenario)
         .unwrap()
         .failures
         .is_empty());
     let failures = scenario::run(&wrong, &scenario).unwrap().failures;
     println!("{}", failures.join("\n"));
+    failures
+}
+
+#[test]
+fn lua_with_replace_for_add_is_caught() {
+    let failures = failures_of_mutant(
+        "timestamp-header",
+        "  else\n    headers:add(config.header, value)",
+        "  else\n    headers:replace(config.header, value)",
+        "default appends to a header the client sent (Lua add)",
+    );
     assert!(!failures.is_empty());
     assert!(
         failures[0].contains("Lua and Wasm differ"),
@@ -59,22 +64,12 @@ fn lua_with_replace_for_add_is_caught() {
 #[test]
 fn lua_bucket_refilled_per_interval_is_caught() {
     // A bucket that refills all at once per fill_interval instead of continuously.
-    let original = subject("local-ratelimit");
-    let wrong = mutate_lua(
-        &original,
+    let failures = failures_of_mutant(
+        "local-ratelimit",
         "return math.min((now - cursor) * fill_rate, max_tokens)",
         "local interval = seconds(config.token_bucket.fill_interval)\n  return math.min(math.floor((now - cursor) / interval) * interval * fill_rate, max_tokens)",
-    );
-    let scenario = scenario(
-        "local-ratelimit",
         "worker scope: continuous refill at fractional-token instants",
     );
-    assert!(scenario::run(&original, &scenario)
-        .unwrap()
-        .failures
-        .is_empty());
-    let failures = scenario::run(&wrong, &scenario).unwrap().failures;
-    println!("{}", failures.join("\n"));
     assert!(
         failures
             .iter()
