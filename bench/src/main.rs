@@ -25,6 +25,8 @@ pub struct Variant {
 pub struct Case {
     pub name: &'static str,
     pub variants: Vec<Variant>,
+    /// Measured in front of a direct response only (the platform's own costs).
+    pub direct_only: bool,
 }
 
 /// One measurement.
@@ -60,6 +62,31 @@ fn wasm(filter: &str, config: Option<Value>) -> Value {
     envoy::wasm_filter(filter, config.map(|c| c.to_string()).as_deref())
 }
 
+/// `bench/floor/<name>.wat`, assembled with binaryen's `wasm-as` into target/bench/floor/.
+fn hand_written(name: &str) -> std::path::PathBuf {
+    let root = moonshift_tests::paths::workspace_root();
+    let out_dir = root.join("target/bench/floor");
+    let _ = std::fs::create_dir_all(&out_dir);
+    let out = out_dir.join(format!("{name}.wasm"));
+    let status = std::process::Command::new("wasm-as")
+        .arg(root.join("bench/floor").join(format!("{name}.wat")))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("wasm-as (binaryen, `make setup`): {e}"));
+    assert!(status.success(), "wasm-as failed on bench/floor/{name}.wat");
+    out
+}
+
+/// A hand-written module as the plugin `root_id`, without configuration.
+fn hand_written_variant(label: &'static str, name: &str, root_id: &str) -> Variant {
+    Variant {
+        label,
+        filters: vec![envoy::wasm_filter_at(root_id, &hand_written(name), None)],
+        patch: None,
+    }
+}
+
 /// A bucket too large to ever limit.
 fn huge_bucket() -> Value {
     json!({"token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"}})
@@ -86,6 +113,7 @@ fn filter_case(name: &'static str, native: Variant, config: Option<Value>) -> Ca
     Case {
         name,
         variants: with(vec![none(), native], lua_and_wasm(name, config)),
+        direct_only: false,
     }
 }
 
@@ -154,6 +182,25 @@ pub fn cases() -> Vec<Case> {
                 vec![none()],
                 lua_and_wasm("response-decorator", Some(nothing)),
             ),
+            direct_only: false,
+        },
+        Case {
+            // What the platform costs before any module code: Envoy's Wasm filter with a module
+            // it never enters, and with three empty callbacks, against an empty Lua script.
+            name: "floor by hand (no SDK)",
+            variants: vec![
+                none(),
+                Variant {
+                    label: "C Lua, empty envoy_on_response",
+                    filters: vec![envoy::lua_filter_at(
+                        &moonshift_tests::paths::workspace_root().join("bench/floor/empty.lua"),
+                    )],
+                    patch: None,
+                },
+                hand_written_variant("D Wasm, no callbacks", "no-callbacks", "floor"),
+                hand_written_variant("F Wasm, three empty callbacks", "empty-callbacks", "floor"),
+            ],
+            direct_only: true,
         },
         filter_case(
             "timestamp-header",
@@ -188,13 +235,22 @@ pub fn cases() -> Vec<Case> {
             },
             Some(huge_bucket()),
         ),
-        filter_case(
-            "response-decorator",
-            native_patch(|c| {
-                add_route_header(c, "response_headers_to_add", "x-lua-processed", "true")
-            }),
-            None,
-        ),
+        {
+            let mut case = filter_case(
+                "response-decorator",
+                native_patch(|c| {
+                    add_route_header(c, "response_headers_to_add", "x-lua-processed", "true")
+                }),
+                None,
+            );
+            // The same effect by a hand-written module: the SDK's share of D's cost.
+            case.variants.push(hand_written_variant(
+                "G Wasm by hand, no SDK",
+                "decorator-by-hand",
+                "response-decorator",
+            ));
+            case
+        },
         Case {
             name: "all four chained",
             variants: vec![
@@ -215,6 +271,7 @@ pub fn cases() -> Vec<Case> {
                     patch: None,
                 },
             ],
+            direct_only: false,
         },
     ]
 }
@@ -311,26 +368,33 @@ fn cost_rows() -> Vec<costs::Row> {
     rows
 }
 
-/// `--ab <filter> <a.wasm> <b.wasm> [rounds]`: two builds of one filter (default configuration)
-/// in front of a direct response, alternating A B A B for `rounds` (default 10) rounds of 2 s:
+/// `--ab <filter> <a> <b> [rounds]`: two setups of one filter (default configuration) in front
+/// of a direct response, each a `.wasm` module, a `.lua` script or `none`, alternating A B A B for `rounds` (default 10) rounds of 2 s:
 /// each one's CPU per request, and the per-round difference B - A, whose median is steadier than
 /// either figure on a noisy machine. For "is my change cheaper?".
 fn ab(filter: &str) {
     let args: Vec<String> = std::env::args().collect();
     let at = args.iter().position(|a| a == "--ab").unwrap_or(0);
     let (Some(a), Some(b)) = (args.get(at + 2), args.get(at + 3)) else {
-        eprintln!("usage: moonshift-bench --ab <filter> <a.wasm> <b.wasm> [rounds]");
+        eprintln!(
+            "usage: moonshift-bench --ab <filter> <a.wasm|a.lua|none> <b.wasm|b.lua|none> [rounds]"
+        );
         std::process::exit(2);
     };
     let rounds: usize = args.get(at + 4).and_then(|r| r.parse().ok()).unwrap_or(10);
     let config = (filter == "local-ratelimit").then(|| huge_bucket().to_string());
-    let variant = |label: &'static str, path: &str| Variant {
+    // `none`: no filter; a `.lua` file: that script; else a module for `filter`'s root_id.
+    let variant = |label: &'static str, spec: &str| Variant {
         label,
-        filters: vec![envoy::wasm_filter_at(
-            filter,
-            std::path::Path::new(path),
-            config.as_deref(),
-        )],
+        filters: match spec {
+            "none" => vec![],
+            lua if lua.ends_with(".lua") => vec![envoy::lua_filter_at(std::path::Path::new(lua))],
+            wasm => vec![envoy::wasm_filter_at(
+                filter,
+                std::path::Path::new(wasm),
+                config.as_deref(),
+            )],
+        },
         patch: None,
     };
     let (va, vb) = (variant("A", a), variant("B", b));
@@ -422,6 +486,9 @@ fn main() {
     };
     for case in selected {
         for &backend in backends {
+            if case.direct_only && backend == Backend::Upstream {
+                continue;
+            }
             let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); case.variants.len()];
             for round in 0..plan.rounds {
                 for (i, variant) in case.variants.iter().enumerate() {
