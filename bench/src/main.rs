@@ -87,6 +87,17 @@ fn hand_written_variant(label: &'static str, name: &str, root_id: &str) -> Varia
     }
 }
 
+/// response-decorator with no operations: the floor, a filter doing nothing.
+fn nothing() -> Value {
+    json!({"operations": []})
+}
+
+/// The configuration a filter is measured with: its default, except local-ratelimit's bucket,
+/// which must never limit.
+fn bench_config(filter: &str) -> Option<Value> {
+    (filter == "local-ratelimit").then(huge_bucket)
+}
+
 /// A bucket too large to ever limit.
 fn huge_bucket() -> Value {
     json!({"token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"}})
@@ -108,11 +119,11 @@ fn lua_and_wasm(filter: &str, config: Option<Value>) -> [Variant; 2] {
     ]
 }
 
-/// A single filter's case: A none, B `native`, C Lua and D Wasm with `config`.
-fn filter_case(name: &'static str, native: Variant, config: Option<Value>) -> Case {
+/// A single filter's case: A none, B `native`, C Lua and D Wasm with its [`bench_config`].
+fn filter_case(name: &'static str, native: Variant) -> Case {
     Case {
         name,
-        variants: with(vec![none(), native], lua_and_wasm(name, config)),
+        variants: with(vec![none(), native], lua_and_wasm(name, bench_config(name))),
         direct_only: false,
     }
 }
@@ -149,30 +160,19 @@ fn none() -> Variant {
 pub fn cases() -> Vec<Case> {
     let native_ratelimit = envoy::native_local_ratelimit(json!({
         "stat_prefix": "http_local_rate_limiter",
-        "token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"},
+        "token_bucket": huge_bucket()["token_bucket"],
         "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
         "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
     }));
-    let all_lua = vec![
-        lua("timestamp-header", None),
-        lua("path-logger", None),
-        lua("local-ratelimit", Some(huge_bucket())),
-        lua("response-decorator", None),
-    ];
-    let all_wasm = vec![
-        wasm("timestamp-header", None),
-        wasm("path-logger", None),
-        wasm("local-ratelimit", Some(huge_bucket())),
-        wasm("response-decorator", None),
-    ];
-    let huge = huge_bucket().to_string();
-    let all_bundle = vec![
-        envoy::bundle_filter("timestamp-header", "moonshift", None),
-        envoy::bundle_filter("path-logger", "moonshift", None),
-        envoy::bundle_filter("local-ratelimit", "moonshift", Some(&huge)),
-        envoy::bundle_filter("response-decorator", "moonshift", None),
-    ];
-    let nothing = json!({"operations": []});
+    let filters = moonshift_tests::paths::FILTERS;
+    let all_lua = filters.map(|f| lua(f, bench_config(f))).to_vec();
+    let all_wasm = filters.map(|f| wasm(f, bench_config(f))).to_vec();
+    let all_bundle = filters
+        .map(|f| {
+            let config = bench_config(f).map(|c| c.to_string());
+            envoy::bundle_filter(f, "moonshift", config.as_deref())
+        })
+        .to_vec();
     vec![
         Case {
             // The floor: each filter type doing nothing (response-decorator with no operations),
@@ -180,7 +180,7 @@ pub fn cases() -> Vec<Case> {
             name: "floor (a filter doing nothing)",
             variants: with(
                 vec![none()],
-                lua_and_wasm("response-decorator", Some(nothing)),
+                lua_and_wasm("response-decorator", Some(nothing())),
             ),
             direct_only: false,
         },
@@ -212,7 +212,6 @@ pub fn cases() -> Vec<Case> {
                     "%START_TIME(%Y-%m-%dT%H:%M:%SZ)%",
                 )
             }),
-            None,
         ),
         filter_case(
             "path-logger",
@@ -224,7 +223,6 @@ pub fn cases() -> Vec<Case> {
                         "log_format": {"text_format_source": {"inline_string": "Request path: %REQ(:PATH)%\n"}}}}]);
                 }
             }),
-            None,
         ),
         filter_case(
             "local-ratelimit",
@@ -233,7 +231,6 @@ pub fn cases() -> Vec<Case> {
                 filters: vec![native_ratelimit],
                 patch: None,
             },
-            Some(huge_bucket()),
         ),
         {
             let mut case = filter_case(
@@ -241,7 +238,6 @@ pub fn cases() -> Vec<Case> {
                 native_patch(|c| {
                     add_route_header(c, "response_headers_to_add", "x-lua-processed", "true")
                 }),
-                None,
             );
             // The same effect by a hand-written module: the SDK's share of D's cost.
             case.variants.push(hand_written_variant(
@@ -354,16 +350,19 @@ fn measure(variant: &Variant, backend: Backend, upstream: &Upstream, plan: &Plan
 
 /// The counted cost of one request through each module (see `costs`).
 fn cost_rows() -> Vec<costs::Row> {
-    let nothing = json!({"operations": []});
     let mut rows = vec![costs::measure(
         "floor (response-decorator, no operations)",
         "response-decorator",
         "response-decorator",
-        Some(&nothing),
+        Some(&nothing()),
     )];
     for filter in moonshift_tests::paths::FILTERS {
-        let config = (filter == "local-ratelimit").then(huge_bucket);
-        rows.push(costs::measure(filter, filter, filter, config.as_ref()));
+        rows.push(costs::measure(
+            filter,
+            filter,
+            filter,
+            bench_config(filter).as_ref(),
+        ));
     }
     rows
 }
@@ -372,17 +371,15 @@ fn cost_rows() -> Vec<costs::Row> {
 /// of a direct response, each a `.wasm` module, a `.lua` script or `none`, alternating A B A B for `rounds` (default 10) rounds of 2 s:
 /// each one's CPU per request, and the per-round difference B - A, whose median is steadier than
 /// either figure on a noisy machine. For "is my change cheaper?".
-fn ab(filter: &str) {
-    let args: Vec<String> = std::env::args().collect();
-    let at = args.iter().position(|a| a == "--ab").unwrap_or(0);
-    let (Some(a), Some(b)) = (args.get(at + 2), args.get(at + 3)) else {
+fn ab(args: &[String]) {
+    let (Some(filter), Some(a), Some(b)) = (args.first(), args.get(1), args.get(2)) else {
         eprintln!(
             "usage: moonshift-bench --ab <filter> <a.wasm|a.lua|none> <b.wasm|b.lua|none> [rounds]"
         );
         std::process::exit(2);
     };
-    let rounds: usize = args.get(at + 4).and_then(|r| r.parse().ok()).unwrap_or(10);
-    let config = (filter == "local-ratelimit").then(|| huge_bucket().to_string());
+    let rounds: usize = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(10);
+    let config = bench_config(filter).map(|c| c.to_string());
     // `none`: no filter; a `.lua` file: that script; else a module for `filter`'s root_id.
     let variant = |label: &'static str, spec: &str| Variant {
         label,
@@ -431,11 +428,16 @@ fn ab(filter: &str) {
     );
 }
 
-/// The value after `flag` on the command line.
-fn arg_value(flag: &str) -> Option<String> {
+/// The arguments after `flag` on the command line; `None` without `flag`.
+fn args_after(flag: &str) -> Option<Vec<String>> {
     let args: Vec<String> = std::env::args().collect();
     let at = args.iter().position(|a| a == flag)?;
-    args.get(at + 1).cloned()
+    Some(args.get(at + 1..).unwrap_or_default().to_vec())
+}
+
+/// The value after `flag` on the command line.
+fn arg_value(flag: &str) -> Option<String> {
+    args_after(flag)?.into_iter().next()
 }
 
 fn main() {
@@ -445,8 +447,8 @@ fn main() {
     let only_case = arg_value("--case");
     let direct_only = std::env::args().any(|a| a == "--direct");
     let partial = quick || only_case.is_some() || direct_only;
-    if let Some(filter) = arg_value("--ab") {
-        ab(&filter);
+    if let Some(args) = args_after("--ab") {
+        ab(&args);
         return;
     }
     if std::env::args().any(|a| a == "--costs") {

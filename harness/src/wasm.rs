@@ -720,17 +720,14 @@ impl WasmWorker {
         }
     }
 
+    /// Calls the export `name`, which the module must have.
     fn call<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
         &mut self,
         name: &str,
         params: P,
     ) -> Result<R, String> {
-        let func: TypedFunc<P, R> = self
-            .instance
-            .get_typed_func(&mut self.store, name)
-            .map_err(|e| format!("export {name}: {e}"))?;
-        func.call(&mut self.store, params)
-            .map_err(|e| format!("trap in {name}: {e:#}"))
+        self.call_if_exported(name, params)?
+            .ok_or_else(|| format!("export {name}: missing"))
     }
 
     /// Calls `name` when the module exports it; `Ok(None)` when it does not. Envoy enters the VM
@@ -741,10 +738,15 @@ impl WasmWorker {
         name: &str,
         params: P,
     ) -> Result<Option<R>, String> {
-        if self.instance.get_export(&mut self.store, name).is_none() {
+        let Some(func) = self.instance.get_func(&mut self.store, name) else {
             return Ok(None);
-        }
-        self.call(name, params).map(Some)
+        };
+        let func: TypedFunc<P, R> = func
+            .typed(&self.store)
+            .map_err(|e| format!("export {name}: {e}"))?;
+        func.call(&mut self.store, params)
+            .map(Some)
+            .map_err(|e| format!("trap in {name}: {e:#}"))
     }
 
     /// Runs `exchange` and counts what it cost inside the VM; `None` unless the module was

@@ -215,22 +215,16 @@ pub struct Played {
     pub stats: std::collections::BTreeMap<String, u64>,
 }
 
-fn unix_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// How far the clock Lua's `os.date` reads may lag the precise one. LuaJIT calls `time()`,
 /// which glibc answers from the kernel's coarse clock, updated once per tick (at most 10 ms at
 /// HZ=100); Envoy's Wasm clock and this runner read the precise clock. Seen in CI: a request sent
 /// at 21:09:36.00x was stamped 21:09:35 by the Lua.
 const COARSE_CLOCK_LAG: Duration = Duration::from_millis(20);
 
-/// The second the coarse clock may still show now.
-fn unix_seconds_coarse() -> u64 {
+/// The Unix second `lag` ago.
+fn unix_seconds(lag: Duration) -> u64 {
     SystemTime::now()
-        .checked_sub(COARSE_CLOCK_LAG)
+        .checked_sub(lag)
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs())
 }
@@ -272,13 +266,13 @@ pub fn play(
             };
             let seen = upstream.received().len();
             let log_before = envoy.log_bytes().len();
-            let before = unix_seconds_coarse();
+            let before = unix_seconds(COARSE_CLOCK_LAG);
             let response = match protocol {
                 Protocol::Http1 => request.send(envoy.port),
                 Protocol::Http2 => h2client::send(&request, envoy.port),
             }
             .map_err(|e| format!("request failed: {e}\n{}", envoy.log()))?;
-            let after = unix_seconds();
+            let after = unix_seconds(Duration::ZERO);
             let upstream_request = upstream.received().get(seen).map(|r| {
                 let mut headers: Vec<Header> = vec![
                     (":path".into(), r.path.clone()),

@@ -80,6 +80,18 @@ fn serve_once(filter: &str, module_path: &Path) -> (u16, Vec<String>, usize) {
     (response.status, response.values("x-lua-processed"), stamped)
 }
 
+/// The plugin.wasm fetched from a registry is the built module, byte for byte, and Envoy runs it
+/// (written to `path`) with the filter's effect.
+fn check_fetched(filter: &str, fetched: &[u8], path: &Path) {
+    assert_eq!(
+        fetched,
+        module(filter).as_slice(),
+        "{filter}: the fetched plugin.wasm is the built module"
+    );
+    std::fs::write(path, fetched).unwrap();
+    check_effect(filter, serve_once(filter, path));
+}
+
 fn check_effect(filter: &str, (status, processed, stamped): (u16, Vec<String>, usize)) {
     assert_eq!(status, 200, "{filter}");
     match filter {
@@ -144,19 +156,16 @@ fn every_filter_image_pushed_fetched_as_istio_does_and_run_in_envoy() {
             Some(&built.digest()),
         )
         .unwrap_or_else(|e| panic!("{filter}: {e}"));
-        assert_eq!(
-            fetched,
-            module(filter),
-            "{filter}: the fetched plugin.wasm is the built module"
-        );
         println!(
             "{filter}: {} ({} bytes compressed layer)",
             built.digest(),
             built.layer.len()
         );
-        let path = scratch.join(format!("{filter}-fetched.wasm"));
-        std::fs::write(&path, &fetched).unwrap();
-        check_effect(filter, serve_once(filter, &path));
+        check_fetched(
+            filter,
+            &fetched,
+            &scratch.join(format!("{filter}-fetched.wasm")),
+        );
     }
 }
 
@@ -214,14 +223,11 @@ fn every_dockerfile_image_built_by_buildah_pushed_fetched_and_run_in_envoy() {
             Some(digest.trim()),
         )
         .unwrap_or_else(|e| panic!("{filter} (buildah): {e}"));
-        assert_eq!(
-            fetched,
-            module(filter),
-            "{filter}: buildah's plugin.wasm is the built module"
+        check_fetched(
+            filter,
+            &fetched,
+            &scratch.join(format!("{filter}-buildah.wasm")),
         );
-        let path = scratch.join(format!("{filter}-buildah.wasm"));
-        std::fs::write(&path, &fetched).unwrap();
-        check_effect(filter, serve_once(filter, &path));
     }
 }
 
