@@ -47,20 +47,17 @@ local enabled_percent = percent(config.filter_enabled)
 local enforced_percent = percent(config.filter_enforced)
 local x_ratelimit_headers = config.enable_x_ratelimit_headers == "DRAFT_VERSION_03"
 
--- Per-worker state: bucket cursors (seconds) by key, and how many client buckets exist.
+-- Per-worker state: buckets by key, and how many client buckets exist. A bucket is
+-- { at = ms of its last admission, tokens = tokens left after it }: native Envoy's single
+-- cursor `now - tokens / rate` needs its monotonic clock's small numbers, and on the wall
+-- clock's ~1.8e9 seconds a double cannot hold it exactly (a fresh 1-token bucket would hold
+-- 0.99999 tokens). A missing bucket is full.
 buckets = buckets or {}
 client_count = client_count or 0
 
-local function now_seconds(handle)
-  return handle:timestamp() / 1000
-end
-
-local function tokens(cursor, now)
-  return math.min((now - cursor) * fill_rate, max_tokens)
-end
-
-local function cursor_of(key, now)
-  return buckets[key] or (now - max_tokens / fill_rate)
+local function tokens(bucket, now_ms)
+  if bucket == nil then return max_tokens end
+  return math.min(bucket.tokens + (now_ms - bucket.at) / 1000 * fill_rate, max_tokens)
 end
 
 local function sampled(percent)
@@ -99,10 +96,10 @@ function envoy_on_request(handle)
     -- envoy_on_response needs to know which bucket this request consulted.
     handle:streamInfo():dynamicMetadata():set("moonshift.local_ratelimit", "bucket", key)
   end
-  local now = now_seconds(handle)
-  local available = tokens(cursor_of(key, now), now)
+  local now_ms = handle:timestamp()
+  local available = tokens(buckets[key], now_ms)
   if available >= 1 then
-    buckets[key] = now - (available - 1) / fill_rate
+    buckets[key] = { at = now_ms, tokens = available - 1 }
     return
   end
   if not sampled(enforced_percent) then
@@ -123,8 +120,7 @@ function envoy_on_response(handle)
   local metadata = handle:streamInfo():dynamicMetadata():get("moonshift.local_ratelimit")
   local key = metadata and metadata["bucket"]
   if key == nil then return end
-  local now = now_seconds(handle)
-  local left = tokens(cursor_of(key, now), now)
+  local left = tokens(buckets[key], handle:timestamp())
   local reset = 0
   if left < 1 then reset = math.ceil((1 - left) / fill_rate) end
   local headers = handle:headers()

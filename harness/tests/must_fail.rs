@@ -66,8 +66,8 @@ fn lua_bucket_refilled_per_interval_is_caught() {
     // A bucket that refills all at once per fill_interval instead of continuously.
     let failures = failures_of_mutant(
         "local-ratelimit",
-        "return math.min((now - cursor) * fill_rate, max_tokens)",
-        "local interval = seconds(config.token_bucket.fill_interval)\n  return math.min(math.floor((now - cursor) / interval) * interval * fill_rate, max_tokens)",
+        "return math.min(bucket.tokens + (now_ms - bucket.at) / 1000 * fill_rate, max_tokens)",
+        "local interval = seconds(config.token_bucket.fill_interval)\n  local elapsed = (now_ms - bucket.at) / 1000\n  return math.min(bucket.tokens + math.floor(elapsed / interval) * interval * fill_rate, max_tokens)",
         "worker scope: continuous refill at fractional-token instants",
     );
     assert!(

@@ -1,6 +1,6 @@
 //! One OCI image per filter, as Istio's `WasmPlugin` (and 1.30's `TrafficExtension`) fetch it.
 //!
-//! - [`image`]: builds the image Istio prefers (envoy-facts §5, "compat"): one manifest, one
+//! - [`image`]: builds the image Istio prefers (docs/envoy.md §6, "compat"): one manifest, one
 //!   gzip tar layer holding only `plugin.wasm` (root-owned, mode 0644, mtime 0), a config with
 //!   `os`, `architecture` and `rootfs.diff_ids`, and annotations; written as an OCI image layout.
 //!   The same module always gives the same bytes, so the same manifest digest.

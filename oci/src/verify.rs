@@ -1,7 +1,7 @@
 //! Checking an image the way Istio's agent does before it hands the module to Envoy
 //! (istio/istio `pkg/wasm/imagefetcher.go`), plus the manifest digest a WasmPlugin pins.
 //!
-//! Accepted, as envoy-facts §5 lists them:
+//! Accepted, as docs/envoy.md §6 lists them:
 //! 1. a Docker schema 2 image whose last layer is `application/vnd.docker.image.rootfs.diff.tar.gzip`
 //!    holding `plugin.wasm`;
 //! 2. an OCI image whose last layer is `application/vnd.oci.image.layer.v1.tar+gzip` holding

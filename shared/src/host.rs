@@ -2,7 +2,7 @@
 //!
 //! [`Root`] reads the plugin configuration, hands it to the filter's [`Plugin::configure`], logs a
 //! refusal with the filter's name and returns `false` (Envoy then refuses the plugin; see
-//! envoy-facts §3), and creates one HTTP context per request. [`log_bytes`] logs a message that may
+//! docs/envoy.md §3), and creates one HTTP context per request. [`log_bytes`] logs a message that may
 //! hold any bytes, as Lua's `handle:logInfo()` does.
 
 use crate::ConfigError;

@@ -273,3 +273,74 @@ fn refill_timing_matches_native() {
         "native {native_time:?} vs Wasm {wasm_time:?}"
     );
 }
+
+/// Issue 12: awkward buckets (tiny bursts, huge rates, a ratio with no exact double), each row
+/// `(max_tokens, tokens_per_fill, fill_interval, ms between requests, requests)`, spaced so that
+/// native refills at least one token between two requests.
+const AWKWARD: [(u32, u32, &str, u64, usize); 5] = [
+    (1, 10, "1s", 150, 10),
+    (1, 1_000, "1s", 20, 10),
+    (1, u32::MAX, "0.05s", 5, 10),
+    (2, 3, "0.07s", 60, 10),
+    (100, 1_000_000_000, "1s", 0, 150),
+];
+
+/// Sends `count` requests `spacing_ms` apart (one worker: every request meets the same
+/// bucket); returns how many got 200.
+fn spaced(envoy: &Envoy, spacing_ms: u64, count: usize) -> usize {
+    (0..count)
+        .filter(|i| {
+            if *i > 0 {
+                std::thread::sleep(Duration::from_millis(spacing_ms));
+            }
+            envoy
+                .send(&Request::get("/").header("x-client", "one-client"))
+                .status
+                == 200
+        })
+        .count()
+}
+
+#[test]
+fn awkward_buckets_admit_what_native_admits_in_every_scope() {
+    let upstream = Upstream::start();
+    let mut rows = Vec::new();
+    for (max_tokens, per_fill, interval, spacing, count) in AWKWARD {
+        let bucket = json!({"max_tokens": max_tokens, "tokens_per_fill": per_fill, "fill_interval": interval});
+        let native = Envoy::start(
+            "awkward-native",
+            &[envoy::native_local_ratelimit(json!({
+                "stat_prefix": "http_local_rate_limiter",
+                "token_bucket": bucket,
+                "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
+                "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
+            }))],
+            upstream.port,
+            1,
+        );
+        let native_admitted = spaced(&native, spacing, count);
+        drop(native);
+        assert_eq!(native_admitted, count, "native, {bucket}");
+        for (scope, extra) in [
+            ("process", json!({})),
+            ("worker", json!({})),
+            (
+                "process",
+                json!({"client_key": {"request_header": "x-client"}}),
+            ),
+        ] {
+            let mut config = json!({"token_bucket": bucket, "scope": scope});
+            if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
+                config.extend(extra.clone());
+            }
+            let entry = envoy::wasm_filter("local-ratelimit", Some(&config.to_string()));
+            let wasm = Envoy::start("awkward-wasm", &[entry], upstream.port, 1);
+            let admitted = spaced(&wasm, spacing, count);
+            rows.push(format!(
+                "{config}: native {native_admitted}/{count}, Wasm {admitted}/{count}"
+            ));
+            assert_eq!(admitted, native_admitted, "{config}");
+        }
+    }
+    println!("{}", rows.join("\n"));
+}

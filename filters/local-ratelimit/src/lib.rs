@@ -151,9 +151,9 @@ impl LocalRateLimit {
     }
 }
 
-fn now_seconds(stream: &dyn Context) -> f64 {
+fn now_millis(stream: &dyn Context) -> u64 {
     // Whole milliseconds, like the Lua's `handle:timestamp()`, so both do the same arithmetic.
-    clock::epoch_millis(stream.get_current_time()) as f64 / 1000.0
+    clock::epoch_millis(stream.get_current_time())
 }
 
 struct Stream {
@@ -185,7 +185,7 @@ impl HttpContext for Stream {
         }
         increment(plugin.counters.enabled);
         let client = self.client();
-        let now = now_seconds(self);
+        let now = now_millis(self);
         let namespace = plugin.namespace.as_str();
         let outcome = plugin.with_store(|store| {
             let key = match client.as_deref() {
@@ -249,10 +249,8 @@ impl HttpContext for Stream {
             return Action::Continue;
         };
         let key = bucket.as_deref().unwrap_or(&self.plugin.default_key);
-        let now = now_seconds(self);
-        let cursor = self
-            .plugin
-            .with_store(|store| limiter::cursor(store, key, &settings.bucket, now));
+        let now = now_millis(self);
+        let cursor = self.plugin.with_store(|store| limiter::cursor(store, key));
         if let Some(Ok(cursor)) = cursor {
             let bucket = &settings.bucket;
             self.add_http_response_header("x-ratelimit-limit", &settings.max_tokens.to_string());

@@ -10,7 +10,7 @@
 //! bound is reached, draw from the default bucket. Keys are never evicted (proxy-wasm ABI 0.2.1
 //! cannot delete shared data), so memory stays bounded by `max_client_keys` entries of ~60 bytes.
 
-use crate::bucket::TokenBucket;
+use crate::bucket::{Cursor, TokenBucket};
 
 /// How many compare-and-swap attempts one request makes before giving up.
 pub const MAX_CAS_ATTEMPTS: u32 = 16;
@@ -39,34 +39,28 @@ pub enum Decision {
     Undecided,
 }
 
-fn decode(value: Option<Vec<u8>>) -> Option<f64> {
-    let bytes: [u8; 8] = value?.try_into().ok()?;
-    Some(f64::from_le_bytes(bytes))
+fn decode(value: Option<Vec<u8>>) -> Option<Cursor> {
+    Cursor::decode(&value?)
 }
 
-/// The cursor stored under `key`, or a full bucket's.
-pub fn cursor(
-    store: &mut dyn Store,
-    key: &str,
-    bucket: &TokenBucket,
-    now: f64,
-) -> Result<f64, StoreError> {
+/// The cursor stored under `key`; `None` when there is no bucket yet (a full one).
+pub fn cursor(store: &mut dyn Store, key: &str) -> Result<Option<Cursor>, StoreError> {
     let (value, _) = store.get(key)?;
-    Ok(decode(value).unwrap_or_else(|| bucket.full_cursor(now)))
+    Ok(decode(value))
 }
 
-/// Takes one token from the bucket under `key`: Envoy's compare-and-swap loop over shared data.
-pub fn consume(store: &mut dyn Store, key: &str, bucket: &TokenBucket, now: f64) -> Decision {
+/// Takes one token from the bucket under `key` at `now_ms` (wall-clock milliseconds): Envoy's
+/// compare-and-swap loop over shared data.
+pub fn consume(store: &mut dyn Store, key: &str, bucket: &TokenBucket, now_ms: u64) -> Decision {
     for _ in 0..MAX_CAS_ATTEMPTS {
         let Ok((value, cas)) = store.get(key) else {
             return Decision::Undecided;
         };
-        let cursor = decode(value).unwrap_or_else(|| bucket.full_cursor(now));
-        let consumed = bucket.consume(cursor, now);
-        if !consumed.admitted {
+        let consumed = bucket.consume(decode(value), now_ms);
+        let Some(cursor) = consumed.cursor.filter(|_| consumed.admitted) else {
             return Decision::Limited;
-        }
-        match store.set(key, &consumed.cursor.to_le_bytes(), cas) {
+        };
+        match store.set(key, &cursor.encode(), cas) {
             Ok(true) => return Decision::Admitted,
             Ok(false) => continue,
             Err(StoreError) => return Decision::Undecided,

@@ -41,14 +41,16 @@ impl Store for MapStore {
 }
 
 const NS: &str = "moonshift.local-ratelimit/p/r/";
+/// A realistic wall clock, in milliseconds.
+const T0: u64 = 1_795_737_600_000;
 
 #[test]
 fn burst_then_continuous_refill() {
     let bucket = TokenBucket::new(3, 3, 10_000);
     let mut store = MapStore::default();
     let key = default_key(NS);
-    let t0 = 1_700_000_000.0;
-    let got: Vec<Decision> = [t0, t0, t0, t0, t0 + 3.0, t0 + 3.4]
+    let t0 = 1_795_737_600_000;
+    let got: Vec<Decision> = [t0, t0, t0, t0, t0 + 3000, t0 + 3400]
         .iter()
         .map(|&now| consume(&mut store, &key, &bucket, now))
         .collect();
@@ -99,10 +101,10 @@ fn two_workers_creating_one_bucket_take_one_token_each() {
         let rival = std::rc::Rc::new(std::cell::Cell::new(None));
         let rival_decision = rival.clone();
         let mut store = RacingStore::new(move |inner| {
-            rival_decision.set(Some(consume(inner, "k", &bucket, 0.0)));
+            rival_decision.set(Some(consume(inner, "k", &bucket, T0)));
         });
-        let ours = consume(&mut store, "k", &bucket, 0.0);
-        let later = (0..10).map(|_| consume(&mut store, "k", &bucket, 0.0));
+        let ours = consume(&mut store, "k", &bucket, T0);
+        let later = (0..10).map(|_| consume(&mut store, "k", &bucket, T0));
         let admitted = std::iter::once(ours)
             .chain(rival.get())
             .chain(later)
@@ -133,8 +135,8 @@ fn cas_mismatch_is_retried() {
         mismatches: MAX_CAS_ATTEMPTS - 1,
         ..Default::default()
     };
-    assert_eq!(consume(&mut store, "k", &bucket, 0.0), Decision::Admitted);
-    assert_eq!(consume(&mut store, "k", &bucket, 0.0), Decision::Limited);
+    assert_eq!(consume(&mut store, "k", &bucket, T0), Decision::Admitted);
+    assert_eq!(consume(&mut store, "k", &bucket, T0), Decision::Limited);
 }
 
 #[test]
@@ -144,10 +146,10 @@ fn cas_attempts_run_out_undecided() {
         mismatches: MAX_CAS_ATTEMPTS,
         ..Default::default()
     };
-    assert_eq!(consume(&mut store, "k", &bucket, 0.0), Decision::Undecided);
+    assert_eq!(consume(&mut store, "k", &bucket, T0), Decision::Undecided);
     // Nothing was written: the bucket is still full.
     store.mismatches = 0;
-    assert_eq!(consume(&mut store, "k", &bucket, 0.0), Decision::Admitted);
+    assert_eq!(consume(&mut store, "k", &bucket, T0), Decision::Admitted);
 }
 
 #[test]
@@ -157,7 +159,7 @@ fn store_failure_undecided() {
         fail: true,
         ..Default::default()
     };
-    assert_eq!(consume(&mut store, "k", &bucket, 0.0), Decision::Undecided);
+    assert_eq!(consume(&mut store, "k", &bucket, T0), Decision::Undecided);
     assert_eq!(
         bucket_key(&mut store, NS, Some(b"a"), 5),
         None,
@@ -174,16 +176,16 @@ fn client_keys_up_to_and_past_the_bound() {
     };
     let a = key_of(&mut store, b"alice");
     assert_eq!(a, format!("{NS}client/{:016x}", fnv1a(b"alice")));
-    assert_eq!(consume(&mut store, &a, &bucket, 0.0), Decision::Admitted);
+    assert_eq!(consume(&mut store, &a, &bucket, T0), Decision::Admitted);
     let b = key_of(&mut store, b"bob");
     assert_ne!(a, b);
-    assert_eq!(consume(&mut store, &b, &bucket, 0.0), Decision::Admitted);
+    assert_eq!(consume(&mut store, &b, &bucket, T0), Decision::Admitted);
     // The bound is 2: carol draws from the default bucket, and so does dave.
     assert_eq!(key_of(&mut store, b"carol"), default_key(NS));
     assert_eq!(key_of(&mut store, b"dave"), default_key(NS));
     // Known clients keep their own bucket.
     assert_eq!(key_of(&mut store, b"alice"), a);
-    assert_eq!(consume(&mut store, &a, &bucket, 0.0), Decision::Limited);
+    assert_eq!(consume(&mut store, &a, &bucket, T0), Decision::Limited);
     // No key at all: the default bucket.
     assert_eq!(bucket_key(&mut store, NS, None, 2), None);
     // The registry holds exactly the bound, and only 2 client buckets exist.
