@@ -54,15 +54,10 @@ build:
 	@# The bundle links the filters without their entry points: a build of its own.
 	cargo build --release --target $(WASM_TARGET) -p moonshift-bundle
 	@mkdir -p $(DIST)
-	@# Each module keeps only the callbacks its crate lists (tools/export-graph.py), then -Oz.
+	@# Each module exports only what its crate's export_filter! generates; then -Oz.
 	@for f in $(FILTERS) moonshift-bundle; do \
-	  m=$${f//-/_}; dir=filters/$$f; [ $$f = moonshift-bundle ] && dir=bundle; \
-	  python3 tools/export-graph.py $$dir/Cargo.toml > $(DIST)/$$f.graph.json; \
-	  wasm-metadce $(WASM_FEATURES) -f $(DIST)/$$f.graph.json $(CARGO_OUT)/$$m.wasm \
-	    -o $(DIST)/$$f.dce.wasm > /dev/null; \
 	  wasm-opt -Oz --converge --strip-debug --strip-producers $(WASM_FEATURES) \
-	    $(DIST)/$$f.dce.wasm -o $(DIST)/$$f.wasm; \
-	  rm $(DIST)/$$f.dce.wasm $(DIST)/$$f.graph.json; \
+	    $(CARGO_OUT)/$${f//-/_}.wasm -o $(DIST)/$$f.wasm; \
 	done
 	@$(MAKE) --no-print-directory sizes
 
@@ -112,7 +107,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(FILTERS)) -- -D warnings
-	cargo clippy --target $(WASM_TARGET) -p moonshift-bundle -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p moonshift-kit -p moonshift-bundle -- -D warnings
 
 fmt:
 	cargo fmt --all

@@ -4,68 +4,67 @@
 //! of one VM each.
 
 use local_ratelimit::LocalRateLimit;
-use moonshift_shared::host::Root;
+use moonshift_kit::{host, Action, DynFilter, Filter};
 use path_logger::PathLogger;
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::ContextType;
 use response_decorator::ResponseDecorator;
+use std::any::Any;
 use timestamp_header::TimestampHeader;
 
 #[cfg(target_arch = "wasm32")]
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
-    proxy_wasm::set_root_context(|_| Box::<Dispatch>::default());
-}}
+moonshift_kit::export_filter!(Bundle, [request_headers, response_headers], per_stream);
 
-/// The root context of one plugin: the filter its `root_id` names, created at configure time.
-#[derive(Default)]
+/// The filters, by `root_id`: the one list the bundle holds.
+const FILTERS: [(&str, Build); 4] = [
+    (TimestampHeader::NAME, build::<TimestampHeader>),
+    (PathLogger::NAME, build::<PathLogger>),
+    (LocalRateLimit::NAME, build::<LocalRateLimit>),
+    (ResponseDecorator::NAME, build::<ResponseDecorator>),
+];
+
+type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;
+
+fn build<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
+    F::configure(config).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
+}
+
+/// The filters this module holds, by name.
+pub fn filter_names() -> impl Iterator<Item = &'static str> {
+    FILTERS.iter().map(|(name, _)| *name)
+}
+
+/// One plugin: the filter its `root_id` names.
 #[allow(missing_debug_implementations)]
-pub struct Dispatch {
-    filter: Option<Box<dyn RootContext>>,
+pub struct Bundle {
+    filter: Box<dyn DynFilter>,
 }
 
-/// The root context of the filter called `root_id`.
-pub fn root_for(root_id: &str) -> Option<Box<dyn RootContext>> {
-    Some(match root_id {
-        "timestamp-header" => Box::<Root<TimestampHeader>>::default(),
-        "path-logger" => Box::<Root<PathLogger>>::default(),
-        "local-ratelimit" => Box::<Root<LocalRateLimit>>::default(),
-        "response-decorator" => Box::<Root<ResponseDecorator>>::default(),
-        _ => return None,
-    })
-}
+impl Filter for Bundle {
+    const NAME: &'static str = "moonshift-bundle";
+    /// The chosen filter's own stream state, made on its first callback.
+    type Stream = Option<Box<dyn Any>>;
 
-impl Context for Dispatch {}
-
-impl RootContext for Dispatch {
-    fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
-        if let Ok(level) = hostcalls::get_log_level() {
-            proxy_wasm::set_log_level(level);
-        }
-        true
-    }
-
-    fn on_configure(&mut self, plugin_configuration_size: usize) -> bool {
-        let root_id = hostcalls::get_property(vec!["plugin_root_id"])
-            .ok()
-            .flatten()
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        let Some(mut filter) = root_for(&root_id) else {
-            log::error!("moonshift-bundle: no filter has root_id {root_id:?}; use timestamp-header, path-logger, local-ratelimit or response-decorator");
-            return false;
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        let root_id = host::property(&["plugin_root_id"]).unwrap_or_default();
+        let root_id = String::from_utf8_lossy(&root_id);
+        let Some((_, build)) = FILTERS.iter().find(|(name, _)| *name == root_id) else {
+            let names: Vec<&str> = filter_names().collect();
+            return Err(format!(
+                "no filter has root_id {root_id:?}; use one of {}",
+                names.join(", ")
+            ));
         };
-        let configured = filter.on_configure(plugin_configuration_size);
-        self.filter = Some(filter);
-        configured
+        build(config)
+            .map(|filter| Self { filter })
+            .map_err(|error| format!("{root_id}: {error}"))
     }
 
-    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        self.filter.as_ref()?.create_http_context(context_id)
+    fn on_request_headers(&self, stream: &mut Self::Stream) -> Action {
+        let state = stream.get_or_insert_with(|| self.filter.new_stream());
+        self.filter.on_request_headers(state.as_mut())
     }
 
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
+    fn on_response_headers(&self, stream: &mut Self::Stream) -> Action {
+        let state = stream.get_or_insert_with(|| self.filter.new_stream());
+        self.filter.on_response_headers(state.as_mut())
     }
 }

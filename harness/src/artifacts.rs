@@ -73,12 +73,8 @@ pub fn wasm_module(filter: &str) -> PathBuf {
     }
     newest_source(&root.join("filters").join(filter), &mut newest);
     newest_source(&root.join("shared"), &mut newest);
-    for file in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "Makefile",
-        "tools/export-graph.py",
-    ] {
+    newest_source(&root.join("kit"), &mut newest);
+    for file in ["Cargo.toml", "Cargo.lock", "Makefile"] {
         if let Ok(modified) = std::fs::metadata(root.join(file)).and_then(|m| m.modified()) {
             newest = newest.max(modified);
         }

@@ -199,13 +199,19 @@ fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> wasmtime
     Ok(())
 }
 
-/// Copies `bytes` into guest memory allocated by the guest, and stores pointer and size.
+/// Copies `bytes` into guest memory allocated by the guest, and stores pointer and size. Like
+/// proxy-wasm-cpp-host's `copyToPointerSize`, an empty buffer is not allocated: pointer 0,
+/// size 0 (docs/envoy.md §3).
 fn hand_over(
     caller: &mut Caller<'_, HostState>,
     bytes: &[u8],
     ret_ptr: i32,
     ret_size: i32,
 ) -> wasmtime::Result<()> {
+    if bytes.is_empty() {
+        write(caller, ret_ptr, &0i32.to_le_bytes())?;
+        return write(caller, ret_size, &0u32.to_le_bytes());
+    }
     let allocate = caller
         .get_export("proxy_on_memory_allocate")
         .or_else(|| caller.get_export("malloc"))
@@ -696,19 +702,27 @@ impl WasmWorker {
         };
         let config_size = plugin.configuration.as_ref().map_or(0, Vec::len) as i32;
         let started = worker
-            .call::<(), ()>("_initialize", ())
-            .and_then(|()| {
-                worker.call::<(i32, i32), ()>("proxy_on_context_create", (ROOT_CONTEXT as i32, 0))
+            .call_if_exported::<(), ()>("_initialize", ())
+            .and_then(|_| {
+                worker.call_if_exported::<(i32, i32), ()>(
+                    "proxy_on_context_create",
+                    (ROOT_CONTEXT as i32, 0),
+                )
             })
-            .and_then(|()| {
-                worker.call::<(i32, i32), i32>("proxy_on_vm_start", (ROOT_CONTEXT as i32, 0))
+            .and_then(|_| {
+                worker.call_if_exported::<(i32, i32), i32>(
+                    "proxy_on_vm_start",
+                    (ROOT_CONTEXT as i32, 0),
+                )
             })
             .and_then(|ok| match ok {
-                0 => Err("proxy_on_vm_start returned false".to_string()),
-                _ => worker.call::<(i32, i32), i32>(
-                    "proxy_on_configure",
-                    (ROOT_CONTEXT as i32, config_size),
-                ),
+                Some(0) => Err("proxy_on_vm_start returned false".to_string()),
+                _ => worker
+                    .call_if_exported::<(i32, i32), i32>(
+                        "proxy_on_configure",
+                        (ROOT_CONTEXT as i32, config_size),
+                    )
+                    .map(|ok| ok.unwrap_or(1)),
             });
         match started {
             Ok(0) => Err(failed(
@@ -718,16 +732,6 @@ impl WasmWorker {
             Ok(_) => Ok(worker),
             Err(reason) => Err(failed(&mut worker.store, reason)),
         }
-    }
-
-    /// Calls the export `name`, which the module must have.
-    fn call<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
-        &mut self,
-        name: &str,
-        params: P,
-    ) -> Result<R, String> {
-        self.call_if_exported(name, params)?
-            .ok_or_else(|| format!("export {name}: missing"))
     }
 
     /// Calls `name` when the module exports it; `Ok(None)` when it does not. Envoy enters the VM
@@ -790,8 +794,11 @@ impl WasmWorker {
         }
         let headers_count = exchange.request_headers.len() as i32;
         let request = self
-            .call::<(i32, i32), ()>("proxy_on_context_create", (context, ROOT_CONTEXT as i32))
-            .and_then(|()| {
+            .call_if_exported::<(i32, i32), ()>(
+                "proxy_on_context_create",
+                (context, ROOT_CONTEXT as i32),
+            )
+            .and_then(|_| {
                 self.call_if_exported::<(i32, i32, i32), i32>(
                     "proxy_on_request_headers",
                     (context, headers_count, 1),

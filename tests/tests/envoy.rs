@@ -470,9 +470,9 @@ fn the_bundle_refuses_an_unknown_root_id() {
     let failure = Envoy::try_start("bundle-unknown", &[entry], 9, 1)
         .expect_err("an unknown root_id is refused");
     assert!(
-        failure
-            .log
-            .contains("moonshift-bundle: no filter has root_id \"no-such-filter\""),
+        failure.log.contains(
+            "moonshift-bundle: invalid configuration: no filter has root_id \"no-such-filter\""
+        ),
         "{}",
         failure.log
     );

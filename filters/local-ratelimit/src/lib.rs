@@ -8,41 +8,40 @@ pub mod stores;
 
 use config::{ClientKey, Fraction, Scope, Settings};
 use limiter::{Decision, Store};
+use moonshift_kit::host::{self, Counter, Map};
+use moonshift_kit::{Action, Filter};
 use moonshift_shared::headers::lua_get;
-use moonshift_shared::host::Plugin;
 use moonshift_shared::{clock, json, ConfigError};
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, MetricType};
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use stores::{SharedData, WorkerMap};
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
-proxy_wasm::main! {{
-    moonshift_shared::host::start::<LocalRateLimit>();
-}}
+moonshift_kit::export_filter!(
+    LocalRateLimit,
+    [request_headers, response_headers],
+    per_stream
+);
 
 /// The counters of native `local_ratelimit`, `<stat_prefix>.http_local_rate_limit.<name>`
 /// (`wasmcustom.` in front in Envoy's `/stats`), plus `undecided`.
 #[derive(Debug, Clone, Copy)]
 struct Counters {
-    enabled: u32,
-    ok: u32,
-    rate_limited: u32,
-    enforced: u32,
-    shadow_mode: u32,
+    enabled: Counter,
+    ok: Counter,
+    rate_limited: Counter,
+    enforced: Counter,
+    shadow_mode: Counter,
     /// Requests admitted without a decision (CAS attempts ran out, or shared data failed).
-    undecided: u32,
+    undecided: Counter,
 }
 
 impl Counters {
     fn define(stat_prefix: &str) -> Result<Self, ConfigError> {
         let define = |name: &str| {
             let full = format!("{stat_prefix}.http_local_rate_limit.{name}");
-            hostcalls::define_metric(MetricType::Counter, &full).map_err(|status| {
+            Counter::define(&full).map_err(|status| {
                 ConfigError::new(format!(
-                    "cannot define metric {}: {status:?}",
+                    "cannot define metric {}: {status}",
                     json::quote(&full)
                 ))
             })
@@ -56,10 +55,6 @@ impl Counters {
             undecided: define("undecided")?,
         })
     }
-}
-
-fn increment(metric: u32) {
-    let _ = hostcalls::increment_metric(metric, 1);
 }
 
 /// The plugin: settings, counters, this worker's buckets and its sampling generator.
@@ -77,17 +72,13 @@ pub struct LocalRateLimit {
 }
 
 fn property(path: &[&str]) -> String {
-    hostcalls::get_property(path.to_vec())
-        .ok()
-        .flatten()
+    host::property(path)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .unwrap_or_default()
 }
 
-impl Plugin for LocalRateLimit {
-    const NAME: &'static str = "local-ratelimit";
-
-    fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError> {
+impl LocalRateLimit {
+    fn new(config: Option<&[u8]>) -> Result<Self, ConfigError> {
         let settings = config::parse(config)?;
         for key in &settings.ignored_runtime_keys {
             log::warn!(
@@ -100,9 +91,7 @@ impl Plugin for LocalRateLimit {
             property(&["plugin_name"]),
             property(&["plugin_root_id"])
         );
-        let seed = hostcalls::get_current_time()
-            .map(|t| clock::epoch_millis(t) ^ 0x9E37_79B9_7F4A_7C15)
-            .unwrap_or(0x9E37_79B9_7F4A_7C15);
+        let seed = clock::epoch_millis(host::now()) ^ 0x9E37_79B9_7F4A_7C15;
         Ok(Self {
             counters: Counters::define(&settings.stat_prefix)?,
             settings,
@@ -110,13 +99,6 @@ impl Plugin for LocalRateLimit {
             namespace,
             worker_buckets: RefCell::default(),
             random: Cell::new(seed | 1),
-        })
-    }
-
-    fn http_context(plugin: &Rc<Self>, _context_id: u32) -> Box<dyn HttpContext> {
-        Box::new(Stream {
-            plugin: Rc::clone(plugin),
-            bucket: None,
         })
     }
 }
@@ -151,43 +133,50 @@ impl LocalRateLimit {
     }
 }
 
-fn now_millis(stream: &dyn Context) -> u64 {
+fn now_millis() -> u64 {
     // Whole milliseconds, like the Lua's `handle:timestamp()`, so both do the same arithmetic.
-    clock::epoch_millis(stream.get_current_time())
+    clock::epoch_millis(host::now())
 }
 
-struct Stream {
-    plugin: Rc<LocalRateLimit>,
-    /// The bucket this request consulted, for the `x-ratelimit-*` response headers.
-    /// `Some(None)`: the default bucket; `Some(Some(key))`: a client's.
-    bucket: Option<Option<String>>,
-}
+/// A stream's state: the bucket its request consulted, for the `x-ratelimit-*` response
+/// headers. `Some(None)`: the default bucket; `Some(Some(key))`: a client's.
+#[derive(Debug, Default)]
+pub struct Consulted(Option<Option<String>>);
 
-impl Context for Stream {}
-
-impl Stream {
+impl LocalRateLimit {
     fn client(&self) -> Option<Vec<u8>> {
-        match self.plugin.settings.client_key.as_ref()? {
-            ClientKey::RequestHeader(name) => lua_get(&self.get_http_request_headers_bytes(), name),
-            ClientKey::RemoteAddress => self
-                .get_property(vec!["source", "address"])
+        match self.settings.client_key.as_ref()? {
+            ClientKey::RequestHeader(name) => lua_get(&Map::Request.all(), name),
+            ClientKey::RemoteAddress => host::property(&["source", "address"])
                 .map(|address| limiter::strip_port(&address).to_vec()),
         }
     }
 }
 
-impl HttpContext for Stream {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let plugin = Rc::clone(&self.plugin);
-        let settings = &plugin.settings;
-        if !plugin.sample(settings.filter_enabled) {
+fn warn_refused(what: &str, result: Result<(), moonshift_kit::abi::Status>) {
+    if let Err(status) = result {
+        log::warn!("local-ratelimit: {what}: the host refused: {status}");
+    }
+}
+
+impl Filter for LocalRateLimit {
+    const NAME: &'static str = "local-ratelimit";
+    type Stream = Consulted;
+
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        Self::new(config).map_err(|e| e.to_string())
+    }
+
+    fn on_request_headers(&self, stream: &mut Consulted) -> Action {
+        let settings = &self.settings;
+        if !self.sample(settings.filter_enabled) {
             return Action::Continue;
         }
-        increment(plugin.counters.enabled);
+        self.counters.enabled.increment();
         let client = self.client();
-        let now = now_millis(self);
-        let namespace = plugin.namespace.as_str();
-        let outcome = plugin.with_store(|store| {
+        let now = now_millis();
+        let namespace = self.namespace.as_str();
+        let outcome = self.with_store(|store| {
             let key = match client.as_deref() {
                 None => None,
                 Some(client) => {
@@ -196,72 +185,76 @@ impl HttpContext for Stream {
             };
             let decision = limiter::consume(
                 store,
-                key.as_deref().unwrap_or(&plugin.default_key),
+                key.as_deref().unwrap_or(&self.default_key),
                 &settings.bucket,
                 now,
             );
             (key, decision)
         });
         let Some((key, decision)) = outcome else {
-            increment(plugin.counters.undecided);
+            self.counters.undecided.increment();
             return Action::Continue;
         };
-        self.bucket = Some(key);
+        stream.0 = Some(key);
         match decision {
             Decision::Admitted => {
-                increment(plugin.counters.ok);
+                self.counters.ok.increment();
                 Action::Continue
             }
             Decision::Undecided => {
-                increment(plugin.counters.undecided);
+                self.counters.undecided.increment();
                 log::warn!("local-ratelimit: no bucket decision (shared data contended or failing); request admitted");
                 Action::Continue
             }
             Decision::Limited => {
-                increment(plugin.counters.rate_limited);
-                if !plugin.sample(settings.filter_enforced) {
-                    increment(plugin.counters.shadow_mode);
+                self.counters.rate_limited.increment();
+                if !self.sample(settings.filter_enforced) {
+                    self.counters.shadow_mode.increment();
                     for (name, value) in &settings.request_headers_to_add_when_not_enforced {
-                        self.add_http_request_header(name, value);
+                        warn_refused(name, Map::Request.add(name, value.as_bytes()));
                     }
                     return Action::Continue;
                 }
-                increment(plugin.counters.enforced);
-                let headers: Vec<(&str, &str)> = settings
+                self.counters.enforced.increment();
+                let headers: Vec<(&str, &[u8])> = settings
                     .response_headers_to_add
                     .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .map(|(name, value)| (name.as_str(), value.as_bytes()))
                     .collect();
-                self.send_http_response(settings.status, headers, Some(settings.body.as_bytes()));
+                warn_refused(
+                    "local reply",
+                    host::send_local_response(settings.status, &headers, settings.body.as_bytes()),
+                );
                 Action::Pause
             }
         }
     }
 
     /// Runs on upstream responses and on our own 429 alike, as native `encodeHeaders` does.
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let settings = &self.plugin.settings;
-        let Some(bucket) = self
-            .bucket
-            .as_ref()
-            .filter(|_| settings.x_ratelimit_headers)
-        else {
+    fn on_response_headers(&self, stream: &mut Consulted) -> Action {
+        let settings = &self.settings;
+        let Some(bucket) = stream.0.as_ref().filter(|_| settings.x_ratelimit_headers) else {
             return Action::Continue;
         };
-        let key = bucket.as_deref().unwrap_or(&self.plugin.default_key);
-        let now = now_millis(self);
-        let cursor = self.plugin.with_store(|store| limiter::cursor(store, key));
+        let key = bucket.as_deref().unwrap_or(&self.default_key);
+        let now = now_millis();
+        let cursor = self.with_store(|store| limiter::cursor(store, key));
         if let Some(Ok(cursor)) = cursor {
             let bucket = &settings.bucket;
-            self.add_http_response_header("x-ratelimit-limit", &settings.max_tokens.to_string());
-            self.add_http_response_header(
-                "x-ratelimit-remaining",
-                &bucket.remaining(cursor, now).to_string(),
-            );
-            self.add_http_response_header(
-                "x-ratelimit-reset",
-                &bucket.reset_seconds(cursor, now).to_string(),
-            );
+            let headers = Map::Response;
+            for (name, value) in [
+                ("x-ratelimit-limit", settings.max_tokens.to_string()),
+                (
+                    "x-ratelimit-remaining",
+                    bucket.remaining(cursor, now).to_string(),
+                ),
+                (
+                    "x-ratelimit-reset",
+                    bucket.reset_seconds(cursor, now).to_string(),
+                ),
+            ] {
+                warn_refused(name, headers.add(name, value.as_bytes()));
+            }
         }
         Action::Continue
     }

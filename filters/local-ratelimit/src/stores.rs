@@ -2,8 +2,8 @@
 //! whole process, like native Envoy) and a map owned by this worker's VM (like the Lua's globals).
 
 use crate::limiter::{Store, StoreError};
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::Status;
+use moonshift_kit::abi::Status;
+use moonshift_kit::host::shared_data;
 use std::collections::HashMap;
 
 /// proxy-wasm shared data: one map per `vm_id`, visible to every worker.
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 pub struct SharedData;
 
 /// The CAS token sent to create a key. The host ignores the CAS of a write to a key that does not
-/// exist, and a CAS of 0 (the SDK's `None`) means "unconditional", so two workers that both read
+/// exist, and a CAS of 0 means "unconditional", so two workers that both read
 /// "absent" would both write and both admit a request from a fresh bucket. A non-zero token fails
 /// with `CasMismatch` once the key exists, unless it equals the key's own token: the host hands
 /// tokens out from one process-wide counter starting at 1, so the key would have to be created
@@ -20,14 +20,13 @@ pub const CREATE_ONLY_CAS: u32 = u32::MAX;
 
 impl Store for SharedData {
     fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), StoreError> {
-        hostcalls::get_shared_data(key).map_err(|_| StoreError)
+        shared_data::get(key).map_err(|_| StoreError)
     }
 
     fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, StoreError> {
-        let cas = Some(cas.unwrap_or(CREATE_ONLY_CAS));
-        match hostcalls::set_shared_data(key, Some(value), cas) {
+        match shared_data::set(key, value, cas.unwrap_or(CREATE_ONLY_CAS)) {
             Ok(()) => Ok(true),
-            Err(Status::CasMismatch) => Ok(false),
+            Err(Status::CAS_MISMATCH) => Ok(false),
             Err(_) => Err(StoreError),
         }
     }

@@ -4,18 +4,13 @@ pub mod config;
 pub mod template;
 
 use config::{Level, Settings};
+use moonshift_kit::host::{self, LogLevel, Map};
+use moonshift_kit::{Action, Filter};
 use moonshift_shared::headers::lua_get;
-use moonshift_shared::host::{self, Plugin};
-use moonshift_shared::ConfigError;
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, LogLevel};
-use std::rc::Rc;
 use template::Needs;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
-proxy_wasm::main! {{
-    moonshift_shared::host::start::<PathLogger>();
-}}
+moonshift_kit::export_filter!(PathLogger, [request_headers]);
 
 /// The plugin: its validated settings.
 #[derive(Debug)]
@@ -23,17 +18,29 @@ pub struct PathLogger {
     settings: Settings,
 }
 
-impl Plugin for PathLogger {
+impl Filter for PathLogger {
     const NAME: &'static str = "path-logger";
+    type Stream = ();
 
-    fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError> {
-        config::parse(config).map(|settings| Self { settings })
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        config::parse(config)
+            .map(|settings| Self { settings })
+            .map_err(|e| e.to_string())
     }
 
-    fn http_context(plugin: &Rc<Self>, _context_id: u32) -> Box<dyn HttpContext> {
-        Box::new(Stream {
-            plugin: Rc::clone(plugin),
-        })
+    fn on_request_headers(&self, _stream: &mut ()) -> Action {
+        let settings = &self.settings;
+        let message = match settings.template.needs() {
+            Needs::Nothing => settings.template.render(|_| None),
+            // One host call per pseudo-header instead of copying the whole map.
+            Needs::PseudoHeaders => settings.template.render(|name| Map::Request.get(name)),
+            Needs::HeaderMap => {
+                let headers = Map::Request.all();
+                settings.template.render(|name| lua_get(&headers, name))
+            }
+        };
+        host::log(log_level(settings.level), &message);
+        Action::Continue
     }
 }
 
@@ -45,30 +52,5 @@ fn log_level(level: Level) -> LogLevel {
         Level::Warn => LogLevel::Warn,
         Level::Error => LogLevel::Error,
         Level::Critical => LogLevel::Critical,
-    }
-}
-
-struct Stream {
-    plugin: Rc<PathLogger>,
-}
-
-impl Context for Stream {}
-
-impl HttpContext for Stream {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let settings = &self.plugin.settings;
-        let message = match settings.template.needs() {
-            Needs::Nothing => settings.template.render(|_| None),
-            // One host call per pseudo-header instead of copying the whole map.
-            Needs::PseudoHeaders => settings
-                .template
-                .render(|name| self.get_http_request_header_bytes(name)),
-            Needs::HeaderMap => {
-                let headers = self.get_http_request_headers_bytes();
-                settings.template.render(|name| lua_get(&headers, name))
-            }
-        };
-        host::log_bytes(log_level(settings.level), &message);
-        Action::Continue
     }
 }

@@ -3,15 +3,11 @@
 pub mod config;
 
 use config::{Action, Operation};
-use moonshift_shared::host::Plugin;
-use moonshift_shared::ConfigError;
-use proxy_wasm::traits::{Context, HttpContext};
-use std::rc::Rc;
+use moonshift_kit::host::Map;
+use moonshift_kit::Filter;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
-proxy_wasm::main! {{
-    moonshift_shared::host::start::<ResponseDecorator>();
-}}
+moonshift_kit::export_filter!(ResponseDecorator, [response_headers]);
 
 /// The plugin: the operations, in order.
 #[derive(Debug)]
@@ -19,41 +15,30 @@ pub struct ResponseDecorator {
     operations: Vec<Operation>,
 }
 
-impl Plugin for ResponseDecorator {
+impl Filter for ResponseDecorator {
     const NAME: &'static str = "response-decorator";
+    type Stream = ();
 
-    fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError> {
-        config::parse(config).map(|operations| Self { operations })
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        config::parse(config)
+            .map(|operations| Self { operations })
+            .map_err(|e| e.to_string())
     }
 
-    fn http_context(plugin: &Rc<Self>, _context_id: u32) -> Box<dyn HttpContext> {
-        Box::new(Stream {
-            plugin: Rc::clone(plugin),
-        })
-    }
-}
-
-struct Stream {
-    plugin: Rc<ResponseDecorator>,
-}
-
-impl Context for Stream {}
-
-impl HttpContext for Stream {
     /// Runs on upstream responses and on local replies alike, as Lua's `envoy_on_response` does.
-    fn on_http_response_headers(
-        &mut self,
-        _num_headers: usize,
-        _end_of_stream: bool,
-    ) -> proxy_wasm::types::Action {
-        for op in &self.plugin.operations {
+    fn on_response_headers(&self, _stream: &mut ()) -> moonshift_kit::Action {
+        let headers = Map::Response;
+        for op in &self.operations {
             let name = op.name.as_str();
-            match op.action {
-                Action::Add => self.add_http_response_header(name, &op.value),
-                Action::Set => self.set_http_response_header(name, Some(&op.value)),
-                Action::Remove => self.set_http_response_header(name, None),
+            let done = match op.action {
+                Action::Add => headers.add(name, op.value.as_bytes()),
+                Action::Set => headers.replace(name, op.value.as_bytes()),
+                Action::Remove => headers.remove(name),
+            };
+            if let Err(status) = done {
+                log::warn!("response-decorator: {name}: the host refused the change: {status}");
             }
         }
-        proxy_wasm::types::Action::Continue
+        moonshift_kit::Action::Continue
     }
 }

@@ -4,18 +4,13 @@ pub mod config;
 pub mod strftime;
 
 use config::{OnExisting, Settings};
+use moonshift_kit::host::{self, Map};
+use moonshift_kit::{Action, Filter};
 use moonshift_shared::clock;
-use moonshift_shared::host::Plugin;
-use moonshift_shared::ConfigError;
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
 use std::cell::RefCell;
-use std::rc::Rc;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
-proxy_wasm::main! {{
-    moonshift_shared::host::start::<TimestampHeader>();
-}}
+moonshift_kit::export_filter!(TimestampHeader, [request_headers]);
 
 /// The plugin: its validated settings, and the last value rendered (the clock's second and
 /// its text), so a second's requests format it once.
@@ -47,44 +42,34 @@ impl TimestampHeader {
     }
 }
 
-impl Plugin for TimestampHeader {
+impl Filter for TimestampHeader {
     const NAME: &'static str = "timestamp-header";
+    type Stream = ();
 
-    fn configure(config: Option<&[u8]>) -> Result<Self, ConfigError> {
-        config::parse(config).map(|settings| Self {
-            settings,
-            last: RefCell::new(None),
-        })
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        config::parse(config)
+            .map(|settings| Self {
+                settings,
+                last: RefCell::new(None),
+            })
+            .map_err(|e| e.to_string())
     }
 
-    fn http_context(plugin: &Rc<Self>, _context_id: u32) -> Box<dyn HttpContext> {
-        Box::new(Stream {
-            plugin: Rc::clone(plugin),
-        })
-    }
-}
-
-struct Stream {
-    plugin: Rc<TimestampHeader>,
-}
-
-impl Context for Stream {}
-
-impl HttpContext for Stream {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let settings = &self.plugin.settings;
-        let value = self
-            .plugin
-            .value_at(clock::epoch_seconds(self.get_current_time()));
+    fn on_request_headers(&self, _stream: &mut ()) -> Action {
+        let settings = &self.settings;
+        let value = self.value_at(clock::epoch_seconds(host::now()));
         let header = settings.header.as_str();
-        match settings.on_existing {
-            OnExisting::Append => self.add_http_request_header(header, &value),
-            OnExisting::Replace => self.set_http_request_header(header, Some(&value)),
-            OnExisting::Keep => {
-                if self.get_http_request_header_bytes(header).is_none() {
-                    self.add_http_request_header(header, &value);
-                }
-            }
+        let headers = Map::Request;
+        let done = match settings.on_existing {
+            OnExisting::Append => headers.add(header, value.as_bytes()),
+            OnExisting::Replace => headers.replace(header, value.as_bytes()),
+            OnExisting::Keep => match headers.get(header) {
+                Some(_) => Ok(()),
+                None => headers.add(header, value.as_bytes()),
+            },
+        };
+        if let Err(status) = done {
+            log::warn!("timestamp-header: {header}: the host refused the change: {status}");
         }
         Action::Continue
     }

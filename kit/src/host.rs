@@ -1,0 +1,168 @@
+//! Safe host calls: what a filter may ask Envoy for. Every call returns a `Result` (or an
+//! `Option` where a missing value is the only outcome a filter acts on) and none panics.
+
+use crate::abi::{self, Status};
+use crate::wire::{self, HeaderList};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// proxy-wasm log levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Trace = 0,
+    Debug = 1,
+    Info = 2,
+    Warn = 3,
+    Error = 4,
+    Critical = 5,
+}
+
+/// Logs `message` byte for byte, as Lua's `handle:logInfo()` does with any string. A host error
+/// is ignored: there is nothing to log it to.
+pub fn log(level: LogLevel, message: &[u8]) {
+    let _ = abi::log(level as u32, message);
+}
+
+/// The host's log level for this plugin (`--component-log-level wasm:...`).
+pub fn log_level() -> Result<LogLevel, Status> {
+    Ok(match abi::log_level()? {
+        0 => LogLevel::Trace,
+        1 => LogLevel::Debug,
+        2 => LogLevel::Info,
+        3 => LogLevel::Warn,
+        4 => LogLevel::Error,
+        _ => LogLevel::Critical,
+    })
+}
+
+/// The wall clock, as the host reads it; the epoch if the host fails.
+pub fn now() -> SystemTime {
+    abi::current_time_nanoseconds().map_or(UNIX_EPOCH, |ns| UNIX_EPOCH + Duration::from_nanos(ns))
+}
+
+/// The plugin configuration bytes (`None`: no configuration at all).
+pub fn plugin_configuration() -> Result<Option<Vec<u8>>, Status> {
+    const PLUGIN_CONFIGURATION: u32 = 7;
+    abi::buffer_bytes(PLUGIN_CONFIGURATION, 0, usize::MAX)
+}
+
+/// A property such as `["plugin_name"]` or `["source", "address"]`; `None` when absent or
+/// when the host fails.
+pub fn property(path: &[&str]) -> Option<Vec<u8>> {
+    abi::property(&wire::property_path(path)).ok().flatten()
+}
+
+/// One of the two header maps of the current stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Map {
+    Request = 0,
+    Response = 2,
+}
+
+impl Map {
+    /// The first value of `name`, as bytes.
+    pub fn get(self, name: &str) -> Option<Vec<u8>> {
+        abi::header_map_value(self as u32, name.as_bytes())
+            .ok()
+            .flatten()
+    }
+
+    /// Every entry, in order; empty if the host fails.
+    pub fn all(self) -> HeaderList {
+        abi::header_map_pairs(self as u32)
+            .ok()
+            .flatten()
+            .and_then(|bytes| wire::deserialize_map(&bytes))
+            .unwrap_or_default()
+    }
+
+    /// Appends an entry (Lua's `add`).
+    pub fn add(self, name: &str, value: &[u8]) -> Result<(), Status> {
+        abi::add_header_map_value(self as u32, name.as_bytes(), value)
+    }
+
+    /// Leaves exactly one entry, at the end of the map (Lua's `replace`).
+    pub fn replace(self, name: &str, value: &[u8]) -> Result<(), Status> {
+        abi::replace_header_map_value(self as u32, name.as_bytes(), value)
+    }
+
+    /// Removes every entry of `name` (Lua's `remove`).
+    pub fn remove(self, name: &str) -> Result<(), Status> {
+        abi::remove_header_map_value(self as u32, name.as_bytes())
+    }
+}
+
+/// Sends a local reply from the request phase (Lua's `respond`). With a body and no
+/// `content-type`, Envoy adds `content-type: text/plain`.
+pub fn send_local_response(
+    status: u32,
+    headers: &[(&str, &[u8])],
+    body: &[u8],
+) -> Result<(), Status> {
+    abi::send_local_response(status, body, &wire::serialize_map(headers))
+}
+
+/// Process-wide shared data (one map per `vm_id`, visible to every worker's VM).
+pub mod shared_data {
+    use super::*;
+
+    /// The value and its CAS token; `(None, None)` for a key that does not exist.
+    pub fn get(key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), Status> {
+        abi::shared_data(key.as_bytes())
+    }
+
+    /// Writes `value` if `cas` still matches (0: unconditional). `Err(CAS_MISMATCH)` when
+    /// another write came first.
+    pub fn set(key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
+        abi::set_shared_data(key.as_bytes(), value, cas)
+    }
+}
+
+/// A counter (`wasmcustom.<name>` in Envoy's `/stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter(u32);
+
+impl Counter {
+    pub fn define(name: &str) -> Result<Self, Status> {
+        const COUNTER: u32 = 0;
+        abi::define_metric(COUNTER, name.as_bytes()).map(Counter)
+    }
+
+    /// Adds one; a host failure loses the increment, never the request.
+    pub fn increment(self) {
+        let _ = abi::increment_metric(self.0, 1);
+    }
+}
+
+/// The `log` facade, forwarded to `proxy_log` up to the host's level.
+struct HostLogger;
+
+impl log::Log for HostLogger {
+    fn enabled(&self, _metadata: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let level = match record.level() {
+            log::Level::Error => LogLevel::Error,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Trace => LogLevel::Trace,
+        };
+        log(level, record.args().to_string().as_bytes());
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the `log` facade at the host's level. Idempotent.
+pub fn install_logger() {
+    let _ = log::set_logger(&HostLogger);
+    log::set_max_level(match log_level() {
+        Ok(LogLevel::Trace) => log::LevelFilter::Trace,
+        Ok(LogLevel::Debug) => log::LevelFilter::Debug,
+        Ok(LogLevel::Info) | Err(_) => log::LevelFilter::Info,
+        Ok(LogLevel::Warn) => log::LevelFilter::Warn,
+        Ok(LogLevel::Error | LogLevel::Critical) => log::LevelFilter::Error,
+    });
+}

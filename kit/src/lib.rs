@@ -1,0 +1,25 @@
+//! Moonshift's proxy-wasm layer.
+//!
+//! Why not the proxy-wasm Rust SDK's dispatcher: for every request it enters the VM to create a
+//! stream context (`proxy_on_context_create`) and to delete it (`proxy_on_delete`), allocates a
+//! boxed context and looks it up in a map on every callback. Measured paired in Envoy, that was
+//! the whole gap between a Moonshift filter and the Lua it replaces (see the README, "Why
+//! Moonshift has its own proxy-wasm layer"). Here a stateless filter exports only the phases it
+//! uses, so Envoy enters the VM once per phase and nothing is allocated per stream; a filter that
+//! needs per-stream state asks for it ([`export_filter!`] with `per_stream`). Host calls return
+//! `Result` instead of panicking on an unexpected status (proxy-wasm-rust-sdk#310).
+//!
+//! - [`abi`]: the ABI 0.2.1 imports and the exports every module has; all the `unsafe` there is.
+//! - [`wire`]: the wire formats, pure and tested.
+//! - [`host`]: safe host calls: logging, clock, configuration, properties, headers, local
+//!   replies, shared data, counters.
+//! - [`filter`]: the [`Filter`] trait.
+//! - [`dispatch`]: context ids to plugins and streams; the [`export_filter!`] macro.
+
+pub mod abi;
+pub mod dispatch;
+pub mod filter;
+pub mod host;
+pub mod wire;
+
+pub use filter::{Action, DynFilter, Filter};

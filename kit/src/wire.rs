@@ -1,0 +1,114 @@
+//! The proxy-wasm wire formats, as pure functions: a header map is a `u32` count, then a
+//! `(u32 name size, u32 value size)` pair per entry, then each name and value followed by a NUL;
+//! a property path is its segments joined by NUL. All integers little-endian.
+
+/// A header map as the host gives it: names (lowercase in Envoy) with their raw value bytes,
+/// in order, repeated names kept.
+pub type HeaderList = Vec<(String, Vec<u8>)>;
+
+pub fn serialize_map(map: &[(&str, &[u8])]) -> Vec<u8> {
+    let size = 4 + map
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 10)
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(&len32(map.len()).to_le_bytes());
+    for (name, value) in map {
+        out.extend_from_slice(&len32(name.len()).to_le_bytes());
+        out.extend_from_slice(&len32(value.len()).to_le_bytes());
+    }
+    for (name, value) in map {
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
+    }
+    out
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let word: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    usize::try_from(u32::from_le_bytes(word)).ok()
+}
+
+/// `None` when the bytes are not a well-formed map (a host bug; never trusted blindly).
+pub fn deserialize_map(bytes: &[u8]) -> Option<HeaderList> {
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    let count = u32_at(bytes, 0)?;
+    let mut data = count.checked_mul(8)?.checked_add(4)?;
+    let mut map = Vec::with_capacity(count.min(bytes.len() / 8));
+    for entry in 0..count {
+        let sizes = 4 + entry * 8;
+        let (name_size, value_size) = (u32_at(bytes, sizes)?, u32_at(bytes, sizes + 4)?);
+        let name = bytes.get(data..data.checked_add(name_size)?)?;
+        data += name_size + 1;
+        let value = bytes.get(data..data.checked_add(value_size)?)?;
+        data += value_size + 1;
+        map.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()));
+    }
+    Some(map)
+}
+
+pub fn property_path(path: &[&str]) -> Vec<u8> {
+    path.iter()
+        .map(|segment| segment.as_bytes())
+        .collect::<Vec<_>>()
+        .join(&0u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_round_trip() {
+        let cases: [&[(&str, &[u8])]; 4] = [
+            &[],
+            &[(":path", b"/")],
+            &[("x-a", b"1"), ("x-a", b""), ("x-b", b"\xff\x00bytes")],
+            &[("", b"")],
+        ];
+        for map in cases {
+            let bytes = serialize_map(map);
+            let back = deserialize_map(&bytes).unwrap_or_default();
+            let back: Vec<(&str, &[u8])> = back
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_slice()))
+                .collect();
+            assert_eq!(back, map);
+        }
+    }
+
+    #[test]
+    fn malformed_maps_are_refused_not_read_past() {
+        let good = serialize_map(&[("x-a", b"1")]);
+        let cases: [(&str, Vec<u8>); 4] = [
+            ("truncated count", vec![1, 0]),
+            (
+                "count past the end",
+                [&u32::MAX.to_le_bytes()[..], &[0; 8]].concat(),
+            ),
+            ("truncated data", good[..good.len() - 3].to_vec()),
+            (
+                "sizes past the end",
+                [&1u32.to_le_bytes()[..], &[255; 8]].concat(),
+            ),
+        ];
+        for (name, bytes) in cases {
+            assert_eq!(deserialize_map(&bytes), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn property_paths() {
+        assert_eq!(property_path(&["plugin_name"]), b"plugin_name");
+        assert_eq!(property_path(&["source", "address"]), b"source\0address");
+        assert_eq!(property_path(&[]), b"");
+    }
+}
