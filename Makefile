@@ -59,6 +59,8 @@ build:
 	  wasm-opt -Oz --converge --strip-debug --strip-producers $(WASM_FEATURES) \
 	    $(CARGO_OUT)/$${f//-/_}.wasm -o $(DIST)/$$f.wasm; \
 	done
+	@# The pipeline is the bundle's root_id `pipeline`: the same module under its own name.
+	cp $(DIST)/moonshift-bundle.wasm $(DIST)/pipeline.wasm
 	@$(MAKE) --no-print-directory sizes
 
 sizes:

@@ -1,7 +1,10 @@
-//! All four filters in one module. Envoy picks a filter by the plugin's `root_id`
-//! (`timestamp-header`, `path-logger`, `local-ratelimit`, `response-decorator`); give every
-//! plugin the same `vm_config` (same `vm_id`, same code) and they share one VM per worker instead
+//! All four filters in one module, and the pipeline that chains them in one plugin. Envoy picks
+//! a filter by the plugin's `root_id` (`timestamp-header`, `path-logger`, `local-ratelimit`,
+//! `response-decorator`, or `pipeline` with a list of filters as its configuration); give several
+//! plugins the same `vm_config` (same `vm_id`, same code) and they share one VM per worker instead
 //! of one VM each.
+
+pub mod pipeline;
 
 use local_ratelimit::LocalRateLimit;
 use moonshift_kit::{host, Action, DynFilter, Filter};
@@ -14,14 +17,14 @@ use timestamp_header::TimestampHeader;
 moonshift_kit::export_filter!(Bundle, [request_headers, response_headers], per_stream);
 
 /// The filters, by `root_id`: the one list the bundle holds.
-const FILTERS: [(&str, Build); 4] = [
+pub(crate) const FILTERS: [(&str, Build); 4] = [
     (TimestampHeader::NAME, build::<TimestampHeader>),
     (PathLogger::NAME, build::<PathLogger>),
     (LocalRateLimit::NAME, build::<LocalRateLimit>),
     (ResponseDecorator::NAME, build::<ResponseDecorator>),
 ];
 
-type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;
+pub type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;
 
 fn build<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
     F::configure(config).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
@@ -46,10 +49,15 @@ impl Filter for Bundle {
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
         let root_id = host::property(&["plugin_root_id"]).unwrap_or_default();
         let root_id = String::from_utf8_lossy(&root_id);
+        if root_id == pipeline::Pipeline::NAME {
+            return pipeline::configure(config, &FILTERS).map(|p| Self {
+                filter: Box::new(p),
+            });
+        }
         let Some((_, build)) = FILTERS.iter().find(|(name, _)| *name == root_id) else {
             let names: Vec<&str> = filter_names().collect();
             return Err(format!(
-                "no filter has root_id {root_id:?}; use one of {}",
+                "no filter has root_id {root_id:?}; use one of {} or pipeline",
                 names.join(", ")
             ));
         };

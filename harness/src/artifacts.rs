@@ -67,7 +67,7 @@ pub fn wasm_module(filter: &str) -> PathBuf {
             )
         });
     let mut newest = SystemTime::UNIX_EPOCH;
-    if filter == "moonshift-bundle" {
+    if filter == "moonshift-bundle" || filter == "pipeline" {
         newest_source(&root.join("bundle"), &mut newest);
         newest_source(&root.join("filters"), &mut newest);
     }

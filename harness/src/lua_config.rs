@@ -145,6 +145,12 @@ fn render_value(value: &Json, indent: usize, out: &mut String) {
     }
 }
 
+/// Whether `source` has a `local config = { ... }` table to render configurations into. A script
+/// without one (a user's own, or the seed's) runs as it is written, whatever the configuration.
+pub fn takes_config(source: &str) -> bool {
+    table_span(source).is_ok()
+}
+
 /// The Lua reference with `config` (JSON, merged over its defaults) as its config table;
 /// `None` leaves the file as it is.
 pub fn render(source: &str, config: Option<&Json>) -> Result<String, String> {

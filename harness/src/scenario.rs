@@ -309,7 +309,11 @@ pub struct Report {
 /// Runs `scenario` through both hosts.
 pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
     let clock = Clock::at_millis(DEFAULT_START_MS);
-    let lua_source = lua_config::render(&subject.lua_source, scenario.config.as_ref())?;
+    // A script without a config table (such as the seed's, against the pipeline) runs as written.
+    let lua_source = match lua_config::takes_config(&subject.lua_source) {
+        true => lua_config::render(&subject.lua_source, scenario.config.as_ref())?,
+        false => subject.lua_source.clone(),
+    };
     let configuration = scenario.config.as_ref().map(|c| c.to_string().into_bytes());
     let plugin = Plugin {
         configuration,

@@ -54,3 +54,9 @@ fn response_decorator() {
 fn local_ratelimit() {
     run_file("local-ratelimit");
 }
+
+#[test]
+fn pipeline() {
+    // The seed's script verbatim (lua-reference/pipeline.lua) against one pipeline plugin.
+    run_file("pipeline");
+}

@@ -1,12 +1,19 @@
 //! From proxy-wasm's context ids to a filter's plugin and stream state.
 //!
 //! Envoy creates one root context per plugin on each worker's VM and calls `proxy_on_configure`
-//! for it; several plugins can share one VM (same code, same `vm_config`). A stateless filter
-//! exports no `proxy_on_context_create`, so a stream callback carries only the stream's id: with
-//! one plugin in the VM (the usual case) that plugin serves it; with several, the stream's
-//! `plugin_name` and `plugin_root_id` properties pick one (one host call). A filter exported with
-//! `per_stream` gets `proxy_on_context_create` / `proxy_on_delete`, which tie each stream to its
-//! root context and hold its state in between.
+//! for it; several plugins can share one VM (same code, same `vm_config`). No module exports
+//! `proxy_on_context_create` or `proxy_on_delete` (two VM entries per request), so a stream
+//! callback carries only the stream's id: with one plugin in the VM (the usual case) that plugin
+//! serves it; with several, the stream's `plugin_name` and `plugin_root_id` properties pick one
+//! (one host call).
+//!
+//! A filter exported with `per_stream` keeps its stream state from the request headers to the
+//! response headers, in a table of streams in flight keyed by context id. Envoy hands out context
+//! ids in increasing order per VM, so when more than [`MAX_IN_FLIGHT`] streams hold state the
+//! oldest is dropped; its response then runs with fresh state (for `local-ratelimit`: no
+//! `x-ratelimit-*` headers on that one response). A local reply's response phase runs right after
+//! the request phase that sent it, so it always finds its state. A stream that ends without
+//! response headers (a reset) leaves its entry until it is the oldest.
 
 use crate::filter::{Action, Filter};
 use crate::host::{self, LogLevel};
@@ -21,6 +28,9 @@ struct Root<F> {
     filter: Rc<F>,
 }
 
+/// How many streams in flight a worker's VM keeps per-stream state for.
+pub const MAX_IN_FLIGHT: usize = 16_384;
+
 struct Stream<F: Filter> {
     filter: Rc<F>,
     state: F::Stream,
@@ -28,13 +38,14 @@ struct Stream<F: Filter> {
 
 /// One module's plugins and streams. The export macro keeps one in a `thread_local!`; a VM is
 /// single-threaded, so each worker's VM has its own.
-pub struct Plugins<F: Filter> {
-    per_stream: bool,
+///
+/// `PER_STREAM` is a constant so that a stateless module carries no stream table at all.
+pub struct Plugins<F: Filter, const PER_STREAM: bool> {
     roots: RefCell<Vec<Root<F>>>,
     streams: RefCell<BTreeMap<u32, Stream<F>>>,
 }
 
-impl<F: Filter> std::fmt::Debug for Plugins<F> {
+impl<F: Filter, const PER_STREAM: bool> std::fmt::Debug for Plugins<F, PER_STREAM> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Plugins").field("filter", &F::NAME).finish()
     }
@@ -47,10 +58,15 @@ fn identity() -> (Vec<u8>, Vec<u8>) {
     )
 }
 
-impl<F: Filter> Plugins<F> {
-    pub const fn new(per_stream: bool) -> Self {
+impl<F: Filter, const PER_STREAM: bool> Default for Plugins<F, PER_STREAM> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
+    pub const fn new() -> Self {
         Self {
-            per_stream,
             roots: RefCell::new(Vec::new()),
             streams: RefCell::new(BTreeMap::new()),
         }
@@ -86,74 +102,74 @@ impl<F: Filter> Plugins<F> {
             return 0;
         };
         let identity = identity();
-        // Without proxy_on_delete a stateless module never hears that a plugin went away, so a
-        // new configuration of the same plugin (an update) replaces the old one.
-        let replaced = roots.iter().position(|r| {
-            r.context_id == root_context_id || (!self.per_stream && r.identity == identity)
-        });
+        // A module never hears that a plugin went away (it exports no proxy_on_delete), so a new
+        // configuration of the same plugin (an update) replaces the old one; streams in flight
+        // keep the plugin they started with.
+        let replaced = roots
+            .iter()
+            .position(|r| r.context_id == root_context_id || r.identity == identity);
         let root = Root {
             context_id: root_context_id,
             identity,
             filter,
         };
         match replaced.and_then(|i| roots.get_mut(i)) {
-            Some(slot) => *slot = root,
+            Some(slot) => {
+                if slot.context_id != root_context_id {
+                    log::info!(
+                        "{}: this configuration replaces the one of the plugin with the same name and root_id in this VM (an update; plugins sharing a VM need distinct names)",
+                        F::NAME
+                    );
+                }
+                *slot = root
+            }
             None => roots.push(root),
         }
         log::debug!("{}: configured", F::NAME);
         1
     }
 
-    pub fn context_create(&self, context_id: u32, parent_id: u32) {
-        if parent_id == 0 {
-            return;
-        }
-        let Ok(roots) = self.roots.try_borrow() else {
-            return;
+    /// The request phase of stream `context_id`; with `per_stream`, its state is kept for the
+    /// response phase.
+    pub fn request(&self, context_id: u32) -> u32 {
+        let Some(filter) = self.plugin() else {
+            return Action::Continue as u32;
         };
-        let Some(root) = roots.iter().find(|r| r.context_id == parent_id) else {
-            return;
-        };
-        let stream = Stream {
-            filter: Rc::clone(&root.filter),
-            state: F::Stream::default(),
-        };
-        if let Ok(mut streams) = self.streams.try_borrow_mut() {
-            streams.insert(context_id, stream);
-        }
-    }
-
-    pub fn delete(&self, context_id: u32) {
-        if let Ok(mut streams) = self.streams.try_borrow_mut() {
-            if streams.remove(&context_id).is_some() {
-                return;
+        let mut state = F::Stream::default();
+        let action = filter.on_request_headers(&mut state);
+        if PER_STREAM {
+            if let Ok(mut streams) = self.streams.try_borrow_mut() {
+                streams.insert(context_id, Stream { filter, state });
+                if streams.len() > MAX_IN_FLIGHT {
+                    streams.pop_first();
+                }
             }
         }
-        if let Ok(mut roots) = self.roots.try_borrow_mut() {
-            roots.retain(|r| r.context_id != context_id);
-        }
+        action as u32
     }
 
-    /// Runs `phase` for stream `context_id`; Continue when no plugin serves it.
-    pub fn run(&self, context_id: u32, phase: fn(&F, &mut F::Stream) -> Action) -> u32 {
-        let action = if self.per_stream {
-            match self.streams.try_borrow_mut() {
-                Ok(mut streams) => match streams.get_mut(&context_id) {
-                    Some(stream) => phase(&stream.filter, &mut stream.state),
-                    None => Action::Continue,
-                },
-                Err(_) => Action::Continue,
-            }
-        } else {
-            match self.stateless_plugin() {
-                Some(filter) => phase(&filter, &mut F::Stream::default()),
+    /// The response phase of stream `context_id`, with the state its request phase left.
+    pub fn response(&self, context_id: u32) -> u32 {
+        let kept = match PER_STREAM {
+            true => self
+                .streams
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut streams| streams.remove(&context_id)),
+            false => None,
+        };
+        let action = match kept {
+            Some(mut stream) => stream.filter.on_response_headers(&mut stream.state),
+            None => match self.plugin() {
+                Some(filter) => filter.on_response_headers(&mut F::Stream::default()),
                 None => Action::Continue,
-            }
+            },
         };
         action as u32
     }
 
-    fn stateless_plugin(&self) -> Option<Rc<F>> {
+    /// The plugin serving the current stream.
+    fn plugin(&self) -> Option<Rc<F>> {
         let roots = self.roots.try_borrow().ok()?;
         match roots.as_slice() {
             [] => None,
@@ -171,9 +187,9 @@ impl<F: Filter> Plugins<F> {
 }
 
 /// Exports the proxy-wasm callbacks of filter `$filter`: `proxy_on_vm_start`,
-/// `proxy_on_configure`, the phases listed (`request_headers`, `response_headers`), and with
-/// `per_stream`, `proxy_on_context_create` and `proxy_on_delete`. Nothing else is exported, so
-/// Envoy enters the VM only for these.
+/// `proxy_on_configure` and the phases listed (`request_headers`, `response_headers`). Nothing
+/// else is exported, so Envoy enters the VM only for these. `per_stream` keeps the filter's
+/// `Stream` state from its request phase to its response phase.
 ///
 /// ```text
 /// moonshift_kit::export_filter!(TimestampHeader, [request_headers]);
@@ -188,19 +204,11 @@ macro_rules! export_filter {
     ($filter:ty, [$($phase:ident),*], per_stream) => {
         $crate::export_filter!(@plugins $filter, true);
         $($crate::export_filter!(@phase $phase);)*
-        #[no_mangle]
-        pub extern "C" fn proxy_on_context_create(context_id: u32, parent_context_id: u32) {
-            PLUGINS.with(|p| p.context_create(context_id, parent_context_id))
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_delete(context_id: u32) {
-            PLUGINS.with(|p| p.delete(context_id))
-        }
     };
     (@plugins $filter:ty, $per_stream:expr) => {
         thread_local! {
-            static PLUGINS: $crate::dispatch::Plugins<$filter> =
-                const { $crate::dispatch::Plugins::new($per_stream) };
+            static PLUGINS: $crate::dispatch::Plugins<$filter, $per_stream> =
+                const { $crate::dispatch::Plugins::new() };
         }
         #[no_mangle]
         pub extern "C" fn proxy_on_vm_start(_root_context_id: u32, _size: usize) -> u32 {
@@ -214,13 +222,13 @@ macro_rules! export_filter {
     (@phase request_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {
-            PLUGINS.with(|p| p.run(context_id, $crate::Filter::on_request_headers))
+            PLUGINS.with(|p| p.request(context_id))
         }
     };
     (@phase response_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {
-            PLUGINS.with(|p| p.run(context_id, $crate::Filter::on_response_headers))
+            PLUGINS.with(|p| p.response(context_id))
         }
     };
 }

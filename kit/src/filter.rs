@@ -18,8 +18,8 @@ pub trait Filter: Sized + 'static {
     /// The filter's name, as it appears in log lines (`timestamp-header: ...`).
     const NAME: &'static str;
 
-    /// Per-stream state; `()` for a stateless filter. Kept only for a filter exported with
-    /// `per_stream`: from `proxy_on_context_create` to `proxy_on_delete`.
+    /// Per-stream state; `()` for a stateless filter. Kept from the request phase to the
+    /// response phase only for a filter exported with `per_stream` (see `dispatch`).
     type Stream: Default + 'static;
 
     /// Builds the plugin from its configuration bytes (`None`: no configuration). Runs in

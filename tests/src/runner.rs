@@ -128,7 +128,10 @@ pub fn filter_entry(
         Flavour::Lua => {
             let source =
                 std::fs::read_to_string(paths::lua_reference(filter)).map_err(|e| e.to_string())?;
-            let rendered = lua_config::render(&source, config)?;
+            let rendered = match lua_config::takes_config(&source) {
+                true => lua_config::render(&source, config)?,
+                false => source,
+            };
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
             let path = dir.join(format!("{filter}.lua"));
             std::fs::write(&path, rendered).map_err(|e| e.to_string())?;
@@ -330,10 +333,24 @@ pub struct ClockRule {
 
 impl ClockRule {
     pub fn for_scenario(filter: &str, scenario: &Scenario) -> Self {
-        if filter != "timestamp-header" {
-            return Self { timestamp: None };
-        }
-        let config = scenario.config.clone().unwrap_or(json!({}));
+        let given = scenario.config.clone().unwrap_or(json!({}));
+        let config = match filter {
+            "timestamp-header" => given,
+            // A pipeline stamps through its timestamp-header member, with that member's config.
+            "pipeline" => {
+                let members = given.get("filters").and_then(Value::as_array);
+                let member = members.and_then(|m| {
+                    m.iter().find(|f| {
+                        f.get("filter").and_then(Value::as_str) == Some("timestamp-header")
+                    })
+                });
+                match member {
+                    Some(member) => member.get("config").cloned().unwrap_or(json!({})),
+                    None => return Self { timestamp: None },
+                }
+            }
+            _ => return Self { timestamp: None },
+        };
         let header = config
             .get("header")
             .and_then(Value::as_str)

@@ -155,3 +155,8 @@ fn response_decorator() {
 fn local_ratelimit() {
     play_file("local-ratelimit");
 }
+
+#[test]
+fn pipeline() {
+    play_file("pipeline");
+}

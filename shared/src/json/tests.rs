@@ -288,3 +288,18 @@ fn quote_table() {
         assert_eq!(quote(text), want);
     }
 }
+
+#[test]
+fn to_text_round_trips_through_serde_json() {
+    let cases = [
+        r#"{}"#,
+        r#"{"a":[1,-2,true,false,null],"b":{"c":"x\"y\\z\n\u0001é"}}"#,
+        r#"[{"filter":"path-logger","config":{"template":"%REQ(:path)%"}}]"#,
+    ];
+    for text in cases {
+        let ours = parse(text.as_bytes()).unwrap().to_text();
+        let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&ours).unwrap();
+        assert_eq!(back, theirs, "{text} -> {ours}");
+    }
+}

@@ -1,0 +1,175 @@
+//! The pipeline: one plugin whose configuration is an ordered list of `{filter, config}`, run in
+//! one VM entry per phase, with the semantics of the same filters chained as separate plugins
+//! (docs/envoy.md §3): the request phase in order; the response phase in reverse order; a local
+//! reply stops the later filters' request phase and passes back through the filter that sent it
+//! and the ones before it only.
+
+use crate::Build;
+use moonshift_kit::{Action, DynFilter, Filter};
+use moonshift_shared::json::{self, Json};
+use std::any::Any;
+
+/// The most filters one pipeline may hold.
+pub const MAX_FILTERS: usize = 16;
+
+#[allow(missing_debug_implementations)]
+pub struct Pipeline {
+    filters: Vec<Box<dyn DynFilter>>,
+}
+
+/// A stream's state: each filter's own, and how many filters ran their request phase.
+#[derive(Default)]
+#[allow(missing_debug_implementations)]
+pub struct Stream {
+    states: Vec<Box<dyn Any>>,
+    reached: usize,
+}
+
+/// Builds the pipeline from `{"filters": [{"filter": NAME, "config": {...}}, ...]}`, each
+/// filter's configuration checked by that filter, its errors prefixed with its place.
+pub fn configure(config: Option<&[u8]>, members: &[(&str, Build)]) -> Result<Pipeline, String> {
+    let tree = match config.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
+        Some(bytes) => json::parse(bytes).map_err(|e| e.to_string())?,
+        None => return Err("filters is required: a list of {filter, config}".into()),
+    };
+    let Json::Object(fields) = &tree else {
+        return Err("must be an object with a `filters` list".into());
+    };
+    let mut list = None;
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("filters", Json::Array(items)) => list = Some(items),
+            ("filters", _) => return Err("filters must be a list of {filter, config}".into()),
+            (other, _) => {
+                return Err(format!(
+                    "unknown field {}, expected `filters`",
+                    json::quote(other)
+                ))
+            }
+        }
+    }
+    let list = list.ok_or("filters is required: a list of {filter, config}")?;
+    if list.is_empty() || list.len() > MAX_FILTERS {
+        return Err(format!(
+            "filters must hold 1 to {MAX_FILTERS} filters, got {}",
+            list.len()
+        ));
+    }
+    let filters = list
+        .iter()
+        .enumerate()
+        .map(|(i, item)| member(i, item, members))
+        .collect::<Result<_, _>>()?;
+    Ok(Pipeline { filters })
+}
+
+fn member(i: usize, item: &Json, members: &[(&str, Build)]) -> Result<Box<dyn DynFilter>, String> {
+    let Json::Object(fields) = item else {
+        return Err(format!("filters[{i}] must be an object {{filter, config}}"));
+    };
+    let (mut name, mut config) = (None, None);
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("filter", Json::Str(s)) => name = Some(s.as_str()),
+            ("filter", _) => return Err(format!("filters[{i}].filter must be a string")),
+            ("config", value) => config = Some(value.to_text()),
+            (other, _) => {
+                return Err(format!(
+                    "filters[{i}]: unknown field {}, expected `filter` or `config`",
+                    json::quote(other)
+                ))
+            }
+        }
+    }
+    let name = name.ok_or_else(|| format!("filters[{i}].filter is required"))?;
+    let Some((_, build)) = members.iter().find(|(n, _)| *n == name) else {
+        let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
+        return Err(format!(
+            "filters[{i}].filter must be one of {}, got {}",
+            names.join(", "),
+            json::quote(name)
+        ));
+    };
+    build(config.as_deref().map(str::as_bytes))
+        .map_err(|error| format!("filters[{i}] ({name}): {error}"))
+}
+
+impl Filter for Pipeline {
+    const NAME: &'static str = "pipeline";
+    type Stream = Stream;
+
+    /// Unused: the bundle builds the pipeline with its member list (see [`configure`]).
+    fn configure(_config: Option<&[u8]>) -> Result<Self, String> {
+        Err("the pipeline is configured through moonshift-bundle".into())
+    }
+
+    fn on_request_headers(&self, stream: &mut Stream) -> Action {
+        stream.states = self.filters.iter().map(|f| f.new_stream()).collect();
+        for (filter, state) in self.filters.iter().zip(stream.states.iter_mut()) {
+            stream.reached += 1;
+            if filter.on_request_headers(state.as_mut()) == Action::Pause {
+                return Action::Pause;
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_response_headers(&self, stream: &mut Stream) -> Action {
+        if stream.states.len() != self.filters.len() {
+            // No state from the request phase (it was dropped at the in-flight bound): every
+            // filter ran its request phase, with fresh state for the response.
+            stream.states = self.filters.iter().map(|f| f.new_stream()).collect();
+            stream.reached = self.filters.len();
+        }
+        let ran = self.filters.iter().zip(stream.states.iter_mut());
+        for (filter, state) in ran.take(stream.reached).rev() {
+            filter.on_response_headers(state.as_mut());
+        }
+        Action::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(config: &str) -> String {
+        match configure(Some(config.as_bytes()), &crate::FILTERS) {
+            Ok(_) => "accepted".into(),
+            Err(error) => error,
+        }
+    }
+
+    #[test]
+    fn configurations_refused_with_the_place_named() {
+        let cases = [
+            ("{}", "filters is required: a list of {filter, config}"),
+            (r#"{"filters": []}"#, "filters must hold 1 to 16 filters, got 0"),
+            (r#"{"filters": {}}"#, "filters must be a list of {filter, config}"),
+            (r#"{"filters": [], "x": 1}"#, "unknown field \"x\", expected `filters`"),
+            (r#"{"filters": [1]}"#, "filters[0] must be an object {filter, config}"),
+            (r#"{"filters": [{}]}"#, "filters[0].filter is required"),
+            (
+                r#"{"filters": [{"filter": "lua"}]}"#,
+                "filters[0].filter must be one of timestamp-header, path-logger, local-ratelimit, response-decorator, got \"lua\"",
+            ),
+            (
+                r#"{"filters": [{"filter": "path-logger"}, {"filter": "path-logger", "config": {"level": "loud"}}]}"#,
+                "filters[1] (path-logger): level: unknown variant `loud`, expected one of `trace`, `debug`, `info`, `warn`, `error`, `critical`",
+            ),
+            (
+                r#"{"filters": [{"filter": "timestamp-header", "cfg": {}}]}"#,
+                "filters[0]: unknown field \"cfg\", expected `filter` or `config`",
+            ),
+            (r#"{"filters": [{"filter": "response-decorator", "config": {}}]}"#, "accepted"),
+        ];
+        for (config, want) in cases {
+            assert_eq!(error_of(config), want, "{config}");
+        }
+        let seventeen = vec![r#"{"filter":"path-logger"}"#; 17].join(",");
+        assert_eq!(
+            error_of(&format!(r#"{{"filters":[{seventeen}]}}"#)),
+            "filters must hold 1 to 16 filters, got 17"
+        );
+    }
+}
