@@ -414,8 +414,11 @@ fn ab(args: &[String]) {
             "none" => vec![],
             lua if lua.ends_with(".lua") => {
                 let source = std::fs::read_to_string(lua).map_err(|e| format!("{lua}: {e}"))?;
-                let rendered = moonshift_harness::lua_config::render(&source, config.as_ref())
-                    .map_err(|e| format!("{lua}: {e}"))?;
+                let rendered = match moonshift_harness::lua_config::takes_config(&source) {
+                    true => moonshift_harness::lua_config::render(&source, config.as_ref())
+                        .map_err(|e| format!("{lua}: {e}"))?,
+                    false => source,
+                };
                 let dir = moonshift_tests::paths::workspace_root().join("target/bench/ab");
                 std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
                 let path = dir.join(format!("{label}.lua"));

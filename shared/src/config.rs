@@ -39,15 +39,30 @@ pub trait Got {
     fn render(&self) -> String;
 }
 
+/// How much of a bad string an error message quotes: a bounded prefix, never a whole megabyte.
+pub const QUOTED_PREFIX: usize = 64;
+
+/// `"text"`, or its first [`QUOTED_PREFIX`] characters and its length.
+fn quote_bounded(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_PREFIX) {
+        None => json::quote(text),
+        Some((end, _)) => format!(
+            "{}… ({} bytes)",
+            json::quote(text.get(..end).unwrap_or_default()),
+            text.len()
+        ),
+    }
+}
+
 impl Got for &str {
     fn render(&self) -> String {
-        json::quote(self)
+        quote_bounded(self)
     }
 }
 
 impl Got for &String {
     fn render(&self) -> String {
-        json::quote(self)
+        quote_bounded(self)
     }
 }
 
@@ -89,8 +104,64 @@ fn is_tchar(b: u8) -> bool {
 /// The request pseudo-headers a filter may read (`:path`, `:method`, ...).
 pub const REQUEST_PSEUDO_HEADERS: [&str; 4] = [":authority", ":method", ":path", ":scheme"];
 
-/// Validates a header name a filter writes, and lowercases it the way Envoy's header maps do.
+/// The longest header name a filter may write or read.
+pub const MAX_HEADER_NAME: usize = 256;
+/// The longest header value a configuration may hold: 8 KiB, what common upstreams accept for a
+/// single header (Envoy's own limit is 60 KiB for the whole map, `max_request_headers_kb`).
+pub const MAX_HEADER_VALUE: usize = 8 * 1024;
+/// The longest body a configured local reply may have.
+pub const MAX_BODY: usize = 64 * 1024;
+/// The most entries a configured list of headers or operations may hold.
+pub const MAX_LIST: usize = 64;
+
+/// Headers no filter may set, add or remove: they frame the message or belong to one hop
+/// (RFC 9110 §7.6.1), and Envoy or the upstream would mis-frame or refuse the message.
+pub const FRAMING_HEADERS: [&str; 9] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "keep-alive",
+    "proxy-connection",
+    "host",
+];
+
+/// Refuses a list longer than [`MAX_LIST`].
+pub fn bounded_list(field: &str, len: usize) -> Result<(), ConfigError> {
+    if len > MAX_LIST {
+        return Err(ConfigError::invalid(
+            field,
+            &format!("must hold at most {MAX_LIST} entries"),
+            len,
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a header name a filter writes (set, add or remove): a token of at most
+/// [`MAX_HEADER_NAME`] bytes, not one of [`FRAMING_HEADERS`]. Lowercased.
+pub fn writable_header_name(field: &str, name: &str) -> Result<String, ConfigError> {
+    let lower = header_name(field, name)?;
+    if FRAMING_HEADERS.contains(&lower.as_str()) {
+        return Err(ConfigError::invalid(
+            field,
+            "must not be a framing or hop-by-hop header (content-length, transfer-encoding, connection, upgrade, te, trailer, keep-alive, proxy-connection, host)",
+            name,
+        ));
+    }
+    Ok(lower)
+}
+
+/// Validates a header name, and lowercases it the way Envoy's header maps do.
 pub fn header_name(field: &str, name: &str) -> Result<String, ConfigError> {
+    if name.len() > MAX_HEADER_NAME {
+        return Err(ConfigError::new(format!(
+            "{field} must be at most {MAX_HEADER_NAME} bytes, got {} bytes",
+            name.len()
+        )));
+    }
     if name.is_empty() || !name.bytes().all(is_tchar) {
         return Err(ConfigError::invalid(
             field,
@@ -119,14 +190,35 @@ pub fn readable_request_header(field: &str, name: &str) -> Result<String, Config
     header_name(field, name)
 }
 
-/// Validates a header value a filter writes: no NUL, CR or LF (Envoy would reject the map).
+/// Validates a value a filter writes into a header or a body: at most `max` bytes, no NUL, CR
+/// or LF (Envoy would reject the map). The message never quotes the value, which may be a
+/// credential: it gives the length and where the bad byte is.
 pub fn header_value(field: &str, value: &str) -> Result<(), ConfigError> {
-    if value.bytes().any(|b| matches!(b, b'\0' | b'\r' | b'\n')) {
-        return Err(ConfigError::invalid(
-            field,
-            "must not contain NUL, CR or LF",
-            value,
-        ));
+    bounded_value(field, value, MAX_HEADER_VALUE)
+}
+
+/// [`header_value`] with a bound of its own (a local reply's body: [`MAX_BODY`]).
+pub fn bounded_value(field: &str, value: &str, max: usize) -> Result<(), ConfigError> {
+    if value.len() > max {
+        return Err(ConfigError::new(format!(
+            "{field} must be at most {max} bytes, got {} bytes",
+            value.len()
+        )));
+    }
+    if let Some((at, byte)) = value
+        .bytes()
+        .enumerate()
+        .find(|(_, b)| matches!(b, b'\0' | b'\r' | b'\n'))
+    {
+        let what = match byte {
+            b'\0' => "NUL",
+            b'\r' => "CR",
+            _ => "LF",
+        };
+        return Err(ConfigError::new(format!(
+            "{field} must not contain NUL, CR or LF, got a {}-byte value with {what} at byte {at} (values are not quoted: they may be credentials)",
+            value.len()
+        )));
     }
     Ok(())
 }
@@ -257,6 +349,65 @@ mod tests {
     }
 
     #[test]
+    fn long_strings_are_quoted_by_a_bounded_prefix() {
+        let long = "%Y".repeat(20_000);
+        let message = ConfigError::invalid("format", "must be short", &long).to_string();
+        assert_eq!(
+            message,
+            format!(
+                "format must be short, got \"{}\"… (40000 bytes)",
+                "%Y".repeat(32)
+            )
+        );
+        assert_eq!(
+            ConfigError::invalid("f", "r", "short").to_string(),
+            r#"f r, got "short""#
+        );
+    }
+
+    #[test]
+    fn writable_header_names_table() {
+        let long = "x".repeat(MAX_HEADER_NAME + 1);
+        let cases = [
+            ("x-ok", Ok("x-ok".to_string())),
+            ("Content-Length", Err(r#"h must not be a framing or hop-by-hop header (content-length, transfer-encoding, connection, upgrade, te, trailer, keep-alive, proxy-connection, host), got "Content-Length""#.to_string())),
+            ("transfer-encoding", Err(r#"h must not be a framing or hop-by-hop header (content-length, transfer-encoding, connection, upgrade, te, trailer, keep-alive, proxy-connection, host), got "transfer-encoding""#.to_string())),
+            ("host", Err(r#"h must not be a framing or hop-by-hop header (content-length, transfer-encoding, connection, upgrade, te, trailer, keep-alive, proxy-connection, host), got "host""#.to_string())),
+            (long.as_str(), Err("h must be at most 256 bytes, got 257 bytes".to_string())),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                writable_header_name("h", input).map_err(|e| e.to_string()),
+                want,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_bounded_and_never_quoted() {
+        let secret = "SECRET-TOKEN-123\n";
+        let message = header_value("value", secret).map_err(|e| e.to_string());
+        assert_eq!(
+            message,
+            Err("value must not contain NUL, CR or LF, got a 17-byte value with LF at byte 16 (values are not quoted: they may be credentials)".to_string())
+        );
+        let huge = "v".repeat(MAX_HEADER_VALUE + 1);
+        assert_eq!(
+            header_value("value", &huge).map_err(|e| e.to_string()),
+            Err("value must be at most 8192 bytes, got 8193 bytes".to_string())
+        );
+        assert_eq!(
+            bounded_value("body", &"b".repeat(MAX_BODY), MAX_BODY),
+            Ok(())
+        );
+        assert_eq!(
+            bounded_list("list", MAX_LIST + 1).map_err(|e| e.to_string()),
+            Err("list must hold at most 64 entries, got 65".to_string())
+        );
+    }
+
+    #[test]
     fn header_value_table() {
         let cases = [
             ("true", Ok(())),
@@ -264,11 +415,11 @@ mod tests {
             ("a b\tc", Ok(())),
             (
                 "a\r\nb",
-                Err(r#"v must not contain NUL, CR or LF, got "a\r\nb""#),
+                Err("v must not contain NUL, CR or LF, got a 4-byte value with CR at byte 1 (values are not quoted: they may be credentials)"),
             ),
             (
                 "a\0",
-                Err(r#"v must not contain NUL, CR or LF, got "a\u0000""#),
+                Err("v must not contain NUL, CR or LF, got a 2-byte value with NUL at byte 1 (values are not quoted: they may be credentials)"),
             ),
         ];
         for (input, want) in cases {

@@ -321,6 +321,22 @@ fn invalid_configuration_is_refused_with_the_filters_message() {
             r#"{"operations":[{"action":"add","name":"x"}]}"#,
             r#"response-decorator: invalid configuration: operations[0].value is required"#,
         ),
+        // Issue 12: configurations that used to be accepted.
+        (
+            "response-decorator",
+            r#"{"operations":[{"action":"set","name":"content-length","value":"abc"}]}"#,
+            "response-decorator: invalid configuration: operations[0].name must not be a framing or hop-by-hop header",
+        ),
+        (
+            "response-decorator",
+            r#"{"operations":[{"action":"set","name":"authorization","value":"SECRET-TOKEN-123\n"}]}"#,
+            "response-decorator: invalid configuration: operations[0].value must not contain NUL, CR or LF, got a 17-byte value with LF at byte 16",
+        ),
+        (
+            "local-ratelimit",
+            r#"{"client_key":{"remote_address":{}},"max_client_keys":4294967295}"#,
+            "local-ratelimit: invalid configuration: max_client_keys must be in 1..=1000000, got 4294967295",
+        ),
     ];
     for (filter, config, message) in cases {
         let entry = envoy::wasm_filter(filter, Some(config));
@@ -332,6 +348,7 @@ fn invalid_configuration_is_refused_with_the_filters_message() {
             "{filter}: expected {message:?} in:\n{}",
             failure.log
         );
+        assert!(!failure.log.contains("SECRET"), "a value was echoed");
     }
 }
 

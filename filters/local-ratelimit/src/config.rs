@@ -220,11 +220,15 @@ fn headers(
     field: &str,
     options: &[HeaderValueOption],
 ) -> Result<Vec<(String, String)>, ConfigError> {
+    config::bounded_list(field, options.len())?;
     options
         .iter()
         .enumerate()
         .map(|(i, option)| {
-            let key = config::header_name(&format!("{field}[{i}].header.key"), &option.header.key)?;
+            let key = config::writable_header_name(
+                &format!("{field}[{i}].header.key"),
+                &option.header.key,
+            )?;
             config::header_value(&format!("{field}[{i}].header.value"), &option.header.value)?;
             Ok((key, option.header.value.clone()))
         })
@@ -247,9 +251,15 @@ fn fraction(field: &str, value: &RuntimeFractionalPercent) -> Result<Fraction, C
     })
 }
 
+/// The longest `stat_prefix`.
+pub const MAX_STAT_PREFIX: usize = 128;
+/// The most client buckets one plugin may keep (memory: see the README).
+pub const MAX_CLIENT_KEYS: u32 = 1_000_000;
+
 impl Config {
     pub fn validate(&self) -> Result<Settings, ConfigError> {
         if self.stat_prefix.is_empty()
+            || self.stat_prefix.len() > MAX_STAT_PREFIX
             || !self
                 .stat_prefix
                 .bytes()
@@ -257,7 +267,7 @@ impl Config {
         {
             return Err(ConfigError::invalid(
                 "stat_prefix",
-                "must be non-empty and hold only ASCII letters, digits, '_' and '.'",
+                "must be 1 to 128 bytes of ASCII letters, digits, '_' and '.'",
                 &self.stat_prefix,
             ));
         }
@@ -298,7 +308,7 @@ impl Config {
                 status,
             ));
         }
-        config::header_value("body", &self.body)?;
+        config::bounded_value("body", &self.body, config::MAX_BODY)?;
         let client_key = match &self.client_key {
             None => None,
             Some(ClientKeyConfig::RemoteAddress {}) => Some(ClientKey::RemoteAddress),
@@ -306,10 +316,10 @@ impl Config {
                 config::readable_request_header("client_key.request_header", name)?,
             )),
         };
-        if client_key.is_some() && self.max_client_keys == 0 {
+        if client_key.is_some() && !(1..=MAX_CLIENT_KEYS).contains(&self.max_client_keys) {
             return Err(ConfigError::invalid(
                 "max_client_keys",
-                "must be > 0",
+                &format!("must be in 1..={MAX_CLIENT_KEYS}"),
                 self.max_client_keys,
             ));
         }

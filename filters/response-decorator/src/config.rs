@@ -71,7 +71,7 @@ impl Config {
             .enumerate()
             .map(|(i, op)| {
                 let field = |name: &str| format!("operations[{i}].{name}");
-                let name = config::header_name(&field("name"), &op.name)?;
+                let name = config::writable_header_name(&field("name"), &op.name)?;
                 let value = match (op.action, &op.value) {
                     (Action::Remove, None) => String::new(),
                     (Action::Remove, Some(value)) => {
@@ -127,6 +127,10 @@ mod tests {
             r#"{{"operations":[{}]}}"#,
             vec![r#"{"action":"remove","name":"x"}"#; 65].join(",")
         );
+        let huge_value = format!(
+            r#"{{"operations":[{{"action":"add","name":"x","value":"{}"}}]}}"#,
+            "v".repeat(1 << 20)
+        );
         let cases: Vec<(&str, &str, Result<Vec<Operation>, &str>)> = vec![
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default)),
@@ -164,7 +168,22 @@ mod tests {
             (
                 "bad value",
                 r#"{"operations":[{"action":"add","name":"x","value":"a\r\nb: c"}]}"#,
-                Err(r#"operations[0].value must not contain NUL, CR or LF, got "a\r\nb: c""#),
+                Err("operations[0].value must not contain NUL, CR or LF, got a 7-byte value with CR at byte 1 (values are not quoted: they may be credentials)"),
+            ),
+            (
+                "issue 12: a secret's value is never echoed",
+                r#"{"operations":[{"action":"set","name":"authorization","value":"SECRET-TOKEN-123\n"}]}"#,
+                Err("operations[0].value must not contain NUL, CR or LF, got a 17-byte value with LF at byte 16 (values are not quoted: they may be credentials)"),
+            ),
+            (
+                "issue 12: framing headers cannot be set",
+                r#"{"operations":[{"action":"set","name":"content-length","value":"abc"}]}"#,
+                Err(r#"operations[0].name must not be a framing or hop-by-hop header (content-length, transfer-encoding, connection, upgrade, te, trailer, keep-alive, proxy-connection, host), got "content-length""#),
+            ),
+            (
+                "issue 12: a 1 MB value",
+                huge_value.as_str(),
+                Err("operations[0].value must be at most 8192 bytes, got 1048576 bytes"),
             ),
             (
                 "unknown field",
@@ -173,6 +192,9 @@ mod tests {
             ),
             ("too many", too_many.as_str(), Err("operations must hold at most 64 entries, got 65")),
         ];
+        assert!(cases
+            .iter()
+            .all(|(_, _, want)| !want.as_ref().is_err_and(|e| e.contains("SECRET"))));
         for (name, json, want) in cases {
             let got = parse(Some(json.as_bytes())).map_err(|e| e.to_string());
             assert_eq!(got, want.map_err(str::to_string), "case: {name}");

@@ -49,13 +49,16 @@ pub struct Settings {
     pub on_existing: OnExisting,
 }
 
+/// The longest `format`: its rendering stays far below a header's bound.
+pub const MAX_FORMAT: usize = 256;
+
 impl Config {
     pub fn validate(&self) -> Result<Settings, ConfigError> {
-        let header = config::header_name("header", &self.header)?;
-        if self.format.is_empty() {
+        let header = config::writable_header_name("header", &self.header)?;
+        if self.format.is_empty() || self.format.len() > MAX_FORMAT {
             return Err(ConfigError::invalid(
                 "format",
-                "must not be empty",
+                &format!("must be 1 to {MAX_FORMAT} bytes"),
                 &self.format,
             ));
         }
@@ -112,7 +115,8 @@ mod tests {
             "%Y-%m-%dT%H:%M:%SZ",
             OnExisting::Append,
         )?;
-        let cases: [(&str, &str, Result<Settings, String>); 12] = [
+        let huge_format = format!(r#"{{"format":"{}"}}"#, "%Y".repeat(20_000));
+        let cases: [(&str, &str, Result<Settings, String>); 14] = [
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default.clone())),
             (
@@ -145,7 +149,17 @@ mod tests {
                 r#"{"header":":path"}"#,
                 Err(r#"header must be a non-empty HTTP header name (RFC 9110 token characters), got ":path""#.into()),
             ),
-            ("empty format", r#"{"format":""}"#, Err(r#"format must not be empty, got """#.into())),
+            ("empty format", r#"{"format":""}"#, Err(r#"format must be 1 to 256 bytes, got """#.into())),
+            (
+                "issue 12: %Y 20,000 times",
+                &huge_format,
+                Err(format!(r#"format must be 1 to 256 bytes, got "{}"… (40000 bytes)"#, "%Y".repeat(32))),
+            ),
+            (
+                "issue 12: a framing header",
+                r#"{"header":"transfer-encoding"}"#,
+                Err(r#"header must not be a framing or hop-by-hop header (content-length, transfer-encoding, connection, upgrade, te, trailer, keep-alive, proxy-connection, host), got "transfer-encoding""#.into()),
+            ),
             (
                 "unsupported conversion",
                 r#"{"format":"%Y %s"}"#,

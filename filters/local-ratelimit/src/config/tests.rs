@@ -100,6 +100,38 @@ fn valid_configs() {
 
 #[test]
 fn invalid_configs() {
+    let mb = "a".repeat(1 << 20);
+    let huge_prefix = format!(r#"{{"stat_prefix":"{mb}"}}"#);
+    let huge_body = format!(r#"{{"body":"{mb}"}}"#);
+    let many_headers = format!(
+        r#"{{"response_headers_to_add":[{}]}}"#,
+        vec![r#"{"header":{"key":"x","value":"1"}}"#; 10_000].join(",")
+    );
+    let issue_12: [(&str, String); 5] = [
+        (
+            r#"{"client_key":{"remote_address":{}},"max_client_keys":4294967295}"#,
+            "max_client_keys must be in 1..=1000000, got 4294967295".into(),
+        ),
+        (
+            huge_prefix.as_str(),
+            format!("stat_prefix must be 1 to 128 bytes of ASCII letters, digits, '_' and '.', got \"{}\"… (1048576 bytes)", "a".repeat(64)),
+        ),
+        (huge_body.as_str(), "body must be at most 65536 bytes, got 1048576 bytes".into()),
+        (many_headers.as_str(), "response_headers_to_add must hold at most 64 entries, got 10000".into()),
+        (
+            r#"{"response_headers_to_add":[{"header":{"key":"Content-Length","value":"abc"}}]}"#,
+            r#"response_headers_to_add[0].header.key must not be a framing or hop-by-hop header (content-length, transfer-encoding, connection, upgrade, te, trailer, keep-alive, proxy-connection, host), got "Content-Length""#.into(),
+        ),
+    ];
+    for (json, want) in &issue_12 {
+        assert_eq!(
+            parse(Some(json.as_bytes()))
+                .map_err(|e| e.to_string())
+                .err()
+                .as_ref(),
+            Some(want)
+        );
+    }
     let cases: [(&str, &str); 17] = [
         (r#"{"token_bucket":{"max_tokens":0}}"#, "token_bucket.max_tokens must be > 0, got 0"),
         (r#"{"token_bucket":{"tokens_per_fill":0}}"#, "token_bucket.tokens_per_fill must be > 0, got 0"),
@@ -115,7 +147,7 @@ fn invalid_configs() {
         ),
         (r#"{"status":{"code":302}}"#, "status.code must be in 400..=599, got 302"),
         (r#"{"status":{"code":600}}"#, "status.code must be in 400..=599, got 600"),
-        (r#"{"body":"a\nb"}"#, r#"body must not contain NUL, CR or LF, got "a\nb""#),
+        (r#"{"body":"a\nb"}"#, "body must not contain NUL, CR or LF, got a 3-byte value with LF at byte 1 (values are not quoted: they may be credentials)"),
         (
             r#"{"response_headers_to_add":[{"header":{"key":"x y","value":"1"}}]}"#,
             r#"response_headers_to_add[0].header.key must be a non-empty HTTP header name (RFC 9110 token characters), got "x y""#,
@@ -140,10 +172,10 @@ fn invalid_configs() {
             r#"{"client_key":{"request_header":":status"}}"#,
             r#"client_key.request_header must be a header name or one of :authority, :method, :path, :scheme, got ":status""#,
         ),
-        (r#"{"client_key":{"remote_address":{}},"max_client_keys":0}"#, "max_client_keys must be > 0, got 0"),
+        (r#"{"client_key":{"remote_address":{}},"max_client_keys":0}"#, "max_client_keys must be in 1..=1000000, got 0"),
         (
             r#"{"stat_prefix":"a b"}"#,
-            r#"stat_prefix must be non-empty and hold only ASCII letters, digits, '_' and '.', got "a b""#,
+            r#"stat_prefix must be 1 to 128 bytes of ASCII letters, digits, '_' and '.', got "a b""#,
         ),
     ];
     for (json, want) in cases {
