@@ -8,8 +8,10 @@
 //!   layer count, `plugin.wasm` in the last layer, the `\0asm` magic) plus the manifest digest
 //!   `WasmPlugin.spec.sha256` pins, fetching over the registry's HTTP API ([`registry`]).
 //! - [`deploy`]: the WasmPlugin, TrafficExtension and Lua EnvoyFilter manifests of each filter.
+//! - [`facts`]: each filter's deployment facts, read from its own `Cargo.toml`.
 
 pub mod deploy;
+pub mod facts;
 pub mod image;
 pub mod registry;
 pub mod verify;

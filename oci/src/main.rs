@@ -7,16 +7,10 @@
 //! moonshift-oci deploy [--image-prefix REGISTRY/REPO] [--version V]      deploy/<filter>/*.yaml with the real digests
 //! ```
 
-use moonshift_oci::{deploy, image, registry};
+use moonshift_oci::{deploy, facts, image, registry};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const FILTERS: [&str; 4] = [
-    "timestamp-header",
-    "path-logger",
-    "local-ratelimit",
-    "response-decorator",
-];
 const DEFAULT_PREFIX: &str = "ghcr.io/moonshift";
 
 fn root() -> PathBuf {
@@ -49,24 +43,31 @@ fn built(filter: &str, version: &str) -> Result<image::Image, String> {
     image::build(&module, &meta(filter, version)).map_err(|e| e.to_string())
 }
 
+/// Every filter: the folders of `filters/`, each with the facts its Cargo.toml declares.
+fn filters() -> Result<Vec<facts::Facts>, String> {
+    facts::all(&root())
+}
+
 fn run(args: &[String]) -> Result<(), String> {
+    let names: Vec<String> = filters()?.into_iter().map(|f| f.filter).collect();
     let version =
         option(args, "--version").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
     match args.first().map(String::as_str) {
         Some("build") => {
-            println!("{:<20} {:<73} {:>12}", "image", "manifest digest (WasmPlugin sha256)", "layer bytes");
-            for filter in FILTERS {
+            println!("{:<20} {:<66} {:>12}", "image", "WasmPlugin spec.sha256 (the manifest digest)", "layer bytes");
+            for filter in &names {
                 let image = built(filter, &version)?;
                 let dir = root().join("target/images").join(filter);
                 image::write_layout(&image, &dir, &version).map_err(|e| e.to_string())?;
-                println!("{:<20} {:<73} {:>12}", filter, image.digest(), image.layer.len());
+                let sha = image.digest();
+                println!("{:<20} {:<66} {:>12}", filter, sha.trim_start_matches("sha256:"), image.layer.len());
             }
             Ok(())
         }
         Some("push") => {
             let registry = option(args, "--registry").ok_or("push needs --registry HOST:PORT")?;
             let insecure = args.iter().any(|a| a == "--insecure");
-            for filter in FILTERS {
+            for filter in &names {
                 let image = built(filter, &version)?;
                 let layout = root().join("target/images").join(filter);
                 image::write_layout(&image, &layout, &version).map_err(|e| e.to_string())?;
@@ -86,7 +87,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         Some("verify") => {
             let registry = option(args, "--registry").ok_or("verify needs --registry HOST:PORT")?;
-            for filter in FILTERS {
+            for filter in &names {
                 let expected = built(filter, &version)?.digest();
                 let module = registry::fetch_and_verify(&registry, &format!("moonshift/{filter}"), &version, Some(&expected))
                     .map_err(|e| format!("{filter}: {e}"))?;
@@ -96,11 +97,11 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         Some("deploy") => {
             let prefix = option(args, "--image-prefix").unwrap_or_else(|| DEFAULT_PREFIX.into());
-            for d in deploy::deployments() {
-                let image = built(d.filter, &version)?;
+            for d in filters()? {
+                let image = built(&d.filter, &version)?;
                 let lua_path = root().join("lua-reference").join(format!("{}.lua", d.filter));
                 let lua = std::fs::read_to_string(&lua_path).map_err(|e| format!("{}: {e}", lua_path.display()))?;
-                let dir = root().join("deploy").join(d.filter);
+                let dir = root().join("deploy").join(&d.filter);
                 std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
                 for (name, text) in deploy::manifests(&d, &format!("{prefix}/{}:{version}", d.filter), &image.digest(), &lua) {
                     std::fs::write(dir.join(&name), text).map_err(|e| e.to_string())?;

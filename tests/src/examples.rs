@@ -12,29 +12,19 @@ use std::path::{Path, PathBuf};
 /// Ports of the example configs: listener, admin, upstream.
 pub const PORTS: (u16, u16, u16) = (10_000, 9_901, 8_080);
 
-/// Each filter's defaults written out, so the example shows where configuration goes.
-fn default_config(filter: &str) -> Value {
-    match filter {
-        "timestamp-header" => {
-            json!({"header": "x-request-timestamp", "format": "%Y-%m-%dT%H:%M:%SZ", "on_existing": "append"})
-        }
-        "path-logger" => json!({"level": "info", "message": "Request path: %REQ(:path)%"}),
-        "local-ratelimit" => json!({
-            "stat_prefix": "http_local_rate_limiter",
-            "token_bucket": {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "60s"},
-            "scope": "process",
-        }),
-        _ => json!({"operations": [{"action": "add", "name": "x-lua-processed", "value": "true"}]}),
-    }
-}
-
+/// The filter's Wasm entry with its defaults written out (so the example shows where
+/// configuration goes) and its failure policy: both from its crate's facts, as the Istio
+/// manifests have them (`deploy/`). `failure_policy` replaces the deprecated `fail_open`.
 fn wasm_entry(filter: &str) -> Value {
-    let config = default_config(filter).to_string();
-    envoy::wasm_filter_at(
+    let facts = moonshift_oci::facts::of(&crate::paths::workspace_root(), filter)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut entry = envoy::wasm_filter_at(
         filter,
         Path::new(&format!("target/filters/{filter}.wasm")),
-        Some(&config),
-    )
+        Some(&facts.plugin_config.to_string()),
+    );
+    entry["typed_config"]["config"]["failure_policy"] = json!(facts.envoy_failure_policy());
+    entry
 }
 
 fn lua_entry(filter: &str) -> Value {

@@ -294,12 +294,12 @@ fn malformed_images_in_a_registry_are_refused_with_a_clear_message() {
 #[test]
 fn deploy_manifests_are_current_and_their_config_is_accepted() {
     let root = paths::workspace_root();
-    for d in deploy::deployments() {
-        let built = image::build(&module(d.filter), &meta(d.filter)).unwrap();
-        let lua = std::fs::read_to_string(paths::lua_reference(d.filter)).unwrap();
+    for d in moonshift_oci::facts::all(&root).unwrap() {
+        let built = image::build(&module(&d.filter), &meta(&d.filter)).unwrap();
+        let lua = std::fs::read_to_string(paths::lua_reference(&d.filter)).unwrap();
         let image_ref = format!("ghcr.io/moonshift/{}:{VERSION}", d.filter);
         for (name, text) in deploy::manifests(&d, &image_ref, &built.digest(), &lua) {
-            let path = root.join("deploy").join(d.filter).join(&name);
+            let path = root.join("deploy").join(&d.filter).join(&name);
             let committed = std::fs::read_to_string(&path)
                 .unwrap_or_else(|_| panic!("{} missing: run `make deploy`", path.display()));
             assert_eq!(
@@ -314,10 +314,26 @@ fn deploy_manifests_are_current_and_their_config_is_accepted() {
         let config = d.plugin_config.to_string();
         let envoy = Envoy::start(
             &format!("deploy-{}", d.filter),
-            &[envoy::wasm_filter(d.filter, Some(&config))],
+            &[envoy::wasm_filter(&d.filter, Some(&config))],
             upstream.port,
             1,
         );
         assert_eq!(envoy.send(&Request::get("/")).status, 200, "{}", d.filter);
+        // Istio's TrafficExtension phase enum is UNSPECIFIED|AUTHN|AUTHZ|STATS.
+        let te = std::fs::read_to_string(
+            root.join("deploy")
+                .join(&d.filter)
+                .join("trafficextension.yaml"),
+        )
+        .unwrap();
+        let phase = te
+            .lines()
+            .find_map(|l| l.strip_prefix("  phase: "))
+            .unwrap_or_default();
+        assert!(
+            ["UNSPECIFIED", "AUTHN", "AUTHZ", "STATS"].contains(&phase),
+            "{}: TrafficExtension phase {phase}",
+            d.filter
+        );
     }
 }
