@@ -47,9 +47,28 @@ fn check(status: u32) -> Result<(), Status> {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
-#[link(wasm_import_module = "env")]
-extern "C" {
+/// Declares the host functions: imported from the host (`env`) in a module; outside a proxy
+/// (host-side unit tests of code that links the kit) there is no host, and every call answers
+/// `Unimplemented`, so such code sees a failing host, never a fake one.
+macro_rules! host_functions {
+    ($( $(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> u32; )*) => {
+        #[cfg(target_arch = "wasm32")]
+        #[link(wasm_import_module = "env")]
+        extern "C" {
+            $( $(#[$attr])* fn $name($($arg: $ty),*) -> u32; )*
+        }
+
+        #[cfg(not(target_arch = "wasm32"))]
+        #[allow(clippy::missing_safety_doc, clippy::too_many_arguments)]
+        mod off_host {
+            $( pub unsafe fn $name($(_: $ty),*) -> u32 { 12 } )*
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        use off_host::*;
+    };
+}
+
+host_functions! {
     fn proxy_log(level: u32, message_data: *const u8, message_size: usize) -> u32;
     fn proxy_get_log_level(return_level: *mut u32) -> u32;
     fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
@@ -126,140 +145,6 @@ extern "C" {
     ) -> u32;
     fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
 }
-
-/// Outside a proxy (host-side unit tests of code that links the kit) there is no host: every
-/// call answers `Unimplemented`, so such code sees a failing host, never a fake one.
-#[cfg(not(target_arch = "wasm32"))]
-#[allow(clippy::missing_safety_doc)]
-mod off_host {
-    const UNIMPLEMENTED: u32 = 12;
-
-    pub unsafe fn proxy_log(_level: u32, _message_data: *const u8, _message_size: usize) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_get_log_level(_return_level: *mut u32) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_get_current_time_nanoseconds(_return_time: *mut u64) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_get_buffer_bytes(
-        _buffer_type: u32,
-        _start: usize,
-        _max_size: usize,
-        _return_data: *mut *mut u8,
-        _return_size: *mut usize,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_get_header_map_pairs(
-        _map_type: u32,
-        _return_data: *mut *mut u8,
-        _return_size: *mut usize,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_get_header_map_value(
-        _map_type: u32,
-        _key_data: *const u8,
-        _key_size: usize,
-        _return_value_data: *mut *mut u8,
-        _return_value_size: *mut usize,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_add_header_map_value(
-        _map_type: u32,
-        _key_data: *const u8,
-        _key_size: usize,
-        _value_data: *const u8,
-        _value_size: usize,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_replace_header_map_value(
-        _map_type: u32,
-        _key_data: *const u8,
-        _key_size: usize,
-        _value_data: *const u8,
-        _value_size: usize,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_remove_header_map_value(
-        _map_type: u32,
-        _key_data: *const u8,
-        _key_size: usize,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn proxy_send_local_response(
-        _status_code: u32,
-        _status_code_details_data: *const u8,
-        _status_code_details_size: usize,
-        _body_data: *const u8,
-        _body_size: usize,
-        _headers_data: *const u8,
-        _headers_size: usize,
-        _grpc_status: i32,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_get_property(
-        _path_data: *const u8,
-        _path_size: usize,
-        _return_value_data: *mut *mut u8,
-        _return_value_size: *mut usize,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_get_shared_data(
-        _key_data: *const u8,
-        _key_size: usize,
-        _return_value_data: *mut *mut u8,
-        _return_value_size: *mut usize,
-        _return_cas: *mut u32,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_set_shared_data(
-        _key_data: *const u8,
-        _key_size: usize,
-        _value_data: *const u8,
-        _value_size: usize,
-        _cas: u32,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_define_metric(
-        _metric_type: u32,
-        _name_data: *const u8,
-        _name_size: usize,
-        _return_metric_id: *mut u32,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-
-    pub unsafe fn proxy_increment_metric(_metric_id: u32, _offset: i64) -> u32 {
-        UNIMPLEMENTED
-    }
-}
-#[cfg(not(target_arch = "wasm32"))]
-use off_host::*;
 
 /// The host allocates the buffers it returns in the module's memory by calling this export.
 /// Returns null when the allocation fails (the host then fails its call).

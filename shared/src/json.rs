@@ -313,8 +313,14 @@ impl Parser<'_> {
             .bytes
             .get(self.pos..self.pos + 4)
             .ok_or_else(|| self.error("EOF while parsing a string"))?;
-        let text = std::str::from_utf8(digits).map_err(|_| self.error("invalid escape"))?;
-        let code = u32::from_str_radix(text, 16).map_err(|_| self.error("invalid escape"))?;
+        // Four hex digits exactly: `from_str_radix` alone would also take a leading `+`
+        // (`"\u+041"`), which JSON (and serde_json) refuse.
+        let code = digits.iter().try_fold(0u32, |code, &b| {
+            char::from(b)
+                .to_digit(16)
+                .map(|digit| code * 16 + digit)
+                .ok_or_else(|| self.error("invalid escape"))
+        })?;
         self.pos += 4;
         Ok(code)
     }
@@ -383,7 +389,11 @@ impl Parser<'_> {
             return Ok(Json::Array(items));
         }
         loop {
-            items.push(self.value(depth)?);
+            let index = items.len();
+            items.push(
+                self.value(depth)
+                    .map_err(|e| e.within(format!("[{index}]")))?,
+            );
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -418,7 +428,7 @@ impl Parser<'_> {
                 return Err(self.error("expected `:`"));
             }
             self.pos += 1;
-            let value = self.value(depth)?;
+            let value = self.value(depth).map_err(|e| e.within(key.clone()))?;
             entries.push((key, value));
             self.skip_whitespace();
             match self.peek() {

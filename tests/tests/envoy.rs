@@ -494,3 +494,48 @@ fn the_bundle_refuses_an_unknown_root_id() {
         failure.log
     );
 }
+
+/// Issue 12.5, a platform difference pinned: for requests Envoy answers itself before any HTTP
+/// filter runs (a path with a non-ASCII byte, an empty path, conflicting `content-length`),
+/// the Lua filter's `envoy_on_response` decorates the 400 and no Wasm module sees it: Envoy's
+/// Wasm filter creates the stream's context in `onRequestHeaders`, and proxy-wasm-cpp-host skips
+/// response callbacks for a context never created (docs/envoy.md §4). Sent over a raw socket.
+#[test]
+fn envoys_own_early_replies_reach_the_lua_but_no_wasm_module() {
+    use std::io::{BufReader, Write};
+    let raw: [(&str, &[u8]); 3] = [
+        ("non-ASCII path", b"GET /\xff HTTP/1.1\r\nhost: a\r\n\r\n"),
+        ("empty path", b"GET  HTTP/1.1\r\nhost: a\r\n\r\n"),
+        (
+            "conflicting content-length",
+            b"POST / HTTP/1.1\r\nhost: a\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+        ),
+    ];
+    let upstream = Upstream::start();
+    for (flavour, entry, decorated) in [
+        ("lua", envoy::lua_filter("response-decorator"), true),
+        (
+            "wasm",
+            envoy::wasm_filter("response-decorator", None),
+            false,
+        ),
+    ] {
+        let envoy = Envoy::start(&format!("early-{flavour}"), &[entry], upstream.port, 1);
+        for (name, bytes) in raw {
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", envoy.port)).unwrap();
+            stream.write_all(bytes).unwrap();
+            let response =
+                moonshift_tests::http::read_response(&mut BufReader::new(&stream)).unwrap();
+            assert_eq!(response.status, 400, "{flavour}, {name}");
+            let seen = response.value("x-lua-processed").is_some();
+            assert_eq!(
+                seen, decorated,
+                "{flavour}, {name}: x-lua-processed on Envoy's own 400"
+            );
+        }
+    }
+    assert!(
+        upstream.received().is_empty(),
+        "no early-answered request reached the upstream"
+    );
+}

@@ -61,7 +61,7 @@ fn rejects_bad_json_and_floats() {
         ),
         (
             "[1,",
-            "configuration: EOF while parsing a value at line 1 column 4",
+            "[1]: EOF while parsing a value at line 1 column 4",
             false,
         ),
         (
@@ -141,7 +141,7 @@ fn rejects_bad_json_and_floats() {
         ),
         (
             &format!("{}{}", "[".repeat(33), "]".repeat(33)),
-            "configuration: nesting too deep at line 1 column 33",
+            "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]: nesting too deep at line 1 column 33",
             true,
         ),
     ];
@@ -302,4 +302,95 @@ fn to_text_round_trips_through_serde_json() {
         let back: serde_json::Value = serde_json::from_str(&ours).unwrap();
         assert_eq!(back, theirs, "{text} -> {ours}");
     }
+}
+
+/// Pieces of JSON text, valid and not, for documents neither reader has seen.
+const TOKENS: [&str; 30] = [
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    " ",
+    "\n",
+    "\"a\"",
+    "\"\"",
+    "\"\\u0041\"",
+    "\"\\u+041\"",
+    "\"\\u00e9\"",
+    "\"\\ud83d\\ude00\"",
+    "\"\\ud83d\"",
+    "\"\\x\"",
+    "\"\\n\"",
+    "\"a\tb\"",
+    "0",
+    "01",
+    "-2",
+    "-",
+    "18446744073709551616",
+    "1.5",
+    "1e3",
+    "true",
+    "tru",
+    "null",
+    "\"k\":1",
+    "{\"k\":[]}",
+];
+
+fn has_float(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) => n.is_f64(),
+        serde_json::Value::Array(items) => items.iter().any(has_float),
+        serde_json::Value::Object(map) => map.values().any(has_float),
+        _ => false,
+    }
+}
+
+proptest::proptest! {
+    /// On generated documents the reader accepts exactly what serde_json accepts, but for
+    /// floats, which configurations never hold and it refuses on purpose; and reads the same tree.
+    #[test]
+    fn agrees_with_serde_json_on_generated_documents(
+        picks in proptest::collection::vec(0..TOKENS.len(), 1..24)
+    ) {
+        let text: String = picks.iter().map(|&i| TOKENS[i]).collect();
+        let ours = parse(text.as_bytes());
+        let theirs = serde_json::from_str::<serde_json::Value>(&text);
+        match (&ours, &theirs) {
+            (Ok(ours), Ok(theirs)) => {
+                // serde_json keeps the last of duplicate keys; this reader keeps them all.
+                let mut keys = std::collections::BTreeSet::new();
+                let duplicates = matches!(ours, Json::Object(e) if !e.iter().all(|(k, _)| keys.insert(k.clone())));
+                if !duplicates {
+                    proptest::prop_assert_eq!(ours, &from_serde_json(theirs), "{}", text);
+                }
+            }
+            (Err(_), Ok(theirs)) => proptest::prop_assert!(has_float(theirs), "refused {:?}, which serde_json reads", text),
+            (Ok(_), Err(e)) => proptest::prop_assert!(false, "accepted {:?}, which serde_json refuses: {}", text, e),
+            (Err(_), Err(_)) => {}
+        }
+    }
+}
+
+#[test]
+fn a_plus_in_a_unicode_escape_is_refused() {
+    assert!(parse(br#""\u+041""#).is_err());
+    assert!(serde_json::from_str::<serde_json::Value>(r#""\u+041""#).is_err());
+}
+
+#[test]
+fn a_float_names_its_field() {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Bucket {
+        max_tokens: u32,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Config {
+        token_bucket: Bucket,
+    }
+    let error = from_slice::<Config>(br#"{"token_bucket":{"max_tokens":1.5}}"#).unwrap_err();
+    assert!(error.to_string().contains("max_tokens"), "{error}");
 }
