@@ -122,7 +122,12 @@ pub fn write_layout(image: &Image, dir: &Path, tag: &str) -> std::io::Result<()>
     }
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     let mut manifest = descriptor(MANIFEST, &image.manifest);
-    manifest["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
+    if let Some(fields) = manifest.as_object_mut() {
+        fields.insert(
+            "annotations".into(),
+            json!({"org.opencontainers.image.ref.name": tag}),
+        );
+    }
     let index = json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [manifest]});
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index)?)
 }

@@ -75,15 +75,20 @@ pub fn check(
     }
     let manifest: Value = serde_json::from_slice(manifest)
         .map_err(|e| Refused(format!("the manifest is not JSON: {e}")))?;
-    let media_type = manifest["mediaType"]
-        .as_str()
+    let media_type = manifest
+        .get("mediaType")
+        .and_then(Value::as_str)
         .unwrap_or(crate::image::MANIFEST);
     if media_type.contains("index") || media_type.contains("manifest.list") {
         return refuse(
             "the reference is an index, not one manifest: push a single-platform manifest",
         );
     }
-    let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+    let layers = manifest
+        .get("layers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let Some(last) = layers.last() else {
         return refuse("the manifest has no layers");
     };
