@@ -344,3 +344,56 @@ fn awkward_buckets_admit_what_native_admits_in_every_scope() {
     }
     println!("{}", rows.join("\n"));
 }
+
+/// Fractional `filter_enabled` / `filter_enforced` (issue 9): over 400 requests to a 1-token
+/// bucket, the share of 429s is the fraction's, for native and for the Wasm alike. Binomial
+/// spread at n = 400, p = 0.5 is ±10 requests (one σ); the bounds are 5σ.
+#[test]
+fn fractional_enabled_and_enforced_limit_the_share_native_limits() {
+    const REQUESTS: usize = 400;
+    let upstream = Upstream::start();
+    let half =
+        json!({"runtime_key": "k", "default_value": {"numerator": 50, "denominator": "HUNDRED"}});
+    let all =
+        json!({"runtime_key": "a", "default_value": {"numerator": 100, "denominator": "HUNDRED"}});
+    let mut rows = Vec::new();
+    for (label, enabled, enforced) in [
+        ("enforced 50%", all.clone(), half.clone()),
+        ("enabled 50%", half.clone(), all.clone()),
+    ] {
+        let common = json!({
+            "stat_prefix": "http_local_rate_limiter",
+            "token_bucket": bucket(1),
+            "filter_enabled": enabled,
+            "filter_enforced": enforced,
+        });
+        let limited = |entry: Value, name: &str| -> usize {
+            let envoy = Envoy::start(name, &[entry], upstream.port, 1);
+            (0..REQUESTS)
+                .filter(|_| envoy.send(&Request::get("/")).status == 429)
+                .count()
+        };
+        let native = limited(
+            envoy::native_local_ratelimit(common.clone()),
+            "fraction-native",
+        );
+        let wasm = limited(
+            envoy::wasm_filter("local-ratelimit", Some(&common.to_string())),
+            "fraction-wasm",
+        );
+        rows.push(format!(
+            "{label}: 429s of {REQUESTS}: native {native}, Wasm {wasm}"
+        ));
+        for (who, n) in [("native", native), ("Wasm", wasm)] {
+            assert!(
+                (150..=250).contains(&n),
+                "{label}: {who} limited {n} of {REQUESTS}"
+            );
+        }
+        assert!(
+            native.abs_diff(wasm) <= 70,
+            "{label}: native {native} vs Wasm {wasm}"
+        );
+    }
+    println!("{}", rows.join("\n"));
+}

@@ -2,11 +2,13 @@
 
 pub mod bucket;
 pub mod config;
+pub mod decide;
 pub mod duration;
 pub mod limiter;
 pub mod stores;
 
-use config::{ClientKey, Fraction, Scope, Settings};
+use config::{ClientKey, Scope, Settings};
+use decide::{Sampler, Verdict};
 use limiter::{Decision, Store};
 use moonshift_kit::host::{self, Counter, Map};
 use moonshift_kit::{Action, Filter};
@@ -67,8 +69,8 @@ pub struct LocalRateLimit {
     default_key: String,
     counters: Counters,
     worker_buckets: RefCell<WorkerMap>,
-    /// xorshift64 state for `filter_enabled` / `filter_enforced` fractions.
-    random: Cell<u64>,
+    /// The generator for `filter_enabled` / `filter_enforced` fractions.
+    sampler: Cell<Sampler>,
 }
 
 fn property(path: &[&str]) -> String {
@@ -98,26 +100,33 @@ impl LocalRateLimit {
             default_key: limiter::default_key(&namespace),
             namespace,
             worker_buckets: RefCell::default(),
-            random: Cell::new(seed | 1),
+            sampler: Cell::new(Sampler::new(seed)),
         })
     }
 }
 
 impl LocalRateLimit {
-    /// Whether this request falls in `fraction` (Envoy's `featureEnabled`).
-    fn sample(&self, fraction: Fraction) -> bool {
-        if fraction.always() {
-            return true;
+    /// Runs `f` with this worker's sampler.
+    fn with_sampler<T>(&self, f: impl FnOnce(&mut Sampler) -> T) -> T {
+        let mut sampler = self.sampler.get();
+        let out = f(&mut sampler);
+        self.sampler.set(sampler);
+        out
+    }
+
+    fn count(&self, verdict: Verdict) {
+        let c = &self.counters;
+        for name in decide::counters(verdict) {
+            let counter = match *name {
+                "enabled" => c.enabled,
+                "ok" => c.ok,
+                "rate_limited" => c.rate_limited,
+                "enforced" => c.enforced,
+                "shadow_mode" => c.shadow_mode,
+                _ => c.undecided,
+            };
+            counter.increment();
         }
-        if fraction.never() {
-            return false;
-        }
-        let mut x = self.random.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.random.set(x);
-        x % u64::from(fraction.denominator) < u64::from(fraction.numerator)
     }
 
     /// Runs `f` on this plugin's store for its scope; `None` if the worker map is in use
@@ -169,10 +178,9 @@ impl Filter for LocalRateLimit {
 
     fn on_request_headers(&self, stream: &mut Consulted) -> Action {
         let settings = &self.settings;
-        if !self.sample(settings.filter_enabled) {
+        if !self.with_sampler(|s| s.sample(settings.filter_enabled)) {
             return Action::Continue;
         }
-        self.counters.enabled.increment();
         let client = self.client();
         let now = now_millis();
         let namespace = self.namespace.as_str();
@@ -191,31 +199,28 @@ impl Filter for LocalRateLimit {
             );
             (key, decision)
         });
-        let Some((key, decision)) = outcome else {
-            self.counters.undecided.increment();
-            return Action::Continue;
-        };
-        stream.0 = Some(key);
-        match decision {
-            Decision::Admitted => {
-                self.counters.ok.increment();
-                Action::Continue
+        let decision = match outcome {
+            Some((key, decision)) => {
+                stream.0 = Some(key);
+                decision
             }
-            Decision::Undecided => {
-                self.counters.undecided.increment();
+            None => Decision::Undecided,
+        };
+        let verdict = self.with_sampler(|s| decide::verdict(decision, s, settings.filter_enforced));
+        self.count(verdict);
+        match verdict {
+            Verdict::NotEnabled | Verdict::Admitted => Action::Continue,
+            Verdict::Undecided => {
                 log::warn!("local-ratelimit: no bucket decision (shared data contended or failing); request admitted");
                 Action::Continue
             }
-            Decision::Limited => {
-                self.counters.rate_limited.increment();
-                if !self.sample(settings.filter_enforced) {
-                    self.counters.shadow_mode.increment();
-                    for (name, value) in &settings.request_headers_to_add_when_not_enforced {
-                        warn_refused(name, Map::Request.add(name, value.as_bytes()));
-                    }
-                    return Action::Continue;
+            Verdict::Shadow => {
+                for (name, value) in &settings.request_headers_to_add_when_not_enforced {
+                    warn_refused(name, Map::Request.add(name, value.as_bytes()));
                 }
-                self.counters.enforced.increment();
+                Action::Continue
+            }
+            Verdict::Enforce => {
                 let headers: Vec<(&str, &[u8])> = settings
                     .response_headers_to_add
                     .iter()
