@@ -11,7 +11,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-FILTERS := timestamp-header path-logger local-ratelimit response-decorator
+# Every folder of filters/ is a filter: adding one is adding its folder.
+FILTERS := $(sort $(notdir $(wildcard filters/*)))
 WASM_TARGET := wasm32-wasip1
 CARGO_OUT := target/$(WASM_TARGET)/release
 DIST := target/filters

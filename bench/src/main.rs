@@ -164,15 +164,15 @@ pub fn cases() -> Vec<Case> {
         "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
         "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
     }));
-    let filters = moonshift_tests::paths::FILTERS;
-    let all_lua = filters.map(|f| lua(f, bench_config(f))).to_vec();
-    let all_wasm = filters.map(|f| wasm(f, bench_config(f))).to_vec();
-    let all_bundle = filters
+    let filters = moonshift_tests::paths::FILTERS.iter().copied();
+    let all_lua: Vec<_> = filters.clone().map(|f| lua(f, bench_config(f))).collect();
+    let all_wasm: Vec<_> = filters.clone().map(|f| wasm(f, bench_config(f))).collect();
+    let all_bundle: Vec<_> = filters
         .map(|f| {
             let config = bench_config(f).map(|c| c.to_string());
             envoy::bundle_filter(f, "moonshift", config.as_deref())
         })
-        .to_vec();
+        .collect();
     vec![
         Case {
             // The floor: each filter type doing nothing (response-decorator with no operations),
@@ -364,7 +364,7 @@ fn cost_rows() -> Vec<costs::Row> {
         "response-decorator",
         Some(&nothing()),
     )];
-    for filter in moonshift_tests::paths::FILTERS {
+    for filter in moonshift_tests::paths::FILTERS.iter().copied() {
         rows.push(costs::measure(
             filter,
             filter,

@@ -91,7 +91,8 @@ fn today() -> String {
 fn sizes() -> String {
     let mut out = String::from("| module | raw bytes | gzip bytes |\n|---|---:|---:|\n");
     for filter in moonshift_tests::paths::FILTERS
-        .into_iter()
+        .iter()
+        .copied()
         .chain(["moonshift-bundle"])
     {
         let path = moonshift_tests::paths::workspace_root()
@@ -313,7 +314,7 @@ fn targets(results: &[CaseResult]) -> String {
             let _ = writeln!(out, "| four chained Wasm filters cost less than four chained Lua scripts | {d:.2} vs {c:.2} µs | {} |", mark(d < c));
         }
     }
-    for filter in moonshift_tests::paths::FILTERS {
+    for filter in moonshift_tests::paths::FILTERS.iter() {
         let path = moonshift_tests::paths::workspace_root()
             .join("target/filters")
             .join(format!("{filter}.wasm"));

@@ -76,3 +76,23 @@ impl Filter for Bundle {
         self.filter.on_response_headers(state.as_mut())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The bundle's one registration line per filter and the folders of `filters/` must agree:
+    /// a new filter's folder without its line here (or a line without a folder) fails.
+    #[test]
+    fn every_filter_folder_is_registered_and_nothing_else() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters");
+        let mut folders: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().join("Cargo.toml").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        folders.sort();
+        let mut registered: Vec<String> = super::filter_names().map(str::to_string).collect();
+        registered.sort();
+        assert_eq!(registered, folders);
+    }
+}

@@ -14,7 +14,7 @@ use std::hint::black_box;
 
 fn hosts(c: &mut Criterion) {
     let huge = json!({"token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"}});
-    for filter in artifacts::FILTERS {
+    for filter in artifacts::FILTERS.iter().copied() {
         let config = (filter == "local-ratelimit").then(|| huge.clone());
         let clock = Clock::at_millis(1_795_737_600_000);
         let source =

@@ -3,15 +3,29 @@
 //! A missing or stale `.wasm` is an error that says how to rebuild it, never silently used.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
-/// The names of the four filters, as folders, crates and images are named.
-pub const FILTERS: [&str; 4] = [
-    "timestamp-header",
-    "path-logger",
-    "local-ratelimit",
-    "response-decorator",
-];
+/// The filters: the folders of `filters/`, by name (folder = crate = image name). Enumerated,
+/// never listed: adding a filter is adding its folder.
+pub static FILTERS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let dir = workspace_root().join("filters");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().join("Cargo.toml").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    // Leaked once per process, so the names can be `&'static str` like literals.
+    names
+        .into_iter()
+        .map(|n| &*Box::leak(n.into_boxed_str()))
+        .collect()
+});
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

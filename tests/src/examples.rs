@@ -35,7 +35,7 @@ fn lua_entry(filter: &str) -> Value {
 pub fn render_all() -> Vec<(PathBuf, String)> {
     let (listener, admin, upstream) = PORTS;
     let mut out = Vec::new();
-    for filter in FILTERS {
+    for filter in FILTERS.iter().copied() {
         let mut flavours = vec![("lua", lua_entry(filter)), ("wasm", wasm_entry(filter))];
         if filter == "local-ratelimit" {
             flavours.push((

@@ -26,7 +26,7 @@ fn now_seconds() -> u64 {
 
 #[test]
 fn every_filter_config_validates_as_lua_and_as_wasm() {
-    for filter in FILTERS {
+    for filter in FILTERS.iter().copied() {
         for (flavour, entry) in flavours(filter) {
             let config = envoy::bootstrap(10_000, 10_001, 10_002, &[entry]);
             if let Err(output) = envoy::validate(&format!("validate-{filter}-{flavour}"), &config) {
@@ -355,7 +355,7 @@ fn invalid_configuration_is_refused_with_the_filters_message() {
 #[test]
 fn modules_are_small() {
     // Reported, not timed: the seed promises ~100 KB for a Rust filter.
-    for filter in FILTERS {
+    for filter in FILTERS.iter().copied() {
         let size = std::fs::metadata(paths::wasm_module(filter)).unwrap().len();
         println!("{filter}: {size} bytes");
     }

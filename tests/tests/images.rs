@@ -104,7 +104,7 @@ fn check_effect(filter: &str, (status, processed, stamped): (u16, Vec<String>, u
 #[test]
 fn rust_builder_is_reproducible() {
     let root = envoy::scratch_dir("images-test");
-    for filter in FILTERS {
+    for filter in FILTERS.iter().copied() {
         let a = image::build(&module(filter), &meta(filter)).unwrap();
         let b = image::build(&module(filter), &meta(filter)).unwrap();
         assert_eq!(a, b, "{filter}");
@@ -142,7 +142,7 @@ fn rust_builder_is_reproducible() {
 fn every_filter_image_pushed_fetched_as_istio_does_and_run_in_envoy() {
     let registry = Registry::start("images");
     let scratch = envoy::scratch_dir("images-test");
-    for filter in FILTERS {
+    for filter in FILTERS.iter().copied() {
         // The Rust builder, pushed with skopeo.
         let built = image::build(&module(filter), &meta(filter)).unwrap();
         let layout = scratch.join(format!("{filter}-layout"));
@@ -175,7 +175,7 @@ fn every_dockerfile_image_built_by_buildah_pushed_fetched_and_run_in_envoy() {
     let root = paths::workspace_root();
     let storage = root.join("target/buildah");
     let scratch = envoy::scratch_dir("images-test");
-    for filter in FILTERS {
+    for filter in FILTERS.iter().copied() {
         let _ = paths::wasm_module(filter); // fails on a missing or stale module
         let tag = format!("localhost/moonshift/{filter}:{VERSION}");
         let buildah = |args: &[&str]| {
