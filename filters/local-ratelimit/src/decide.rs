@@ -47,14 +47,48 @@ pub enum Verdict {
     Enforce,
 }
 
-/// The counters a verdict moves, named as native names them (plus `undecided`).
-pub fn counters(verdict: Verdict) -> &'static [&'static str] {
+/// Native's counters (`<stat_prefix>.http_local_rate_limit.<name>`), plus `undecided`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    Enabled,
+    Ok,
+    RateLimited,
+    Enforced,
+    ShadowMode,
+    Undecided,
+}
+
+impl Counter {
+    pub const ALL: [Counter; 6] = [
+        Counter::Enabled,
+        Counter::Ok,
+        Counter::RateLimited,
+        Counter::Enforced,
+        Counter::ShadowMode,
+        Counter::Undecided,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Counter::Enabled => "enabled",
+            Counter::Ok => "ok",
+            Counter::RateLimited => "rate_limited",
+            Counter::Enforced => "enforced",
+            Counter::ShadowMode => "shadow_mode",
+            Counter::Undecided => "undecided",
+        }
+    }
+}
+
+/// The counters a verdict moves.
+pub fn counters(verdict: Verdict) -> &'static [Counter] {
+    use Counter::*;
     match verdict {
         Verdict::NotEnabled => &[],
-        Verdict::Admitted => &["enabled", "ok"],
-        Verdict::Undecided => &["enabled", "undecided"],
-        Verdict::Shadow => &["enabled", "rate_limited", "shadow_mode"],
-        Verdict::Enforce => &["enabled", "rate_limited", "enforced"],
+        Verdict::Admitted => &[Enabled, Ok],
+        Verdict::Undecided => &[Enabled, Undecided],
+        Verdict::Shadow => &[Enabled, RateLimited, ShadowMode],
+        Verdict::Enforce => &[Enabled, RateLimited, Enforced],
     }
 }
 
@@ -123,7 +157,8 @@ mod tests {
         for (decision, enforced, want, moved) in cases {
             let got = verdict(decision, &mut Sampler::new(7), enforced);
             assert_eq!(got, want, "{decision:?} at {enforced:?}");
-            assert_eq!(counters(got), moved, "{decision:?}");
+            let names: Vec<&str> = counters(got).iter().map(|c| c.name()).collect();
+            assert_eq!(names, moved, "{decision:?}");
         }
         assert!(counters(Verdict::NotEnabled).is_empty());
     }

@@ -8,9 +8,9 @@ pub mod limiter;
 pub mod stores;
 
 use config::{ClientKey, Scope, Settings};
-use decide::{Sampler, Verdict};
+use decide::{Counter, Sampler, Verdict};
 use limiter::{Decision, Store};
-use moonshift_kit::host::{self, Counter, Map};
+use moonshift_kit::host::{self, Map};
 use moonshift_kit::{Action, Filter};
 use moonshift_shared::headers::lua_get;
 use moonshift_shared::{clock, json, ConfigError};
@@ -25,37 +25,32 @@ moonshift_kit::export_filter!(
 );
 
 /// The counters of native `local_ratelimit`, `<stat_prefix>.http_local_rate_limit.<name>`
-/// (`wasmcustom.` in front in Envoy's `/stats`), plus `undecided`.
+/// (`wasmcustom.` in front in Envoy's `/stats`), plus `undecided`, in [`Counter::ALL`]'s order.
 #[derive(Debug, Clone, Copy)]
-struct Counters {
-    enabled: Counter,
-    ok: Counter,
-    rate_limited: Counter,
-    enforced: Counter,
-    shadow_mode: Counter,
-    /// Requests admitted without a decision (CAS attempts ran out, or shared data failed).
-    undecided: Counter,
-}
+struct Counters([host::Counter; 6]);
 
 impl Counters {
     fn define(stat_prefix: &str) -> Result<Self, ConfigError> {
-        let define = |name: &str| {
-            let full = format!("{stat_prefix}.http_local_rate_limit.{name}");
-            Counter::define(&full).map_err(|status| {
+        let mut defined = Vec::with_capacity(Counter::ALL.len());
+        for counter in Counter::ALL {
+            let full = format!("{stat_prefix}.http_local_rate_limit.{}", counter.name());
+            defined.push(host::Counter::define(&full).map_err(|status| {
                 ConfigError::new(format!(
                     "cannot define metric {}: {status}",
                     json::quote(&full)
                 ))
-            })
-        };
-        Ok(Self {
-            enabled: define("enabled")?,
-            ok: define("ok")?,
-            rate_limited: define("rate_limited")?,
-            enforced: define("enforced")?,
-            shadow_mode: define("shadow_mode")?,
-            undecided: define("undecided")?,
-        })
+            })?);
+        }
+        defined
+            .try_into()
+            .map(Counters)
+            .map_err(|_| ConfigError::new("cannot define the counters"))
+    }
+
+    fn increment(&self, counter: Counter) {
+        if let Some(c) = self.0.get(counter as usize) {
+            c.increment();
+        }
     }
 }
 
@@ -115,17 +110,8 @@ impl LocalRateLimit {
     }
 
     fn count(&self, verdict: Verdict) {
-        let c = &self.counters;
-        for name in decide::counters(verdict) {
-            let counter = match *name {
-                "enabled" => c.enabled,
-                "ok" => c.ok,
-                "rate_limited" => c.rate_limited,
-                "enforced" => c.enforced,
-                "shadow_mode" => c.shadow_mode,
-                _ => c.undecided,
-            };
-            counter.increment();
+        for counter in decide::counters(verdict) {
+            self.counters.increment(*counter);
         }
     }
 
