@@ -80,7 +80,6 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
     /// Reads the configuration, builds the plugin, logs a refusal with the filter's name and the
     /// reason, and answers 0 so that Envoy refuses the plugin (docs/envoy.md §3).
     pub fn configure(&self, root_context_id: u32) -> u32 {
-        host::install_logger();
         let bytes = match host::plugin_configuration() {
             Ok(bytes) => bytes,
             Err(status) => {

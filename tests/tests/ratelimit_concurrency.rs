@@ -38,9 +38,14 @@ fn bucket(max_tokens: u32) -> Value {
 }
 
 fn native(max_tokens: u32) -> Value {
+    native_bucket(bucket(max_tokens))
+}
+
+/// Native local_ratelimit with `token_bucket`, enabled and enforced for every request.
+fn native_bucket(token_bucket: Value) -> Value {
     envoy::native_local_ratelimit(json!({
         "stat_prefix": "http_local_rate_limiter",
-        "token_bucket": bucket(max_tokens),
+        "token_bucket": token_bucket,
         "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
         "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
     }))
@@ -243,12 +248,7 @@ fn refill_timing_matches_native() {
     let upstream = Upstream::start();
     let native = Envoy::start(
         "refill-native",
-        &[envoy::native_local_ratelimit(json!({
-            "stat_prefix": "http_local_rate_limiter",
-            "token_bucket": config,
-            "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
-            "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
-        }))],
+        &[native_bucket(config.clone())],
         upstream.port,
         2,
     );
@@ -309,12 +309,7 @@ fn awkward_buckets_admit_what_native_admits_in_every_scope() {
         let bucket = json!({"max_tokens": max_tokens, "tokens_per_fill": per_fill, "fill_interval": interval});
         let native = Envoy::start(
             "awkward-native",
-            &[envoy::native_local_ratelimit(json!({
-                "stat_prefix": "http_local_rate_limiter",
-                "token_bucket": bucket,
-                "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
-                "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
-            }))],
+            &[native_bucket(bucket.clone())],
             upstream.port,
             1,
         );

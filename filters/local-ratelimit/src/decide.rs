@@ -33,11 +33,10 @@ impl Sampler {
     }
 }
 
-/// What happens to the request.
+/// What happens to a request inside `filter_enabled` (one outside it consults nothing and
+/// moves no counter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Outside `filter_enabled`: the bucket is not consulted.
-    NotEnabled,
     Admitted,
     /// No decision could be had (see the README): admitted, counted.
     Undecided,
@@ -84,7 +83,6 @@ impl Counter {
 pub fn counters(verdict: Verdict) -> &'static [Counter] {
     use Counter::*;
     match verdict {
-        Verdict::NotEnabled => &[],
         Verdict::Admitted => &[Enabled, Ok],
         Verdict::Undecided => &[Enabled, Undecided],
         Verdict::Shadow => &[Enabled, RateLimited, ShadowMode],
@@ -160,7 +158,6 @@ mod tests {
             let names: Vec<&str> = counters(got).iter().map(|c| c.name()).collect();
             assert_eq!(names, moved, "{decision:?}");
         }
-        assert!(counters(Verdict::NotEnabled).is_empty());
     }
 
     #[test]

@@ -195,7 +195,7 @@ impl Filter for LocalRateLimit {
         let verdict = self.with_sampler(|s| decide::verdict(decision, s, settings.filter_enforced));
         self.count(verdict);
         match verdict {
-            Verdict::NotEnabled | Verdict::Admitted => Action::Continue,
+            Verdict::Admitted => Action::Continue,
             Verdict::Undecided => {
                 log::warn!("local-ratelimit: no bucket decision (shared data contended or failing); request admitted");
                 Action::Continue
