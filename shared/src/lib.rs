@@ -4,14 +4,18 @@
 //! headers the way Envoy's Lua `headers():get()` does and reads the clock. Those
 //! pieces live here so that each filter crate holds only its own logic.
 //!
-//! Logic that only one filter uses (the strftime subset, the token bucket) lives in that filter's
-//! crate, next to the code that calls it.
+//! Logic that only one filter uses (the token bucket) lives in that filter's crate, next to the
+//! code that calls it.
 //!
 //! All of it is pure and unit-tested on the host; the proxy-wasm glue is `moonshift-kit`.
 
 pub mod clock;
+pub mod condition;
 pub mod config;
 pub mod headers;
 pub mod json;
+pub mod lua_pattern;
+pub mod strftime;
+pub mod template;
 
 pub use config::ConfigError;

@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
-pub mod strftime;
+pub use moonshift_shared::strftime;
 
 use config::{OnExisting, Settings};
 use moonshift_kit::host::{self, Map};

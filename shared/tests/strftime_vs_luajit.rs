@@ -4,7 +4,7 @@
 //! function the Lua filter calls inside Envoy.
 
 use mlua::Lua;
-use timestamp_header::strftime::{epoch_of, Format, SUPPORTED};
+use moonshift_shared::strftime::{epoch_of, Format, SUPPORTED};
 
 /// Instants that exercise leap days, year and month boundaries, single-digit fields, ISO week
 /// edge cases, noon and midnight, plus a deterministic spread across 1970..2100.

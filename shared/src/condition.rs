@@ -1,0 +1,310 @@
+//! Conditions on operations and replies: `when: [...]`, every entry must hold.
+//!
+//! ```json
+//! {"header": {"name": "x-debug", "present": true}}
+//! {"header": {"name": "x-env", "exact": "prod"}}
+//! {"path": {"prefix": "/api/"}}          {"path": {"lua_pattern": "^/users/%d+$"}}
+//! {"method": ["GET", "HEAD"]}            {"status": [404, 503]}
+//! {"not": {"path": {"exact": "/healthz"}}}
+//! ```
+//!
+//! A string test is one of `exact`, `prefix`, `suffix`, `contains`, `lua_pattern` or `regex`,
+//! applied to the value Lua's `headers():get()` gives (repeated values joined with `,`; `:path`
+//! includes the query). A missing header fails every string test. `lua_pattern` is the test
+//! real scripts write (`string.find(value, pattern)`), translated by [`crate::lua_pattern`];
+//! `regex` is the `regex` crate's syntax in byte mode, matching the whole value as Envoy's
+//! `safe_regex` does, and has no Lua reference (Envoy's Lua has no regex library; `moonshift
+//! migrate` writes `lua_pattern`). Patterns are compiled at configure time and a bad one is
+//! refused with its field named.
+//!
+//! `path` and `method` read the request and `status` the response: each is refused where its
+//! phase cannot see it.
+
+use crate::config::{self, ConfigError};
+use crate::lua_pattern;
+use crate::template::{Context, Phase};
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+/// A string test as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchConfig {
+    pub exact: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub contains: Option<String>,
+    pub lua_pattern: Option<String>,
+    pub regex: Option<String>,
+}
+
+/// A header test as written: `name` and either `present` or one string test.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderMatchConfig {
+    pub name: String,
+    pub present: Option<bool>,
+    pub exact: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub contains: Option<String>,
+    pub lua_pattern: Option<String>,
+    pub regex: Option<String>,
+}
+
+/// A condition as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionConfig {
+    Header(HeaderMatchConfig),
+    Path(MatchConfig),
+    Method(Vec<String>),
+    Status(Vec<u16>),
+    Not(Box<ConditionConfig>),
+}
+
+/// The longest pattern a condition may hold.
+pub const MAX_PATTERN: usize = 1024;
+/// What one compiled pattern may cost in memory (the `regex` crate's `size_limit`).
+const REGEX_SIZE_LIMIT: usize = 1 << 18;
+
+/// A validated string test.
+#[derive(Debug, Clone)]
+pub enum Match {
+    Exact(Vec<u8>),
+    Prefix(Vec<u8>),
+    Suffix(Vec<u8>),
+    Contains(Vec<u8>),
+    /// A `lua_pattern` (search) or a `regex` (anchored at both ends), compiled.
+    Pattern(Regex),
+}
+
+impl Match {
+    pub fn test(&self, value: &[u8]) -> bool {
+        match self {
+            Self::Exact(want) => value == want.as_slice(),
+            Self::Prefix(want) => value.starts_with(want),
+            Self::Suffix(want) => value.ends_with(want),
+            Self::Contains(want) => {
+                want.is_empty() || value.windows(want.len()).any(|w| w == want.as_slice())
+            }
+            Self::Pattern(regex) => regex.is_match(value),
+        }
+    }
+}
+
+fn compile(field: &str, source: &str) -> Result<Regex, ConfigError> {
+    RegexBuilder::new(source)
+        .unicode(false)
+        .dot_matches_new_line(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            ConfigError::new(format!(
+                "{field} does not compile: {}",
+                e.to_string().lines().last().unwrap_or_default().trim()
+            ))
+        })
+}
+
+impl MatchConfig {
+    /// The one string test; `field` is where it sits (`when[0].path`).
+    pub fn validate(&self, field: &str) -> Result<Match, ConfigError> {
+        let given: Vec<(&str, &String)> = [
+            ("exact", &self.exact),
+            ("prefix", &self.prefix),
+            ("suffix", &self.suffix),
+            ("contains", &self.contains),
+            ("lua_pattern", &self.lua_pattern),
+            ("regex", &self.regex),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)))
+        .collect();
+        let [(kind, value)] = given.as_slice() else {
+            return Err(ConfigError::new(format!(
+                "{field} must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got {}",
+                if given.is_empty() { "none".to_string() } else { given.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ") }
+            )));
+        };
+        let field = format!("{field}.{kind}");
+        config::bounded_value(&field, value, MAX_PATTERN)?;
+        let bytes = value.as_bytes().to_vec();
+        Ok(match *kind {
+            "exact" => Match::Exact(bytes),
+            "prefix" => Match::Prefix(bytes),
+            "suffix" => Match::Suffix(bytes),
+            "contains" => Match::Contains(bytes),
+            "lua_pattern" => {
+                let source = lua_pattern::to_regex(value.as_bytes()).map_err(|why| {
+                    ConfigError::invalid(
+                        &field,
+                        &format!("must be a Lua pattern with a regex equivalent: {why}"),
+                        value.as_str(),
+                    )
+                })?;
+                Match::Pattern(compile(&field, &source)?)
+            }
+            _ => Match::Pattern(compile(&field, &format!("^(?:{value})$"))?),
+        })
+    }
+}
+
+/// A validated condition.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// `None`: the header must be absent; `Some(None)`: present; `Some(Some(m))`: present and
+    /// matching.
+    Header {
+        name: String,
+        test: HeaderTest,
+    },
+    Path(Match),
+    Method(Vec<String>),
+    Status(Vec<u16>),
+    Not(Box<Condition>),
+}
+
+#[derive(Debug, Clone)]
+pub enum HeaderTest {
+    Present(bool),
+    Matches(Match),
+}
+
+/// How deep `not` may nest.
+const MAX_NOT_DEPTH: usize = 4;
+
+impl ConditionConfig {
+    fn validate_at(
+        &self,
+        field: &str,
+        phase: Phase,
+        depth: usize,
+    ) -> Result<Condition, ConfigError> {
+        let wrong_phase = |what: &str, reads: &str| {
+            ConfigError::new(format!(
+                "{field}.{what} reads the {reads}, which this phase cannot see"
+            ))
+        };
+        Ok(match self {
+            Self::Header(h) => {
+                let name_field = format!("{field}.header.name");
+                let name = match phase {
+                    Phase::Request => config::readable_request_header(&name_field, &h.name)?,
+                    Phase::Response => config::header_name(&name_field, &h.name)?,
+                };
+                let test = MatchConfig {
+                    exact: h.exact.clone(),
+                    prefix: h.prefix.clone(),
+                    suffix: h.suffix.clone(),
+                    contains: h.contains.clone(),
+                    lua_pattern: h.lua_pattern.clone(),
+                    regex: h.regex.clone(),
+                };
+                let test = match (h.present, test == MatchConfig::default()) {
+                    (Some(present), true) => HeaderTest::Present(present),
+                    (None, false) => HeaderTest::Matches(test.validate(&format!("{field}.header"))?),
+                    _ => return Err(ConfigError::new(format!(
+                        "{field}.header must hold exactly one of present, exact, prefix, suffix, contains, lua_pattern, regex"
+                    ))),
+                };
+                Condition::Header { name, test }
+            }
+            Self::Path(m) if phase == Phase::Request => {
+                Condition::Path(m.validate(&format!("{field}.path"))?)
+            }
+            Self::Path(_) => return Err(wrong_phase("path", "request")),
+            Self::Method(methods) if phase == Phase::Request => {
+                let list_field = format!("{field}.method");
+                config::bounded_list(&list_field, methods.len())?;
+                if methods.is_empty() {
+                    return Err(ConfigError::new(format!(
+                        "{list_field} must name at least one method"
+                    )));
+                }
+                for (i, method) in methods.iter().enumerate() {
+                    config::header_name(&format!("{list_field}[{i}]"), method)?;
+                }
+                Condition::Method(methods.clone())
+            }
+            Self::Method(_) => return Err(wrong_phase("method", "request")),
+            Self::Status(codes) if phase == Phase::Response => {
+                let list_field = format!("{field}.status");
+                config::bounded_list(&list_field, codes.len())?;
+                if let Some(code) = codes.iter().find(|c| !(100..=599).contains(*c)) {
+                    return Err(ConfigError::invalid(
+                        &list_field,
+                        "must hold HTTP status codes (100..599)",
+                        u32::from(*code),
+                    ));
+                }
+                if codes.is_empty() {
+                    return Err(ConfigError::new(format!(
+                        "{list_field} must name at least one status"
+                    )));
+                }
+                Condition::Status(codes.clone())
+            }
+            Self::Status(_) => return Err(wrong_phase("status", "response")),
+            Self::Not(inner) if depth < MAX_NOT_DEPTH => Condition::Not(Box::new(
+                inner.validate_at(&format!("{field}.not"), phase, depth + 1)?,
+            )),
+            Self::Not(_) => {
+                return Err(ConfigError::new(format!(
+                    "{field}: `not` nests at most {MAX_NOT_DEPTH} deep"
+                )))
+            }
+        })
+    }
+}
+
+/// Validates a `when` list; `field` is its path (`operations[2].when`).
+pub fn validate_all(
+    field: &str,
+    when: &[ConditionConfig],
+    phase: Phase,
+) -> Result<Vec<Condition>, ConfigError> {
+    config::bounded_list(field, when.len())?;
+    when.iter()
+        .enumerate()
+        .map(|(i, c)| c.validate_at(&format!("{field}[{i}]"), phase, 0))
+        .collect()
+}
+
+impl Condition {
+    /// Whether the condition holds; `phase` is the phase it is checked in (header maps).
+    pub fn holds(&self, context: &mut impl Context, phase: Phase) -> bool {
+        match self {
+            Self::Header { name, test } => {
+                let value = context.header(phase, name);
+                match test {
+                    HeaderTest::Present(present) => value.is_some() == *present,
+                    HeaderTest::Matches(m) => value.is_some_and(|v| m.test(&v)),
+                }
+            }
+            Self::Path(m) => context
+                .header(Phase::Request, ":path")
+                .is_some_and(|p| m.test(&p)),
+            Self::Method(methods) => context
+                .header(Phase::Request, ":method")
+                .is_some_and(|m| methods.iter().any(|want| want.as_bytes() == m.as_slice())),
+            Self::Status(codes) => context
+                .header(Phase::Response, ":status")
+                .and_then(|s| {
+                    std::str::from_utf8(&s)
+                        .ok()
+                        .and_then(|s| s.parse::<u16>().ok())
+                })
+                .is_some_and(|s| codes.contains(&s)),
+            Self::Not(inner) => !inner.holds(context, phase),
+        }
+    }
+}
+
+/// Whether every condition holds (an empty list always does).
+pub fn all_hold(conditions: &[Condition], context: &mut impl Context, phase: Phase) -> bool {
+    conditions.iter().all(|c| c.holds(context, phase))
+}
+
+#[cfg(test)]
+mod tests;

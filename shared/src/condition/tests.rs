@@ -1,0 +1,116 @@
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use super::*;
+use crate::template::tests::fake;
+
+fn parse(json: &str, phase: Phase) -> Result<Vec<Condition>, String> {
+    let when: Vec<ConditionConfig> =
+        crate::json::from_slice(json.as_bytes()).map_err(|e| e.to_string())?;
+    validate_all("when", &when, phase).map_err(|e| e.to_string())
+}
+
+#[test]
+fn holds_table() {
+    let cases: &[(Phase, &str, bool)] = &[
+        (Phase::Request, "[]", true),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "X-A", "present": true}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "x-b", "present": false}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "x-a", "exact": "1,2"}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "x-a", "exact": "1"}}]"#,
+            false,
+        ),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "x-b", "prefix": ""}}]"#,
+            false,
+        ),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "cookie", "contains": "theme=dark"}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "x-a", "regex": "[0-9],[0-9]"}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "x-a", "regex": "[0-9]"}}]"#,
+            false,
+        ),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": "x-a", "lua_pattern": "%d$"}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"path": {"prefix": "/api/"}}, {"method": ["POST", "GET"]}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"path": {"prefix": "/api/"}}, {"method": ["POST"]}]"#,
+            false,
+        ),
+        (
+            Phase::Request,
+            r#"[{"path": {"lua_pattern": "^/api/v%d"}}]"#,
+            true,
+        ),
+        (Phase::Request, r#"[{"path": {"suffix": "bob"}}]"#, true),
+        (Phase::Request, r#"[{"path": {"exact": "/api/v1"}}]"#, false),
+        (
+            Phase::Request,
+            r#"[{"not": {"path": {"exact": "/api/v1"}}}]"#,
+            true,
+        ),
+        (Phase::Response, r#"[{"status": [404, 500]}]"#, true),
+        (Phase::Response, r#"[{"status": [200]}]"#, false),
+        (
+            Phase::Response,
+            r#"[{"header": {"name": "server", "exact": "up"}}]"#,
+            true,
+        ),
+    ];
+    for (phase, json, want) in cases {
+        let conditions = parse(json, *phase).unwrap();
+        assert_eq!(all_hold(&conditions, &mut fake(), *phase), *want, "{json}");
+    }
+}
+
+#[test]
+fn refusals_table() {
+    let cases: &[(Phase, &str, &str)] = &[
+        (Phase::Request, r#"[{"path": {}}]"#, "when[0].path must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got none"),
+        (Phase::Request, r#"[{"path": {"exact": "/", "prefix": "/"}}]"#, "when[0].path must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got exact, prefix"),
+        (Phase::Request, r#"[{"path": {"regex": "("}}]"#, "when[0].path.regex does not compile: error: unclosed group"),
+        (Phase::Request, r#"[{"path": {"lua_pattern": "%b()"}}]"#, r#"when[0].path.lua_pattern must be a Lua pattern with a regex equivalent: %b at byte 0 has no regular-expression equivalent, got "%b()""#),
+        (Phase::Request, r#"[{"header": {"name": "x", "present": true, "exact": "1"}}]"#, "when[0].header must hold exactly one of present, exact, prefix, suffix, contains, lua_pattern, regex"),
+        (Phase::Request, r#"[{"header": {"name": ":status", "present": true}}]"#, r#"when[0].header.name must be a header name or one of :authority, :method, :path, :scheme, got ":status""#),
+        (Phase::Request, r#"[{"status": [200]}]"#, "when[0].status reads the response, which this phase cannot see"),
+        (Phase::Response, r#"[{"path": {"exact": "/"}}]"#, "when[0].path reads the request, which this phase cannot see"),
+        (Phase::Response, r#"[{"status": [99]}]"#, "when[0].status must hold HTTP status codes (100..599), got 99"),
+        (Phase::Request, r#"[{"method": []}]"#, "when[0].method must name at least one method"),
+        (Phase::Request, r#"[{"query": "x"}]"#, "[0].query: unknown variant `query`, expected one of `header`, `path`, `method`, `status`, `not`"),
+        (Phase::Request, r#"[{"not": {"not": {"not": {"not": {"not": {"path": {"exact": "/"}}}}}}}]"#, "when[0].not.not.not.not: `not` nests at most 4 deep"),
+    ];
+    for (phase, json, want) in cases {
+        assert_eq!(parse(json, *phase).err().as_deref(), Some(*want), "{json}");
+    }
+}

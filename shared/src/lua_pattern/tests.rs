@@ -1,0 +1,165 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use super::to_regex;
+use mlua::Lua;
+use proptest::prelude::*;
+use regex::bytes::{Regex, RegexBuilder};
+
+fn compile(pattern: &[u8]) -> Result<Regex, String> {
+    let source = to_regex(pattern)?;
+    RegexBuilder::new(&source)
+        .unicode(false)
+        .dot_matches_new_line(true)
+        .build()
+        .map_err(|e| format!("{source}: {e}"))
+}
+
+/// What LuaJIT's `string.find(subject, pattern)` says: a match or not; `Err` when Lua raises.
+fn lua_finds(lua: &Lua, pattern: &[u8], subject: &[u8]) -> Result<bool, String> {
+    let find: mlua::Function = lua
+        .load("return function(s, p) return string.find(s, p) ~= nil end")
+        .eval()
+        .unwrap();
+    find.call::<bool>((
+        lua.create_string(subject).unwrap(),
+        lua.create_string(pattern).unwrap(),
+    ))
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn patterns_real_scripts_use() {
+    let lua = Lua::new();
+    let cases: [(&str, &[&str], &[&str]); 10] = [
+        (
+            "^/api/",
+            &["/api/v1", "/api/"],
+            &["/apix", "x/api/", "/API/"],
+        ),
+        (
+            "^/health$",
+            &["/health"],
+            &["/health/", "/healthz", "/x/health"],
+        ),
+        ("%.json$", &["/a.json"], &["/a.jsonp", "/ajson"]),
+        ("^/users/%d+$", &["/users/42"], &["/users/", "/users/4a"]),
+        (
+            "^Bearer%s+%S+",
+            &["Bearer abc", "Bearer \t x"],
+            &["Bearer ", "bearer abc"],
+        ),
+        ("^[%w%-_]+$", &["abc-_9"], &["a b", ""]),
+        ("[^%w]", &["a b", "é"], &["abc", ""]),
+        ("^/v(%d)/", &["/v1/x"], &["/vx/"]),
+        ("a.-b", &["axxb", "ab"], &["ba"]),
+        ("^%[.*%]$", &["[x]", "[]"], &["[x", "x]"]),
+    ];
+    for (pattern, yes, no) in cases {
+        let regex = compile(pattern.as_bytes()).unwrap();
+        for subject in yes {
+            assert!(
+                regex.is_match(subject.as_bytes()),
+                "{pattern} should match {subject:?}"
+            );
+            assert_eq!(
+                lua_finds(&lua, pattern.as_bytes(), subject.as_bytes()),
+                Ok(true),
+                "{pattern} {subject:?}"
+            );
+        }
+        for subject in no {
+            assert!(
+                !regex.is_match(subject.as_bytes()),
+                "{pattern} should not match {subject:?}"
+            );
+            assert_eq!(
+                lua_finds(&lua, pattern.as_bytes(), subject.as_bytes()),
+                Ok(false),
+                "{pattern} {subject:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn refusals_name_the_place() {
+    let cases: [(&[u8], &str); 9] = [
+        (b"%b()", "%b at byte 0 has no regular-expression equivalent"),
+        (
+            b"x%f[%w]",
+            "%f at byte 1 has no regular-expression equivalent",
+        ),
+        (
+            b"(a)%1",
+            "the back-reference %1 at byte 3 has no regular-expression equivalent",
+        ),
+        (b"%g", "%g at byte 0 is not a class in LuaJIT (Lua 5.1)"),
+        (b"abc%", "the pattern ends with `%` (byte 3)"),
+        (b"a[bc", "the set opened at byte 1 is not closed by `]`"),
+        (b"(ab", "the capture opened at byte 0 is not closed"),
+        (b"ab)", "the `)` at byte 2 closes no capture"),
+        (
+            b"a\0b",
+            "NUL at byte 1 ends a Lua 5.1 pattern; write %z for a NUL byte",
+        ),
+    ];
+    for (pattern, want) in cases {
+        assert_eq!(to_regex(pattern), Err(want.to_string()), "{pattern:?}");
+    }
+}
+
+/// Pattern pieces that stress the corners: anchors in odd places, quantifiers after things that
+/// are not single items, sets with `]`, `^` and `-` in every position, classes and escapes.
+fn piece() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "a", "b", "-", ".", "^", "$", "*", "+", "?", "%a", "%d", "%s", "%S", "%w", "%p", "%.",
+        "%%", "%-", "%z", "%c", "%u", "%l", "%x", "[ab]", "[^a]", "[]]", "[^]]", "[a-]", "[-a]",
+        "[%a-]", "[b-a]", "[a-c]", "[%d%s]", "[^%S]", "(", ")", "()", " ", "\n", "\u{ff}", "A",
+    ])
+}
+
+fn subject_byte() -> impl Strategy<Value = u8> {
+    prop::sample::select(vec![
+        b'a', b'b', b'c', b'-', b' ', b'\n', b'$', b'^', b'A', b'1', b']', b'.', 0, 0xff, b'%',
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Every pattern the translator accepts answers like LuaJIT on every subject; every pattern
+    /// it refuses, LuaJIT refuses too or it uses a construct with no regex equivalent.
+    #[test]
+    fn translation_answers_like_luajit(
+        pieces in prop::collection::vec(piece(), 0..6),
+        subjects in prop::collection::vec(prop::collection::vec(subject_byte(), 0..8), 1..6),
+    ) {
+        let lua = Lua::new();
+        let pattern = pieces.concat().into_bytes();
+        match compile(&pattern) {
+            Ok(regex) => {
+                for subject in &subjects {
+                    let lua_says = lua_finds(&lua, &pattern, subject);
+                    prop_assert_eq!(
+                        lua_says.clone(), Ok(regex.is_match(subject)),
+                        "pattern {:?} (regex {:?}) subject {:?}", String::from_utf8_lossy(&pattern), to_regex(&pattern), subject
+                    );
+                }
+            }
+            Err(why) => {
+                // Unbalanced captures and unclosed sets: Lua raises on them as well.
+                if why.contains("capture") || why.contains("set opened") || why.contains("ends with") {
+                    prop_assert!(subjects.iter().all(|s| lua_finds(&lua, &pattern, s).is_err() || why.contains("capture")),
+                        "{:?}: refused ({}) but Lua accepts it", String::from_utf8_lossy(&pattern), why);
+                } else {
+                    prop_assert!(!why.contains(": "), "regex compile failed: {}", why);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Value templates: literal text with Envoy's formatter commands (`%REQ(x-user)%`,
+//! `%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%`), rendered per request.
+//!
+//! A command is `%` + `[A-Z_]+` + `%`, or `%` + `[A-Z_]+` + `(` + argument + `)%` where the
+//! argument ends at the next `)%`. Any other `%` is literal text (`100% done`), and so is a
+//! command whose `)%` never comes (`%REQ(:path`). An unknown command, or one that reads what its
+//! phase cannot see, is refused at configure time with the field named. The Lua references split
+//! a template with the same scan (`lua-reference/*.lua`, `parse_template`).
+//!
+//! | command | renders | when the source is missing |
+//! |---|---|---|
+//! | `%REQ(name)%` | request header, every value joined with `,` (Lua's `get`); pseudo-headers too | missing |
+//! | `%RESP(name)%` | response header, the same way (response phase only) | missing |
+//! | `%RESPONSE_CODE%` | the response `:status` (response phase only) | missing |
+//! | `%START_TIME(fmt)%` | the clock in UTC, as Lua's `os.date("!" .. fmt)` (the strftime subset of `strftime`) | never missing |
+//! | `%DOWNSTREAM_REMOTE_ADDRESS%` | the client's `ip:port` (`[v6]:port`) | missing |
+//! | `%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%` | the client's IP, IPv6 without brackets | missing |
+//! | `%DOWNSTREAM_PEER_URI_SAN%` | the client certificate's URI SAN | missing (no TLS, no certificate, no URI SAN) |
+//! | `%QUERY_PARAM(name)%` | the first `name=` parameter of `:path`'s query, raw (not decoded); `name` alone gives empty | missing |
+//! | `%COOKIE(name)%` | the first `name=` cookie of the `cookie` header, raw | missing |
+//!
+//! What "missing" renders as is the caller's choice: empty in a header value, `-` in a log line
+//! (Envoy's access-log convention). Lua and Wasm render it the same.
+
+use crate::config::{self, ConfigError};
+use crate::strftime::Format;
+
+/// Which phase a template is rendered in: what it can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Request,
+    Response,
+}
+
+/// What a command reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A lowercase request header or pseudo-header.
+    RequestHeader(String),
+    /// A lowercase response header.
+    ResponseHeader(String),
+    ResponseCode,
+    StartTime(Format),
+    RemoteAddress,
+    RemoteAddressWithoutPort,
+    PeerUriSan,
+    QueryParam(String),
+    Cookie(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Literal(String),
+    Source(Source),
+}
+
+/// What rendering reads from the stream; the host glue (`crate::stream`) and the tests
+/// implement it.
+pub trait Context {
+    /// A header of `phase`'s map as Lua's `get` gives it (repeated values joined with `,`).
+    fn header(&mut self, phase: Phase, name: &str) -> Option<Vec<u8>>;
+    /// The wall clock, in seconds since the epoch.
+    fn now_seconds(&mut self) -> i64;
+    /// The client's address, `ip:port`.
+    fn remote_address(&mut self) -> Option<Vec<u8>>;
+    /// The client certificate's URI SAN.
+    fn peer_uri_san(&mut self) -> Option<Vec<u8>>;
+}
+
+/// A parsed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    segments: Vec<Segment>,
+}
+
+/// The commands, for error messages.
+pub const COMMANDS: &str = "REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name)";
+
+/// Where the ASCII `needle` starts in `haystack`, by bytes (`str::find` would bring in the
+/// two-way searcher: 2 KB of module).
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// The commands of `text`: `(start, end, name, argument)`, `end` exclusive.
+fn commands(text: &str) -> Vec<(usize, usize, &str, Option<&str>)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(at) = bytes
+        .get(pos..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'%'))
+    {
+        let at = pos + at;
+        let name_len = bytes
+            .get(at + 1..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_uppercase() || **b == b'_')
+            .count();
+        let name_end = at + 1 + name_len;
+        let name = text.get(at + 1..name_end).unwrap_or_default();
+        let found = match bytes.get(name_end) {
+            _ if name_len == 0 => None,
+            Some(b'%') => Some((name_end + 1, None)),
+            Some(b'(') => find(bytes.get(name_end + 1..).unwrap_or_default(), b")%").map(|len| {
+                let close = name_end + 1 + len;
+                (close + 2, text.get(name_end + 1..close))
+            }),
+            _ => None,
+        };
+        match found {
+            Some((end, argument)) => {
+                out.push((at, end, name, argument));
+                pos = end;
+            }
+            None => pos = at + 1,
+        }
+    }
+    out
+}
+
+fn source(
+    field: &str,
+    phase: Phase,
+    name: &str,
+    argument: Option<&str>,
+) -> Result<Source, ConfigError> {
+    let command = match argument {
+        Some(argument) => format!("%{name}({argument})%"),
+        None => format!("%{name}%"),
+    };
+    let field = format!("{field} {command}");
+    let response_only = |source: Source| match phase {
+        Phase::Response => Ok(source),
+        Phase::Request => Err(ConfigError::new(format!(
+            "{field} reads the response, which the request phase has not got"
+        ))),
+    };
+    let request_only = |source: Source| match phase {
+        Phase::Request => Ok(source),
+        Phase::Response => Err(ConfigError::new(format!(
+            "{field} reads the request, which a response-phase Lua script cannot read"
+        ))),
+    };
+    match (name, argument) {
+        ("REQ", Some(header)) => request_only(Source::RequestHeader(
+            config::readable_request_header(&field, header)?,
+        )),
+        ("RESP", Some(header)) => {
+            response_only(Source::ResponseHeader(config::header_name(&field, header)?))
+        }
+        ("RESPONSE_CODE", None) => response_only(Source::ResponseCode),
+        ("START_TIME", Some(format)) => Format::parse(format).map(Source::StartTime).map_err(|e| {
+            ConfigError::new(format!(
+                "{field}: {e:?} (the format is Lua's os.date subset)"
+            ))
+        }),
+        ("START_TIME", None) => Err(ConfigError::new(format!(
+            "{field} needs a format, as Lua's os.date does: %START_TIME(%Y-%m-%dT%H:%M:%SZ)%"
+        ))),
+        ("DOWNSTREAM_REMOTE_ADDRESS", None) => Ok(Source::RemoteAddress),
+        ("DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", None) => Ok(Source::RemoteAddressWithoutPort),
+        ("DOWNSTREAM_PEER_URI_SAN", None) => Ok(Source::PeerUriSan),
+        ("QUERY_PARAM", Some(param)) if !param.is_empty() => {
+            request_only(Source::QueryParam(param.to_string()))
+        }
+        ("COOKIE", Some(cookie)) if !cookie.is_empty() => {
+            request_only(Source::Cookie(cookie.to_string()))
+        }
+        _ => Err(ConfigError::new(format!(
+            "{field} is not a command Moonshift renders; the commands are {COMMANDS}"
+        ))),
+    }
+}
+
+impl Template {
+    /// Parses `text` for `phase`; `field` names it in errors.
+    pub fn parse(field: &str, text: &str, phase: Phase) -> Result<Self, ConfigError> {
+        let mut segments = Vec::new();
+        let mut literal_from = 0;
+        for (start, end, name, argument) in commands(text) {
+            if start > literal_from {
+                segments.push(Segment::Literal(
+                    text.get(literal_from..start)
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+            }
+            segments.push(Segment::Source(source(field, phase, name, argument)?));
+            literal_from = end;
+        }
+        if literal_from < text.len() {
+            segments.push(Segment::Literal(
+                text.get(literal_from..).unwrap_or_default().to_string(),
+            ));
+        }
+        Ok(Self { segments })
+    }
+
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The text itself when the template has no command.
+    pub fn literal(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [] => Some(""),
+            [Segment::Literal(text)] => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Renders the template; a missing source renders as `missing`.
+    pub fn render(&self, context: &mut impl Context, missing: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        for segment in &self.segments {
+            match segment {
+                Segment::Literal(text) => out.extend_from_slice(text.as_bytes()),
+                Segment::Source(source) => match read(source, context) {
+                    Some(value) => out.extend_from_slice(&value),
+                    None => out.extend_from_slice(missing),
+                },
+            }
+        }
+        out
+    }
+}
+
+/// What `source` renders to; `None` when it is missing.
+pub fn read(source: &Source, context: &mut impl Context) -> Option<Vec<u8>> {
+    match source {
+        Source::RequestHeader(name) => context.header(Phase::Request, name),
+        Source::ResponseHeader(name) => context.header(Phase::Response, name),
+        Source::ResponseCode => context.header(Phase::Response, ":status"),
+        Source::StartTime(format) => Some(format.render(context.now_seconds()).into_bytes()),
+        Source::RemoteAddress => context.remote_address(),
+        Source::RemoteAddressWithoutPort => {
+            context.remote_address().map(|a| without_port(&a).to_vec())
+        }
+        Source::PeerUriSan => context.peer_uri_san(),
+        Source::QueryParam(name) => context
+            .header(Phase::Request, ":path")
+            .and_then(|path| query_param(&path, name.as_bytes()).map(<[u8]>::to_vec)),
+        Source::Cookie(name) => context
+            .header(Phase::Request, "cookie")
+            .and_then(|cookies| cookie(&cookies, name.as_bytes()).map(<[u8]>::to_vec)),
+    }
+}
+
+/// `[v6]:port` gives `v6`, `v4:port` gives `v4`; anything else is returned as it is.
+pub fn without_port(address: &[u8]) -> &[u8] {
+    if let Some(rest) = address.strip_prefix(b"[") {
+        if let Some(close) = rest.iter().position(|&b| b == b']') {
+            return rest.get(..close).unwrap_or(rest);
+        }
+        return address;
+    }
+    let mut colons = address.iter().enumerate().filter(|(_, &b)| b == b':');
+    match (colons.next(), colons.next()) {
+        (Some((at, _)), None) => address.get(..at).unwrap_or(address),
+        _ => address,
+    }
+}
+
+/// The first `name=value` of `path`'s query (after the first `?`), raw; `name` without `=`
+/// gives an empty value.
+pub fn query_param<'a>(path: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let start = path.iter().position(|&b| b == b'?')?;
+    path.get(start + 1..)?
+        .split(|&b| b == b'&')
+        .find_map(|pair| match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => {
+                (pair.get(..eq) == Some(name)).then(|| pair.get(eq + 1..).unwrap_or_default())
+            }
+            None => (pair == name).then_some(&[][..]),
+        })
+}
+
+/// The first `name=value` cookie of a `cookie` header (`a=1; b=2`), raw.
+pub fn cookie<'a>(header: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    header.split(|&b| b == b';').find_map(|pair| {
+        let pair = pair.get(
+            pair.iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count()..,
+        )?;
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        (pair.get(..eq) == Some(name)).then(|| pair.get(eq + 1..).unwrap_or_default())
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
