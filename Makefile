@@ -29,7 +29,7 @@ DEBIAN_PACKAGES := binaryen buildah skopeo docker-registry
 # bytes, and so the same image digests, on every machine.
 export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
 
-.PHONY: setup build sizes demo test test-envoy-matrix lint fmt examples images push deploy bench clean
+.PHONY: setup build sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench clean
 
 setup:
 	@# rust-toolchain.toml pins the toolchain, its components and the wasm target; rustup
@@ -114,6 +114,10 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+# Copies lua-reference/engine/engine.lua into every Lua reference that holds the engine.
+lua-engine:
+	MOONSHIFT_BLESS=1 cargo test -q -p moonshift-harness --test lua_engine
 
 clean:
 	cargo clean

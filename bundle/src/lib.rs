@@ -1,6 +1,6 @@
-//! All four filters in one module, and the pipeline that chains them in one plugin. Envoy picks
-//! a filter by the plugin's `root_id` (`timestamp-header`, `path-logger`, `local-ratelimit`,
-//! `response-decorator`, or `pipeline` with a list of filters as its configuration); give several
+//! Every filter in one module, and the pipeline that chains them in one plugin. Envoy picks a
+//! filter by the plugin's `root_id` (the filter's name, as in `filters/`, or `pipeline` with a
+//! list of filters as its configuration); give several
 //! plugins the same `vm_config` (same `vm_id`, same code) and they share one VM per worker instead
 //! of one VM each.
 
@@ -9,6 +9,7 @@ pub mod pipeline;
 use local_ratelimit::LocalRateLimit;
 use moonshift_kit::{host, Action, DynFilter, Filter};
 use path_logger::PathLogger;
+use request_decorator::RequestDecorator;
 use response_decorator::ResponseDecorator;
 use std::any::Any;
 use timestamp_header::TimestampHeader;
@@ -17,11 +18,12 @@ use timestamp_header::TimestampHeader;
 moonshift_kit::export_filter!(Bundle, [request_headers, response_headers], per_stream);
 
 /// The filters, by `root_id`: the one list the bundle holds.
-pub(crate) const FILTERS: [(&str, Build); 4] = [
+pub(crate) const FILTERS: [(&str, Build); 5] = [
     (TimestampHeader::NAME, build::<TimestampHeader>),
     (PathLogger::NAME, build::<PathLogger>),
     (LocalRateLimit::NAME, build::<LocalRateLimit>),
     (ResponseDecorator::NAME, build::<ResponseDecorator>),
+    (RequestDecorator::NAME, build::<RequestDecorator>),
 ];
 
 pub type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;

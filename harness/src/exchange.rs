@@ -52,6 +52,8 @@ pub struct Exchange {
     pub request_headers: Vec<Header>,
     /// `ip:port` of the downstream peer.
     pub remote_address: String,
+    /// The URI SANs of the client's certificate; empty: no TLS, or no URI SAN.
+    pub peer_uri_sans: Vec<String>,
     pub upstream_status: u16,
     pub upstream_headers: Vec<Header>,
 }
@@ -69,6 +71,7 @@ impl Exchange {
                 ("user-agent".into(), b"moonshift-bench".to_vec()),
             ],
             remote_address: "127.0.0.1:40000".into(),
+            peer_uri_sans: Vec::new(),
             upstream_status: 200,
             upstream_headers: Vec::new(),
         }

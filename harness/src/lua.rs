@@ -32,6 +32,7 @@ struct Stream {
     local_reply: Option<LocalReply>,
     logs: Vec<LogLine>,
     remote_address: String,
+    peer_uri_sans: Vec<String>,
 }
 
 type Shared = Rc<RefCell<Stream>>;
@@ -143,6 +144,19 @@ struct StreamInfo {
     metadata: Table,
 }
 
+struct SslConnection {
+    uri_sans: Vec<String>,
+}
+
+impl UserData for SslConnection {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("uriSanPeerCertificate", |_, this, ()| {
+            Ok(this.uri_sans.clone())
+        });
+        methods.add_method("peerCertificatePresented", |_, _, ()| Ok(true));
+    }
+}
+
 struct DynamicMetadata {
     metadata: Table,
 }
@@ -151,6 +165,12 @@ impl UserData for StreamInfo {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("downstreamRemoteAddress", |_, this, ()| {
             Ok(this.stream.borrow().remote_address.clone())
+        });
+        // Envoy gives `nil` on a plaintext connection; this host has no TLS connection without
+        // a client certificate, so no SANs means plaintext.
+        methods.add_method("downstreamSslConnection", |_, this, ()| {
+            let sans = this.stream.borrow().peer_uri_sans.clone();
+            Ok((!sans.is_empty()).then_some(SslConnection { uri_sans: sans }))
         });
         methods.add_method("dynamicMetadata", |_, this, ()| {
             Ok(DynamicMetadata {
@@ -340,6 +360,7 @@ impl LuaWorker {
             response_headers: Vec::new(),
             local_reply: None,
             remote_address: exchange.remote_address.clone(),
+            peer_uri_sans: exchange.peer_uri_sans.clone(),
             logs: Vec::new(),
         }));
         let metadata = match self.lua.create_table() {

@@ -99,6 +99,9 @@ pub struct ExchangeSpec {
     pub headers: Vec<(String, Value)>,
     #[serde(default = "remote_address")]
     pub remote_address: String,
+    /// The URI SANs of the client's certificate (a TLS client); default: none.
+    #[serde(default)]
+    pub peer_uri_sans: Vec<String>,
     #[serde(default)]
     pub upstream: Upstream,
     /// Run the exchange this many times.
@@ -173,6 +176,7 @@ impl ExchangeSpec {
         Exchange {
             request_headers,
             remote_address: self.remote_address.clone(),
+            peer_uri_sans: self.peer_uri_sans.clone(),
             upstream_status: self.upstream.status,
             upstream_headers: convert(&self.upstream.headers),
         }

@@ -115,6 +115,8 @@ struct StreamState {
     response_headers: Vec<Header>,
     local_reply: Option<LocalReply>,
     remote_address: String,
+    /// What Envoy's `connection.uri_san_peer_certificate` gives: the first URI SAN.
+    peer_uri_san: Option<String>,
 }
 
 struct HostState {
@@ -325,6 +327,7 @@ impl WasmWorker {
                 response_headers: Vec::new(),
                 local_reply: None,
                 remote_address: exchange.remote_address.clone(),
+                peer_uri_san: exchange.peer_uri_sans.first().cloned(),
             };
         }
         let headers_count = exchange.request_headers.len() as i32;

@@ -18,6 +18,7 @@ fn plain_request() -> Exchange {
             (":method".into(), b"GET".to_vec()),
         ],
         remote_address: "10.0.0.7:40000".into(),
+        peer_uri_sans: vec![],
         upstream_status: 200,
         upstream_headers: vec![],
     }
@@ -68,7 +69,7 @@ fn every_invalid_config_is_refused_by_the_wasm_with_its_message() {
     let cases = [
         ("path-logger", json!({"message": "%REQ(:status)%"}), "path-logger: invalid configuration: message placeholder must be a header name or one of :authority, :method, :path, :scheme, got \":status\""),
         ("local-ratelimit", json!({"token_bucket": {"fill_interval": "10ms"}}), "local-ratelimit: invalid configuration: token_bucket.fill_interval must be >= 50ms, got \"10ms\""),
-        ("response-decorator", json!({"operations": [{"action": "add", "name": "x"}]}), "response-decorator: invalid configuration: operations[0].value is required when action is \"add\" or \"set\""),
+        ("response-decorator", json!({"operations": [{"action": "add", "name": "x"}]}), "response-decorator: invalid configuration: operations[0].value is required when action is \"add\", \"set\" or \"set_if_absent\""),
     ];
     for (filter, config, want) in cases {
         let plugin = Plugin {

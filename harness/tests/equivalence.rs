@@ -51,6 +51,11 @@ fn response_decorator() {
 }
 
 #[test]
+fn request_decorator() {
+    run_file("request-decorator");
+}
+
+#[test]
 fn local_ratelimit() {
     run_file("local-ratelimit");
 }

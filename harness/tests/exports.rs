@@ -45,13 +45,9 @@ fn module_exports(module: &str) -> BTreeSet<String> {
 
 #[test]
 fn each_module_exports_only_what_its_filter_uses() {
-    for (module, dir) in [
-        ("timestamp-header", "filters/timestamp-header"),
-        ("path-logger", "filters/path-logger"),
-        ("local-ratelimit", "filters/local-ratelimit"),
-        ("response-decorator", "filters/response-decorator"),
-        ("moonshift-bundle", "bundle"),
-    ] {
-        assert_eq!(module_exports(module), declared_exports(dir), "{module}");
+    let filters = moonshift_harness::artifacts::FILTERS.iter();
+    let modules = filters.map(|f| (*f, format!("filters/{f}")));
+    for (module, dir) in modules.chain([("moonshift-bundle", "bundle".to_string())]) {
+        assert_eq!(module_exports(module), declared_exports(&dir), "{module}");
     }
 }

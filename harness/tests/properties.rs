@@ -116,6 +116,7 @@ fn request() -> impl Strategy<Value = Exchange> {
             Exchange {
                 request_headers,
                 remote_address: remote,
+                peer_uri_sans: vec![],
                 upstream_status: 200,
                 upstream_headers: upstream,
             }

@@ -23,8 +23,10 @@
 use crate::config::{self, ConfigError};
 use crate::lua_pattern;
 use crate::template::{Context, Phase};
-use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::nfa::thompson::{self, pikevm};
+use regex_automata::util::syntax;
 use serde::Deserialize;
+use std::cell::RefCell;
 
 /// A string test as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -76,7 +78,24 @@ pub enum Match {
     Suffix(Vec<u8>),
     Contains(Vec<u8>),
     /// A `lua_pattern` (search) or a `regex` (anchored at both ends), compiled.
-    Pattern(Regex),
+    Pattern(Box<Compiled>),
+}
+
+/// A compiled pattern and its matching scratch space, reused across requests (a plugin's
+/// conditions live on one worker's VM, which runs one callback at a time).
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    vm: pikevm::PikeVM,
+    cache: RefCell<pikevm::Cache>,
+}
+
+impl Compiled {
+    pub(crate) fn is_match(&self, value: &[u8]) -> bool {
+        match self.cache.try_borrow_mut() {
+            Ok(mut cache) => self.vm.is_match(&mut cache, value),
+            Err(_) => self.vm.is_match(&mut self.vm.create_cache(), value),
+        }
+    }
 }
 
 impl Match {
@@ -88,23 +107,37 @@ impl Match {
             Self::Contains(want) => {
                 want.is_empty() || value.windows(want.len()).any(|w| w == want.as_slice())
             }
-            Self::Pattern(regex) => regex.is_match(value),
+            Self::Pattern(compiled) => compiled.is_match(value),
         }
     }
 }
 
-fn compile(field: &str, source: &str) -> Result<Regex, ConfigError> {
-    RegexBuilder::new(source)
-        .unicode(false)
-        .dot_matches_new_line(true)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
+/// Compiles `source` in byte mode: `.` is any byte (`\n` too), classes are ASCII.
+pub(crate) fn compile(field: &str, source: &str) -> Result<Box<Compiled>, ConfigError> {
+    let vm = pikevm::PikeVM::builder()
+        .syntax(
+            syntax::Config::new()
+                .unicode(false)
+                .utf8(false)
+                .dot_matches_new_line(true),
+        )
+        .thompson(
+            thompson::Config::new()
+                .utf8(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+        )
+        .build(source)
         .map_err(|e| {
+            // The syntax error's last line says what is wrong (`error: unclosed group`).
+            let why =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string);
             ConfigError::new(format!(
                 "{field} does not compile: {}",
-                e.to_string().lines().last().unwrap_or_default().trim()
+                why.lines().last().unwrap_or_default().trim()
             ))
-        })
+        })?;
+    let cache = RefCell::new(vm.create_cache());
+    Ok(Box::new(Compiled { vm, cache }))
 }
 
 impl MatchConfig {

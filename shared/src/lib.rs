@@ -7,7 +7,8 @@
 //! Logic that only one filter uses (the token bucket) lives in that filter's crate, next to the
 //! code that calls it.
 //!
-//! All of it is pure and unit-tested on the host; the proxy-wasm glue is `moonshift-kit`.
+//! All of it is pure and unit-tested on the host, except [`stream`] and [`operations::apply`],
+//! which read and change a live stream through `moonshift-kit`.
 
 pub mod clock;
 pub mod condition;
@@ -15,6 +16,8 @@ pub mod config;
 pub mod headers;
 pub mod json;
 pub mod lua_pattern;
+pub mod operations;
+pub mod stream;
 pub mod strftime;
 pub mod template;
 

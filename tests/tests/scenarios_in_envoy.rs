@@ -152,6 +152,11 @@ fn response_decorator() {
 }
 
 #[test]
+fn request_decorator() {
+    play_file("request-decorator");
+}
+
+#[test]
 fn local_ratelimit() {
     play_file("local-ratelimit");
 }

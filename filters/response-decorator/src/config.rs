@@ -1,29 +1,9 @@
-//! `response-decorator` configuration: JSON in, validated [`Operation`]s out.
+//! `response-decorator` configuration: JSON in, validated operations out.
 
 use moonshift_shared::config::{self, ConfigError};
+use moonshift_shared::operations::{self, Action, Operation, OperationConfig};
+use moonshift_shared::template::Phase;
 use serde::Deserialize;
-
-/// What an operation does to the response headers, named after the Lua call it reproduces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Lua `headers():add(name, value)`: append another value.
-    Add,
-    /// Lua `headers():replace(name, value)`: leave exactly this one value.
-    Set,
-    /// Lua `headers():remove(name)`: remove every value.
-    Remove,
-}
-
-/// One operation as written in `pluginConfig`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OperationConfig {
-    pub action: Action,
-    pub name: String,
-    #[serde(default)]
-    pub value: Option<String>,
-}
 
 /// The configuration as written in `pluginConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -41,88 +21,26 @@ impl Default for Config {
                 action: Action::Add,
                 name: "x-lua-processed".into(),
                 value: Some("true".into()),
+                when: Vec::new(),
             }],
         }
     }
 }
 
-/// A validated operation: lowercase name; `value` is empty for [`Action::Remove`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operation {
-    pub action: Action,
-    pub name: String,
-    pub value: String,
-}
-
-/// How many operations one filter may hold: each costs a host call per response.
-pub const MAX_OPERATIONS: usize = 64;
-
-impl Config {
-    pub fn validate(&self) -> Result<Vec<Operation>, ConfigError> {
-        if self.operations.len() > MAX_OPERATIONS {
-            return Err(ConfigError::invalid(
-                "operations",
-                &format!("must hold at most {MAX_OPERATIONS} entries"),
-                self.operations.len(),
-            ));
-        }
-        self.operations
-            .iter()
-            .enumerate()
-            .map(|(i, op)| {
-                let field = |name: &str| format!("operations[{i}].{name}");
-                let name = config::writable_header_name(&field("name"), &op.name)?;
-                let value = match (op.action, &op.value) {
-                    (Action::Remove, None) => String::new(),
-                    (Action::Remove, Some(value)) => {
-                        return Err(ConfigError::invalid(
-                            &field("value"),
-                            "must be absent when action is \"remove\"",
-                            value,
-                        ))
-                    }
-                    (_, None) => {
-                        return Err(ConfigError::new(format!(
-                            "{} is required when action is \"add\" or \"set\"",
-                            field("value")
-                        )))
-                    }
-                    (_, Some(value)) => {
-                        config::header_value(&field("value"), value)?;
-                        value.clone()
-                    }
-                };
-                Ok(Operation {
-                    action: op.action,
-                    name,
-                    value,
-                })
-            })
-            .collect()
-    }
-}
-
 /// Parses and validates configuration bytes (`None`: the defaults).
 pub fn parse(bytes: Option<&[u8]>) -> Result<Vec<Operation>, ConfigError> {
-    config::from_json::<Config>(bytes)?.validate()
+    let config = config::from_json::<Config>(bytes)?;
+    operations::validate(&config.operations, Phase::Response)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn op(action: Action, name: &str, value: &str) -> Operation {
-        Operation {
-            action,
-            name: name.into(),
-            value: value.into(),
-        }
-    }
-
+    /// What each configuration gives: each operation's action, name and value template, or the
+    /// error.
     #[test]
-    #[allow(clippy::type_complexity)]
     fn config_table() {
-        let default = vec![op(Action::Add, "x-lua-processed", "true")];
         let too_many = format!(
             r#"{{"operations":[{}]}}"#,
             vec![r#"{"action":"remove","name":"x"}"#; 65].join(",")
@@ -131,19 +49,29 @@ mod tests {
             r#"{{"operations":[{{"action":"add","name":"x","value":"{}"}}]}}"#,
             "v".repeat(1 << 20)
         );
-        let cases: Vec<(&str, &str, Result<Vec<Operation>, &str>)> = vec![
-            ("no configuration", "", Ok(default.clone())),
-            ("empty object", "{}", Ok(default)),
-            ("no operations", r#"{"operations":[]}"#, Ok(vec![])),
+        let cases: Vec<(&str, &str, Result<&str, &str>)> = vec![
+            ("no configuration", "", Ok("Add x-lua-processed true")),
+            ("empty object", "{}", Ok("Add x-lua-processed true")),
+            ("no operations", r#"{"operations":[]}"#, Ok("")),
             (
                 "every action, in order",
-                r#"{"operations":[{"action":"remove","name":"Server"},{"action":"set","name":"x-a","value":"1"},{"action":"add","name":"x-a","value":""}]}"#,
-                Ok(vec![op(Action::Remove, "server", ""), op(Action::Set, "x-a", "1"), op(Action::Add, "x-a", "")]),
+                r#"{"operations":[{"action":"remove","name":"Server"},{"action":"set","name":"x-a","value":"1"},{"action":"add","name":"x-a","value":""},{"action":"set_if_absent","name":"Strict-Transport-Security","value":"max-age=31536000"},{"action":"remove_prefix","name":"x-envoy-"}]}"#,
+                Ok("Remove server ; Set x-a 1; Add x-a ; SetIfAbsent strict-transport-security max-age=31536000; RemovePrefix x-envoy- "),
+            ),
+            (
+                "templates and conditions on the response",
+                r#"{"operations":[{"action":"set","name":"x-status","value":"%RESPONSE_CODE% from %RESP(server)%","when":[{"status":[500,503]}]}]}"#,
+                Ok("Set x-status <template>"),
+            ),
+            (
+                "a template reading the request",
+                r#"{"operations":[{"action":"set","name":"x","value":"%REQ(:path)%"}]}"#,
+                Err("operations[0].value %REQ(:path)% reads the request, which a response-phase Lua script cannot read"),
             ),
             (
                 "unknown action",
                 r#"{"operations":[{"action":"append","name":"x"}]}"#,
-                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `remove`"),
+                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`"),
             ),
             (
                 "missing name",
@@ -153,12 +81,12 @@ mod tests {
             (
                 "missing value",
                 r#"{"operations":[{"action":"remove","name":"a"},{"action":"set","name":"x"}]}"#,
-                Err(r#"operations[1].value is required when action is "add" or "set""#),
+                Err(r#"operations[1].value is required when action is "add", "set" or "set_if_absent""#),
             ),
             (
                 "value on remove",
                 r#"{"operations":[{"action":"remove","name":"x","value":"1"}]}"#,
-                Err(r#"operations[0].value must be absent when action is "remove", got "1""#),
+                Err(r#"operations[0].value must be absent when action is "remove" or "remove_prefix", got "1""#),
             ),
             (
                 "bad name",
@@ -188,7 +116,7 @@ mod tests {
             (
                 "unknown field",
                 r#"{"operations":[{"action":"add","name":"x","value":"1","append":true}]}"#,
-                Err("operations[0].append: unknown field `append`, expected one of `action`, `name`, `value`"),
+                Err("operations[0].append: unknown field `append`, expected one of `action`, `name`, `value`, `when`"),
             ),
             ("too many", too_many.as_str(), Err("operations must hold at most 64 entries, got 65")),
         ];
@@ -196,8 +124,22 @@ mod tests {
             .iter()
             .all(|(_, _, want)| !want.as_ref().is_err_and(|e| e.contains("SECRET"))));
         for (name, json, want) in cases {
-            let got = parse(Some(json.as_bytes())).map_err(|e| e.to_string());
-            assert_eq!(got, want.map_err(str::to_string), "case: {name}");
+            let got = parse(Some(json.as_bytes()))
+                .map(|ops| {
+                    ops.iter()
+                        .map(|op| {
+                            let value = op.value.literal().unwrap_or("<template>");
+                            format!("{:?} {} {value}", op.action, op.name)
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .map_err(|e| e.to_string());
+            assert_eq!(
+                got,
+                want.map(str::to_string).map_err(str::to_string),
+                "case: {name}"
+            );
         }
     }
 }

@@ -2,9 +2,9 @@
 
 pub mod config;
 
-use config::{Action, Operation};
-use moonshift_kit::host::Map;
-use moonshift_kit::Filter;
+use moonshift_kit::{Action, Filter};
+use moonshift_shared::operations::{self, Operation};
+use moonshift_shared::template::Phase;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 moonshift_kit::export_filter!(ResponseDecorator, [response_headers]);
@@ -26,19 +26,8 @@ impl Filter for ResponseDecorator {
     }
 
     /// Runs on upstream responses and on local replies alike, as Lua's `envoy_on_response` does.
-    fn on_response_headers(&self, _stream: &mut ()) -> moonshift_kit::Action {
-        let headers = Map::Response;
-        for op in &self.operations {
-            let name = op.name.as_str();
-            let done = match op.action {
-                Action::Add => headers.add(name, op.value.as_bytes()),
-                Action::Set => headers.replace(name, op.value.as_bytes()),
-                Action::Remove => headers.remove(name),
-            };
-            if let Err(status) = done {
-                log::warn!("response-decorator: {name}: the host refused the change: {status}");
-            }
-        }
-        moonshift_kit::Action::Continue
+    fn on_response_headers(&self, _stream: &mut ()) -> Action {
+        operations::apply(&self.operations, Phase::Response, Self::NAME);
+        Action::Continue
     }
 }

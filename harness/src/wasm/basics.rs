@@ -65,6 +65,10 @@ pub(super) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 b"plugin_name" => state.plugin_name.clone().into_bytes(),
                 b"plugin_root_id" => state.root_id.clone().into_bytes(),
                 b"source\0address" => state.stream.remote_address.clone().into_bytes(),
+                b"connection\0uri_san_peer_certificate" => match &state.stream.peer_uri_san {
+                    Some(san) => san.clone().into_bytes(),
+                    None => return Ok(NOT_FOUND),
+                },
                 _ => return Ok(NOT_FOUND),
             };
             hand_over(&mut c, &value, ret_ptr, ret_size)?;

@@ -6,17 +6,14 @@
 )]
 
 use super::to_regex;
+use crate::condition::Compiled;
 use mlua::Lua;
 use proptest::prelude::*;
-use regex::bytes::{Regex, RegexBuilder};
 
-fn compile(pattern: &[u8]) -> Result<Regex, String> {
+/// The pattern translated and compiled as a `lua_pattern` condition compiles it.
+fn compile(pattern: &[u8]) -> Result<Box<Compiled>, String> {
     let source = to_regex(pattern)?;
-    RegexBuilder::new(&source)
-        .unicode(false)
-        .dot_matches_new_line(true)
-        .build()
-        .map_err(|e| format!("{source}: {e}"))
+    crate::condition::compile("when", &source).map_err(|e| e.to_string())
 }
 
 /// What LuaJIT's `string.find(subject, pattern)` says: a match or not; `Err` when Lua raises.

@@ -1,0 +1,94 @@
+//! `request-decorator` configuration: JSON in, validated operations out.
+
+use moonshift_shared::config::{self, ConfigError};
+use moonshift_shared::operations::{self, Operation, OperationConfig};
+use moonshift_shared::template::Phase;
+use serde::Deserialize;
+
+/// The configuration as written in `pluginConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Applied in order to every request. None by default: the filter does nothing until told.
+    pub operations: Vec<OperationConfig>,
+}
+
+/// Parses and validates configuration bytes (`None`: the defaults).
+pub fn parse(bytes: Option<&[u8]>) -> Result<Vec<Operation>, ConfigError> {
+    let config = config::from_json::<Config>(bytes)?;
+    operations::validate(&config.operations, Phase::Request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What each configuration gives: the operations' actions and names, or the error.
+    #[test]
+    fn config_table() {
+        let cases: &[(&str, &str, Result<&str, &str>)] = &[
+            ("no configuration", "", Ok("")),
+            ("empty object", "{}", Ok("")),
+            (
+                "every action",
+                r#"{"operations":[{"action":"remove_prefix","name":"X-Internal-"},{"action":"set","name":"x-a","value":"%REQ(:path)%"},{"action":"add","name":"x-a","value":""},{"action":"set_if_absent","name":"x-b","value":"1","when":[{"path":{"prefix":"/api/"}}]},{"action":"remove","name":"x-c"}]}"#,
+                Ok("RemovePrefix x-internal- Set x-a Add x-a SetIfAbsent x-b Remove x-c"),
+            ),
+            (
+                "a template reading the response",
+                r#"{"operations":[{"action":"set","name":"x","value":"%RESPONSE_CODE%"}]}"#,
+                Err("operations[0].value %RESPONSE_CODE% reads the response, which the request phase has not got"),
+            ),
+            (
+                "a condition on the status",
+                r#"{"operations":[{"action":"set","name":"x","value":"1","when":[{"status":[200]}]}]}"#,
+                Err("operations[0].when[0].status reads the response, which this phase cannot see"),
+            ),
+            (
+                "a prefix that would strip framing headers",
+                r#"{"operations":[{"action":"remove_prefix","name":"con"}]}"#,
+                Err(r#"operations[0].name must not be a prefix of a framing or hop-by-hop header (it would remove them), got "con""#),
+            ),
+            (
+                "a value on remove_prefix",
+                r#"{"operations":[{"action":"remove_prefix","name":"x-","value":"1"}]}"#,
+                Err(r#"operations[0].value must be absent when action is "remove" or "remove_prefix", got "1""#),
+            ),
+            (
+                "no value on set_if_absent",
+                r#"{"operations":[{"action":"set_if_absent","name":"x"}]}"#,
+                Err(r#"operations[0].value is required when action is "add", "set" or "set_if_absent""#),
+            ),
+            (
+                "a credential's value is never echoed",
+                r#"{"operations":[{"action":"set","name":"authorization","value":"Bearer SECRET\r"}]}"#,
+                Err("operations[0].value must not contain NUL, CR or LF, got a 14-byte value with CR at byte 13 (values are not quoted: they may be credentials)"),
+            ),
+            (
+                "an unknown action",
+                r#"{"operations":[{"action":"append","name":"x"}]}"#,
+                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`"),
+            ),
+            (
+                "a bad Lua pattern",
+                r#"{"operations":[{"action":"remove","name":"x","when":[{"path":{"lua_pattern":"%f[%a]"}}]}]}"#,
+                Err(r#"operations[0].when[0].path.lua_pattern must be a Lua pattern with a regex equivalent: %f at byte 0 has no regular-expression equivalent, got "%f[%a]""#),
+            ),
+        ];
+        for (name, json, want) in cases {
+            let got = parse(Some(json.as_bytes()))
+                .map(|ops| {
+                    ops.iter()
+                        .map(|op| format!("{:?} {}", op.action, op.name))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .map_err(|e| e.to_string());
+            assert_eq!(
+                got,
+                want.map(str::to_string).map_err(str::to_string),
+                "case: {name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+
+use moonshift_kit::{Action, Filter};
+use moonshift_shared::operations::{self, Operation};
+use moonshift_shared::template::Phase;
+
+#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
+moonshift_kit::export_filter!(RequestDecorator, [request_headers]);
+
+/// The plugin: the operations, in order.
+#[derive(Debug)]
+pub struct RequestDecorator {
+    operations: Vec<Operation>,
+}
+
+impl Filter for RequestDecorator {
+    const NAME: &'static str = "request-decorator";
+    type Stream = ();
+
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        config::parse(config)
+            .map(|operations| Self { operations })
+            .map_err(|e| e.to_string())
+    }
+
+    fn on_request_headers(&self, _stream: &mut ()) -> Action {
+        operations::apply(&self.operations, Phase::Request, Self::NAME);
+        Action::Continue
+    }
+}

@@ -1,0 +1,160 @@
+//! Header operations: what request-decorator and response-decorator do, in order, each under
+//! its own conditions. They are Lua's `add`, `replace` and `remove`, and two built on them,
+//! with Lua's ordering and repeated-value behaviour:
+//!
+//! | action | Lua | effect |
+//! |---|---|---|
+//! | `add` | `headers:add(name, value)` | appends another value |
+//! | `set` | `headers:replace(name, value)` | leaves exactly this one value |
+//! | `set_if_absent` | `if headers:get(name) == nil then headers:add(name, value) end` | only when no value is there |
+//! | `remove` | `headers:remove(name)` | removes every value |
+//! | `remove_prefix` | `remove` of every name `pairs(headers)` gives that starts with `name` | strips a family (`x-internal-`) |
+//!
+//! `value` is a [`Template`]; a missing source renders as the empty string. `when` holds
+//! [`conditions`](crate::condition), all of which must hold, checked against the headers as the
+//! earlier operations left them (as the Lua's `if` does).
+
+use crate::condition::{self, Condition, ConditionConfig};
+use crate::config::{self, ConfigError};
+use crate::stream::Live;
+use crate::template::{Context, Phase, Template};
+use moonshift_kit::host::Map;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Add,
+    Set,
+    SetIfAbsent,
+    Remove,
+    RemovePrefix,
+}
+
+/// One operation as written in `pluginConfig`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationConfig {
+    pub action: Action,
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub when: Vec<ConditionConfig>,
+}
+
+/// A validated operation: lowercase name (a prefix for `remove_prefix`), parsed value.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub action: Action,
+    pub name: String,
+    pub value: Template,
+    pub when: Vec<Condition>,
+}
+
+/// Validates `operations` (the field is `operations`) for `phase`.
+pub fn validate(
+    operations: &[OperationConfig],
+    phase: Phase,
+) -> Result<Vec<Operation>, ConfigError> {
+    config::bounded_list("operations", operations.len())?;
+    operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let field = |name: &str| format!("operations[{i}].{name}");
+            let name = match op.action {
+                Action::RemovePrefix => prefix(&field("name"), &op.name)?,
+                _ => config::writable_header_name(&field("name"), &op.name)?,
+            };
+            let value = match (op.action, &op.value) {
+                (Action::Remove | Action::RemovePrefix, None) => Template::parse("", "", phase)?,
+                (Action::Remove | Action::RemovePrefix, Some(value)) => {
+                    return Err(ConfigError::invalid(
+                        &field("value"),
+                        "must be absent when action is \"remove\" or \"remove_prefix\"",
+                        value,
+                    ))
+                }
+                (_, None) => {
+                    return Err(ConfigError::new(format!(
+                        "{} is required when action is \"add\", \"set\" or \"set_if_absent\"",
+                        field("value")
+                    )))
+                }
+                (_, Some(value)) => {
+                    config::header_value(&field("value"), value)?;
+                    Template::parse(&field("value"), value, phase)?
+                }
+            };
+            let when = condition::validate_all(&field("when"), &op.when, phase)?;
+            Ok(Operation {
+                action: op.action,
+                name,
+                value,
+                when,
+            })
+        })
+        .collect()
+}
+
+/// A `remove_prefix` name: header-name characters, and not a prefix of a framing header (it
+/// would strip `content-length` or `connection`).
+fn prefix(field: &str, name: &str) -> Result<String, ConfigError> {
+    let lower = config::header_name(field, name)?;
+    if config::FRAMING_HEADERS
+        .iter()
+        .any(|framing| framing.starts_with(lower.as_str()))
+    {
+        return Err(ConfigError::invalid(
+            field,
+            "must not be a prefix of a framing or hop-by-hop header (it would remove them)",
+            name,
+        ));
+    }
+    Ok(lower)
+}
+
+fn map(phase: Phase) -> Map {
+    match phase {
+        Phase::Request => Map::Request,
+        Phase::Response => Map::Response,
+    }
+}
+
+/// Applies `operations` to `phase`'s headers through the host. A change the host refuses is
+/// logged, and the next operation runs.
+pub fn apply(operations: &[Operation], phase: Phase, filter: &str) {
+    let headers = map(phase);
+    let mut live = Live::default();
+    for op in operations {
+        if !condition::all_hold(&op.when, &mut live, phase) {
+            continue;
+        }
+        let name = op.name.as_str();
+        let done = match op.action {
+            Action::Remove => headers.remove(name),
+            Action::RemovePrefix => {
+                let mut names: Vec<String> = headers
+                    .all()
+                    .into_iter()
+                    .map(|(key, _)| key)
+                    .filter(|key| key.starts_with(name))
+                    .collect();
+                names.sort();
+                names.dedup();
+                names.iter().try_for_each(|key| headers.remove(key))
+            }
+            Action::Add => headers.add(name, &op.value.render(&mut live, b"")),
+            Action::Set => headers.replace(name, &op.value.render(&mut live, b"")),
+            Action::SetIfAbsent => match live.header(phase, name) {
+                Some(_) => Ok(()),
+                None => headers.add(name, &op.value.render(&mut live, b"")),
+            },
+        };
+        live.changed(phase);
+        if let Err(status) = done {
+            log::warn!("{filter}: {name}: the host refused the change: {status}");
+        }
+    }
+}
