@@ -7,6 +7,7 @@
 pub mod pipeline;
 
 use local_ratelimit::LocalRateLimit;
+use local_reply::LocalReply;
 use moonshift_kit::{host, Action, DynFilter, Filter};
 use path_logger::PathLogger;
 use request_decorator::RequestDecorator;
@@ -18,12 +19,13 @@ use timestamp_header::TimestampHeader;
 moonshift_kit::export_filter!(Bundle, [request_headers, response_headers], per_stream);
 
 /// The filters, by `root_id`: the one list the bundle holds.
-pub(crate) const FILTERS: [(&str, Build); 5] = [
+pub(crate) const FILTERS: [(&str, Build); 6] = [
     (TimestampHeader::NAME, build::<TimestampHeader>),
     (PathLogger::NAME, build::<PathLogger>),
     (LocalRateLimit::NAME, build::<LocalRateLimit>),
     (ResponseDecorator::NAME, build::<ResponseDecorator>),
     (RequestDecorator::NAME, build::<RequestDecorator>),
+    (LocalReply::NAME, build::<LocalReply>),
 ];
 
 pub type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;

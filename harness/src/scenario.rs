@@ -9,7 +9,7 @@
 
 use crate::clock::Clock;
 use crate::diff;
-use crate::exchange::{show_bytes, Exchange, Header, Level, Outcome};
+use crate::exchange::{reply_headers_by_name, show_bytes, Exchange, Header, Level, Outcome};
 use crate::lua::LuaWorker;
 use crate::lua_config;
 use crate::wasm::{Plugin, Process, WasmModule, WasmWorker};
@@ -364,9 +364,9 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
             if scenario.differs.is_none() {
                 if let Some(diff) = diff::side_by_side(
                     "Lua (LuaJIT)",
-                    &lua_outcome,
+                    &reply_headers_by_name(&lua_outcome),
                     "Wasm (wasmtime)",
-                    &wasm_outcome,
+                    &reply_headers_by_name(&wasm_outcome),
                 ) {
                     report
                         .failures

@@ -56,6 +56,11 @@ fn request_decorator() {
 }
 
 #[test]
+fn local_reply() {
+    run_file("local-reply");
+}
+
+#[test]
 fn local_ratelimit() {
     run_file("local-ratelimit");
 }

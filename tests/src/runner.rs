@@ -420,15 +420,7 @@ fn group_by_name(headers: &mut Vec<Header>) {
     *headers = grouped;
 }
 
-/// A Lua local reply's headers sorted by name: `respond()` takes them as a Lua table, whose
-/// order LuaJIT does not define (it seeds string hashing at random per state).
-pub fn lua_reply_unordered(outcome: &Outcome) -> Outcome {
-    let mut out = outcome.clone();
-    if out.upstream_request.is_none() {
-        out.response.headers.sort_by(|a, b| a.0.cmp(&b.0));
-    }
-    out
-}
+pub use moonshift_harness::exchange::reply_headers_by_name as lua_reply_unordered;
 
 /// Lets two outcomes' `x-ratelimit-reset` differ by one second (real clocks move between them).
 pub fn reconcile_reset(a: &Outcome, b: &mut Outcome) {

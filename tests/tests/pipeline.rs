@@ -138,3 +138,46 @@ fn a_local_reply_passes_back_through_the_filters_before_it_only() {
         ],
     );
 }
+
+/// A whole script's worth of behaviour in one plugin: strip and set request headers, answer a
+/// health check and a redirect locally, decorate every response (the local replies included,
+/// since the decorator comes before the filter that answers).
+#[test]
+fn request_rules_local_replies_and_decoration_in_one_plugin() {
+    chain_and_pipeline_agree(
+        "script",
+        &[
+            (
+                "response-decorator",
+                json!({"operations": [
+                    {"action": "set_if_absent", "name": "x-content-type-options", "value": "nosniff"},
+                    {"action": "add", "name": "x-served", "value": "%RESPONSE_CODE%"}
+                ]}),
+            ),
+            (
+                "request-decorator",
+                json!({"operations": [
+                    {"action": "remove_prefix", "name": "x-internal-"},
+                    {"action": "set", "name": "x-client-ip", "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"}
+                ]}),
+            ),
+            (
+                "local-reply",
+                json!({"rules": [
+                    {"when": [{"path": {"exact": "/healthz"}}], "status": 200, "body": "ok"},
+                    {"when": [{"path": {"lua_pattern": "^/old/"}}], "status": 302,
+                     "headers": [{"name": "location", "value": "/new%REQ(:path)%"}]}
+                ]}),
+            ),
+            (
+                "path-logger",
+                json!({"message": "reached %REQ(:path)% from %REQ(x-client-ip)%"}),
+            ),
+        ],
+        &[
+            Request::get("/healthz"),
+            Request::get("/old/a?b=1").header("x-internal-user", "admin"),
+            Request::get("/api").header("x-internal-user", "admin"),
+        ],
+    );
+}

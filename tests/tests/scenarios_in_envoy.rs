@@ -86,8 +86,8 @@ fn play_file(filter: &str) {
                     compare(
                         &title("Lua and Wasm differ in Envoy"),
                         &mut failures,
-                        ("Envoy + Lua", &envoy_lua),
-                        ("Envoy + Wasm", &envoy_wasm),
+                        ("Envoy + Lua", &runner::lua_reply_unordered(&envoy_lua)),
+                        ("Envoy + Wasm", &runner::lua_reply_unordered(&envoy_wasm)),
                     );
                 }
                 let harness_lua = canonical(&in_process.lua, &rule, harness_window, protocol);
@@ -154,6 +154,11 @@ fn response_decorator() {
 #[test]
 fn request_decorator() {
     play_file("request-decorator");
+}
+
+#[test]
+fn local_reply() {
+    play_file("local-reply");
 }
 
 #[test]

@@ -1,0 +1,56 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+
+use config::Rule;
+use moonshift_kit::{host, Action, Filter};
+use moonshift_shared::condition;
+use moonshift_shared::stream::Live;
+use moonshift_shared::template::Phase;
+
+#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
+moonshift_kit::export_filter!(LocalReply, [request_headers]);
+
+/// The plugin: the rules, in order.
+#[derive(Debug)]
+pub struct LocalReply {
+    rules: Vec<Rule>,
+}
+
+impl Filter for LocalReply {
+    const NAME: &'static str = "local-reply";
+    type Stream = ();
+
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        config::parse(config)
+            .map(|rules| Self { rules })
+            .map_err(|e| e.to_string())
+    }
+
+    /// The first rule that holds answers; the reply then runs back through the response phase
+    /// of the filters before this one, as Envoy does with every local reply.
+    fn on_request_headers(&self, _stream: &mut ()) -> Action {
+        let mut live = Live::default();
+        let Some(rule) = self
+            .rules
+            .iter()
+            .find(|rule| condition::all_hold(&rule.when, &mut live, Phase::Request))
+        else {
+            return Action::Continue;
+        };
+        let values: Vec<(&str, Vec<u8>)> = rule
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.render(&mut live, b"")))
+            .collect();
+        let headers: Vec<(&str, &[u8])> = values.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+        let body = rule.body.render(&mut live, b"");
+        match host::send_local_response(rule.status, &headers, &body) {
+            Ok(()) => Action::Pause,
+            Err(status) => {
+                log::warn!("local-reply: the host refused the reply: {status}");
+                Action::Continue
+            }
+        }
+    }
+}
