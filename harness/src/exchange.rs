@@ -213,6 +213,17 @@ pub fn remove_header(headers: &mut Vec<Header>, name: &str) {
     headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
 }
 
+/// `outcome` with a local reply's headers in name order (each name's values kept in order), for
+/// comparing with a Lua reply: `respond()` takes its headers as a Lua table, whose order LuaJIT
+/// does not define (it seeds string hashing per state), and Envoy sends them in that order.
+pub fn reply_headers_by_name(outcome: &Outcome) -> Outcome {
+    let mut out = outcome.clone();
+    if out.upstream_request.is_none() {
+        out.response.headers.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,15 +277,4 @@ mod tests {
     fn bytes_are_shown_readably() {
         assert_eq!(show_bytes(b"ok \xff\x00"), "ok \\xff\u{0}");
     }
-}
-
-/// `outcome` with a local reply's headers in name order (each name's values kept in order), for
-/// comparing with a Lua reply: `respond()` takes its headers as a Lua table, whose order LuaJIT
-/// does not define (it seeds string hashing per state), and Envoy sends them in that order.
-pub fn reply_headers_by_name(outcome: &Outcome) -> Outcome {
-    let mut out = outcome.clone();
-    if out.upstream_request.is_none() {
-        out.response.headers.sort_by(|a, b| a.0.cmp(&b.0));
-    }
-    out
 }
