@@ -6,6 +6,7 @@
 
 pub mod pipeline;
 
+use api_key_auth::ApiKeyAuth;
 use local_ratelimit::LocalRateLimit;
 use local_reply::LocalReply;
 use moonshift_kit::{host, Action, DynFilter, Filter};
@@ -19,13 +20,14 @@ use timestamp_header::TimestampHeader;
 moonshift_kit::export_filter!(Bundle, [request_headers, response_headers], per_stream);
 
 /// The filters, by `root_id`: the one list the bundle holds.
-pub(crate) const FILTERS: [(&str, Build); 6] = [
+pub(crate) const FILTERS: [(&str, Build); 7] = [
     (TimestampHeader::NAME, build::<TimestampHeader>),
     (PathLogger::NAME, build::<PathLogger>),
     (LocalRateLimit::NAME, build::<LocalRateLimit>),
     (ResponseDecorator::NAME, build::<ResponseDecorator>),
     (RequestDecorator::NAME, build::<RequestDecorator>),
     (LocalReply::NAME, build::<LocalReply>),
+    (ApiKeyAuth::NAME, build::<ApiKeyAuth>),
 ];
 
 pub type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;

@@ -151,7 +151,7 @@ mod tests {
             (r#"{"filters": [{}]}"#, "filters[0].filter is required"),
             (
                 r#"{"filters": [{"filter": "lua"}]}"#,
-                "filters[0].filter must be one of timestamp-header, path-logger, local-ratelimit, response-decorator, request-decorator, local-reply, got \"lua\"",
+                "filters[0].filter must be one of timestamp-header, path-logger, local-ratelimit, response-decorator, request-decorator, local-reply, api-key-auth, got \"lua\"",
             ),
             (
                 r#"{"filters": [{"filter": "path-logger"}, {"filter": "path-logger", "config": {"level": "loud"}}]}"#,

@@ -61,6 +61,11 @@ fn local_reply() {
 }
 
 #[test]
+fn api_key_auth() {
+    run_file("api-key-auth");
+}
+
+#[test]
 fn local_ratelimit() {
     run_file("local-ratelimit");
 }

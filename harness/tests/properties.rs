@@ -33,6 +33,8 @@ fn subject(filter: &'static str) -> &'static Subject {
             "path-logger",
             "local-ratelimit",
             "response-decorator",
+            "request-decorator",
+            "api-key-auth",
         ]
         .into_iter()
         .map(support::subject)
@@ -209,6 +211,74 @@ proptest! {
             .collect();
         let config = json!({"operations": operations});
         assert_equal(&run_both("response-decorator", &config, &requests))?;
+    }
+
+    /// Templates and conditions on random requests: every command a request can render, every
+    /// kind of condition with a Lua twin, every action.
+    #[test]
+    fn request_decorator_matches_lua(
+        ops in proptest::collection::vec(
+            (
+                prop_oneof![Just("add"), Just("set"), Just("set_if_absent"), Just("remove"), Just("remove_prefix")],
+                header_name(),
+                prop_oneof![
+                    Just("%REQ(x-a)%".to_string()),
+                    Just("<%REQ(:path)%|%REQ(x-api-key)%>".to_string()),
+                    Just("%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %DOWNSTREAM_REMOTE_ADDRESS%".to_string()),
+                    Just("%QUERY_PARAM(a)%;%COOKIE(a)%".to_string()),
+                    Just("%START_TIME(%Y%m%d %H:%M:%S)%".to_string()),
+                    "[ -~]{0,12}",
+                ],
+                prop_oneof![
+                    Just(json!([])),
+                    Just(json!([{"header": {"name": "x-a", "present": true}}])),
+                    Just(json!([{"header": {"name": "x-api-key", "prefix": "a"}}])),
+                    Just(json!([{"header": {"name": "user-agent", "lua_pattern": "^[%w%-]+$"}}])),
+                    Just(json!([{"path": {"lua_pattern": "^/[^/]*$"}}, {"method": ["GET"]}])),
+                    Just(json!([{"not": {"path": {"contains": "a"}}}])),
+                    Just(json!([{"path": {"suffix": "x"}}])),
+                ],
+            ),
+            0..6,
+        ),
+        requests in timeline(3),
+    ) {
+        let operations: Vec<Value> = ops
+            .iter()
+            .map(|(action, name, value, when)| match *action {
+                "remove" | "remove_prefix" => json!({"action": action, "name": name, "when": when}),
+                _ => json!({"action": action, "name": name, "value": value, "when": when}),
+            })
+            .collect();
+        let config = json!({"operations": operations});
+        assert_equal(&run_both("request-decorator", &config, &requests))?;
+    }
+
+    /// Random keys, plain and hashed, of every length around SHA-256's padding boundaries:
+    /// the Lua's own SHA-256 and the Wasm's agree on which are admitted.
+    #[test]
+    fn api_key_auth_matches_lua(
+        keys in proptest::collection::vec("[!-~]{1,130}", 1..4),
+        hashed in any::<bool>(),
+        presented in proptest::collection::vec((0usize..5, "[!-~]{0,70}"), 1..4),
+    ) {
+        use sha2::Digest;
+        let hex = |k: &String| sha2::Sha256::digest(k.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let config = if hashed {
+            json!({"allowed_key_hashes": keys.iter().map(hex).collect::<Vec<_>>(), "allowed_keys": []})
+        } else {
+            json!({"allowed_keys": keys})
+        };
+        let requests: Vec<(u64, Exchange)> = presented
+            .iter()
+            .map(|(pick, other)| {
+                let key = keys.get(*pick).cloned().unwrap_or_else(|| other.clone());
+                let mut exchange = Exchange::get("a.test", "/");
+                exchange.request_headers.push(("x-api-key".into(), key.into_bytes()));
+                (0, exchange)
+            })
+            .collect();
+        assert_equal(&run_both("api-key-auth", &config, &requests))?;
     }
 
     #[test]

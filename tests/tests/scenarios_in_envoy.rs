@@ -162,6 +162,11 @@ fn local_reply() {
 }
 
 #[test]
+fn api_key_auth() {
+    play_file("api-key-auth");
+}
+
+#[test]
 fn local_ratelimit() {
     play_file("local-ratelimit");
 }

@@ -1,0 +1,115 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod keys;
+
+use config::Settings;
+use moonshift_kit::host::{self, LogLevel, Map};
+use moonshift_kit::{Action, Filter};
+use moonshift_shared::stream::Live;
+use moonshift_shared::template::{self, Context, Phase};
+
+#[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
+moonshift_kit::export_filter!(ApiKeyAuth, [request_headers, response_headers]);
+
+/// The header the seed's plugin adds to an admitted request.
+pub const VALIDATED: &str = "x-validated";
+
+/// The reply to a missing or unknown key: the seed's.
+const UNAUTHORIZED: &[u8] = br#"{"error":"unauthorized"}"#;
+
+/// The plugin: its validated settings.
+#[derive(Debug)]
+pub struct ApiKeyAuth {
+    settings: Settings,
+}
+
+/// Logs a host refusal; the request goes on (the refusal is Envoy's, not the client's).
+fn done(what: &str, result: Result<(), moonshift_kit::abi::Status>) {
+    if let Err(status) = result {
+        log::warn!("api-key-auth: {what}: the host refused the change: {status}");
+    }
+}
+
+impl ApiKeyAuth {
+    fn deny(why: &str) -> Action {
+        host::log(
+            LogLevel::Warn,
+            format!("api-key-auth: {why} API key").as_bytes(),
+        );
+        let headers: [(&str, &[u8]); 1] = [("content-type", b"application/json")];
+        match host::send_local_response(401, &headers, UNAUTHORIZED) {
+            Ok(()) => Action::Pause,
+            // A reply the host will not send must not let the request through.
+            Err(status) => {
+                log::error!("api-key-auth: the host refused the 401: {status}");
+                let _ = host::send_local_response(500, &[], b"");
+                Action::Pause
+            }
+        }
+    }
+}
+
+impl Filter for ApiKeyAuth {
+    const NAME: &'static str = "api-key-auth";
+    type Stream = ();
+
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        config::parse(config)
+            .map(|settings| Self { settings })
+            .map_err(|e| e.to_string())
+    }
+
+    fn on_request_headers(&self, _stream: &mut ()) -> Action {
+        let s = &self.settings;
+        let request = Map::Request;
+        // What the client may have sent to pass for an admitted or named request goes first.
+        done(VALIDATED, request.remove(VALIDATED));
+        if let Some(name) = &s.consumer_header {
+            done(name, request.remove(name));
+        }
+        let mut live = Live::default();
+        let path = live.header(Phase::Request, ":path").unwrap_or_default();
+        if s.exempt.iter().any(|m| m.test(&path)) {
+            return Action::Continue;
+        }
+        let from_header = live
+            .header(Phase::Request, &s.header)
+            .filter(|k| !k.is_empty());
+        let key = from_header.or_else(|| {
+            let name = s.query_param.as_deref()?;
+            template::query_param(&path, name.as_bytes()).map(<[u8]>::to_vec)
+        });
+        let Some(key) = key.filter(|k| !k.is_empty()) else {
+            return Self::deny("missing");
+        };
+        let Some(consumer) = keys::find(&s.allowed, &key) else {
+            return Self::deny("unknown");
+        };
+        if s.strip_key {
+            done(&s.header, request.remove(&s.header));
+            if let Some(name) = &s.query_param {
+                let stripped = keys::strip_query(&path, name.as_bytes());
+                if stripped != path {
+                    done(":path", request.replace(":path", &stripped));
+                }
+            }
+        }
+        if let (Some(name), Some(consumer)) = (&s.consumer_header, consumer) {
+            done(name, request.add(name, consumer.as_bytes()));
+        }
+        done(VALIDATED, request.add(VALIDATED, b"true"));
+        Action::Continue
+    }
+
+    /// The seed's `x-powered-by`, on every response, the 401s included.
+    fn on_response_headers(&self, _stream: &mut ()) -> Action {
+        if let Some(value) = &self.settings.powered_by {
+            done(
+                "x-powered-by",
+                Map::Response.add("x-powered-by", value.as_bytes()),
+            );
+        }
+        Action::Continue
+    }
+}

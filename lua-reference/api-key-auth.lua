@@ -1,0 +1,328 @@
+-- api-key-auth: the Lua for the Istio guide's Go WasmPlugin that Moonshift's `api-key-auth`
+-- replaces (the guide has no Lua for it; this is that plugin's behaviour, written as the Lua
+-- EnvoyFilter teams run instead, with the keys checked as Moonshift checks them).
+--
+-- The Go plugin: a request without a key gets 401 `{"error":"unauthorized"}` as
+-- application/json; an admitted one gets `x-validated: true`; every response gets
+-- `x-powered-by: custom-plugin`. `config` holds the guide's pluginConfig. A key may be given in
+-- plain text or as its SHA-256 (hex), read from a header or a query parameter, stripped before
+-- the upstream, named by a consumer header; exempt paths pass without one. No key is ever
+-- logged. The test runners render other configurations by replacing this one table.
+local config = {
+  api_key_header = "x-api-key",
+  allowed_keys = {
+    "key-123",
+    "key-456",
+  },
+}
+
+-- moonshift engine begin: lua-reference/engine/engine.lua, copied into each reference that uses
+-- it by `make lua-engine` (a test keeps the copies equal). It mirrors shared/src/template.rs
+-- (templates), shared/src/condition.rs (conditions) and shared/src/operations.rs (header
+-- operations), step for step, so that the Lua and the Wasm read and change a stream alike.
+-- The configuration is trusted here: the Wasm validates it (`moonshift validate`).
+
+-- A template's parts: literal strings and { command = NAME, argument = ARG } tables.
+local function parse_template(text)
+  local parts, pos, literal_from = {}, 1, 1
+  while true do
+    local at = string.find(text, "%", pos, true)
+    if at == nil then break end
+    local _, name_end = string.find(text, "^[A-Z_]+", at + 1)
+    local part, next_pos
+    if name_end ~= nil then
+      local after = string.sub(text, name_end + 1, name_end + 1)
+      if after == "%" then
+        part, next_pos = { command = string.sub(text, at + 1, name_end) }, name_end + 2
+      elseif after == "(" then
+        local close = string.find(text, ")%", name_end + 2, true)
+        if close ~= nil then
+          part = { command = string.sub(text, at + 1, name_end), argument = string.sub(text, name_end + 2, close - 1) }
+          next_pos = close + 2
+        end
+      end
+    end
+    if part ~= nil then
+      if at > literal_from then table.insert(parts, string.sub(text, literal_from, at - 1)) end
+      table.insert(parts, part)
+      pos, literal_from = next_pos, next_pos
+    else
+      pos = at + 1
+    end
+  end
+  if literal_from <= #text then table.insert(parts, string.sub(text, literal_from)) end
+  return parts
+end
+
+local function without_port(address)
+  if string.sub(address, 1, 1) == "[" then
+    local close = string.find(address, "]", 2, true)
+    if close == nil then return address end
+    return string.sub(address, 2, close - 1)
+  end
+  local first = string.find(address, ":", 1, true)
+  if first ~= nil and string.find(address, ":", first + 1, true) == nil then
+    return string.sub(address, 1, first - 1)
+  end
+  return address
+end
+
+local function query_param(path, name)
+  local start = string.find(path, "?", 1, true)
+  if start == nil then return nil end
+  for pair in string.gmatch(string.sub(path, start + 1) .. "&", "([^&]*)&") do
+    local eq = string.find(pair, "=", 1, true)
+    if eq ~= nil then
+      if string.sub(pair, 1, eq - 1) == name then return string.sub(pair, eq + 1) end
+    elseif pair == name then
+      return ""
+    end
+  end
+  return nil
+end
+
+local function cookie(header, name)
+  for pair in string.gmatch(header .. ";", "([^;]*);") do
+    local trimmed = string.gsub(pair, "^[ \t]*", "")
+    local eq = string.find(trimmed, "=", 1, true)
+    if eq ~= nil and string.sub(trimmed, 1, eq - 1) == name then return string.sub(trimmed, eq + 1) end
+  end
+  return nil
+end
+
+-- What a command renders to; nil when its source is missing. `headers` is the phase's map.
+local function read_source(part, handle, headers)
+  local command, argument = part.command, part.argument
+  if command == "REQ" or command == "RESP" then
+    return headers:get(argument)
+  elseif command == "RESPONSE_CODE" then
+    return headers:get(":status")
+  elseif command == "START_TIME" then
+    return os.date("!" .. argument)
+  elseif command == "DOWNSTREAM_REMOTE_ADDRESS" then
+    return handle:streamInfo():downstreamRemoteAddress()
+  elseif command == "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT" then
+    return without_port(handle:streamInfo():downstreamRemoteAddress())
+  elseif command == "DOWNSTREAM_PEER_URI_SAN" then
+    local ssl = handle:streamInfo():downstreamSslConnection()
+    if ssl == nil then return nil end
+    -- The first URI SAN: what proxy-wasm's connection.uri_san_peer_certificate gives.
+    return ssl:uriSanPeerCertificate()[1]
+  elseif command == "QUERY_PARAM" then
+    local path = headers:get(":path")
+    return path and query_param(path, argument)
+  elseif command == "COOKIE" then
+    local header = headers:get("cookie")
+    return header and cookie(header, argument)
+  end
+  return nil
+end
+
+local function render(parts, handle, headers, missing)
+  local out = {}
+  for _, part in ipairs(parts) do
+    if type(part) == "string" then
+      out[#out + 1] = part
+    else
+      out[#out + 1] = read_source(part, handle, headers) or missing
+    end
+  end
+  return table.concat(out)
+end
+
+local function string_matches(test, value)
+  if value == nil then return false end
+  if test.exact ~= nil then return value == test.exact end
+  if test.prefix ~= nil then return string.sub(value, 1, #test.prefix) == test.prefix end
+  if test.suffix ~= nil then return test.suffix == "" or string.sub(value, -#test.suffix) == test.suffix end
+  if test.contains ~= nil then return string.find(value, test.contains, 1, true) ~= nil end
+  if test.lua_pattern ~= nil then return string.find(value, test.lua_pattern) ~= nil end
+  error("a regex condition has no Lua equivalent (Envoy's Lua has no regex library): write lua_pattern")
+end
+
+local function holds(condition, headers)
+  if condition.header ~= nil then
+    local value = headers:get(condition.header.name)
+    if condition.header.present ~= nil then return (value ~= nil) == condition.header.present end
+    return string_matches(condition.header, value)
+  elseif condition.path ~= nil then
+    return string_matches(condition.path, headers:get(":path"))
+  elseif condition.method ~= nil then
+    local method = headers:get(":method")
+    for _, want in ipairs(condition.method) do
+      if want == method then return true end
+    end
+    return false
+  elseif condition.status ~= nil then
+    local status = tonumber(headers:get(":status"))
+    for _, want in ipairs(condition.status) do
+      if want == status then return true end
+    end
+    return false
+  elseif condition["not"] ~= nil then
+    return not holds(condition["not"], headers)
+  end
+  return false
+end
+
+local function all_hold(when, headers)
+  for _, condition in ipairs(when or {}) do
+    if not holds(condition, headers) then return false end
+  end
+  return true
+end
+
+-- Header operations, in order: Lua's add, replace and remove, and the two built on them.
+local function prepare_operations(operations)
+  for _, op in ipairs(operations) do
+    op.name = string.lower(op.name)
+    op.parts = parse_template(op.value or "")
+  end
+  return operations
+end
+
+local function apply_operations(operations, handle, headers)
+  for _, op in ipairs(operations) do
+    if all_hold(op.when, headers) then
+      if op.action == "remove" then
+        headers:remove(op.name)
+      elseif op.action == "remove_prefix" then
+        local names = {}
+        for name, _ in pairs(headers) do
+          if string.sub(name, 1, #op.name) == op.name then table.insert(names, name) end
+        end
+        for _, name in ipairs(names) do headers:remove(name) end
+      else
+        local value = render(op.parts, handle, headers, "")
+        if op.action == "add" then
+          headers:add(op.name, value)
+        elseif op.action == "set" then
+          headers:replace(op.name, value)
+        elseif op.action == "set_if_absent" and headers:get(op.name) == nil then
+          headers:add(op.name, value)
+        end
+      end
+    end
+  end
+end
+-- moonshift engine end
+
+local bit = require("bit")
+local band, bor, bxor, bnot = bit.band, bit.bor, bit.bxor, bit.bnot
+local lshift, rshift, ror, tobit, tohex = bit.lshift, bit.rshift, bit.ror, bit.tobit, bit.tohex
+
+-- SHA-256 (FIPS 180-4) on LuaJIT's 32-bit `bit` operations.
+local K = {
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+}
+
+local function sha256_hex(message)
+  local bits = #message * 8
+  local high, low = math.floor(bits / 4294967296), bits % 4294967296
+  local padded = message .. "\128" .. string.rep("\0", (55 - #message) % 64) .. string.char(
+    band(rshift(high, 24), 255), band(rshift(high, 16), 255), band(rshift(high, 8), 255), band(high, 255),
+    band(rshift(low, 24), 255), band(rshift(low, 16), 255), band(rshift(low, 8), 255), band(low, 255))
+  local h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 }
+  local w = {}
+  for chunk = 1, #padded, 64 do
+    for i = 0, 15 do
+      local b1, b2, b3, b4 = string.byte(padded, chunk + i * 4, chunk + i * 4 + 3)
+      w[i] = bor(lshift(b1, 24), lshift(b2, 16), lshift(b3, 8), b4)
+    end
+    for i = 16, 63 do
+      local v15, v2 = w[i - 15], w[i - 2]
+      local s0 = bxor(ror(v15, 7), ror(v15, 18), rshift(v15, 3))
+      local s1 = bxor(ror(v2, 17), ror(v2, 19), rshift(v2, 10))
+      w[i] = tobit(w[i - 16] + s0 + w[i - 7] + s1)
+    end
+    local a, b, c, d, e, f, g, hh = h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]
+    for i = 0, 63 do
+      local t1 = tobit(hh + bxor(ror(e, 6), ror(e, 11), ror(e, 25)) + bxor(band(e, f), band(bnot(e), g)) + K[i + 1] + w[i])
+      local t2 = tobit(bxor(ror(a, 2), ror(a, 13), ror(a, 22)) + bxor(band(a, b), band(a, c), band(b, c)))
+      hh, g, f, e, d, c, b, a = g, f, e, tobit(d + t1), c, b, a, tobit(t1 + t2)
+    end
+    h[1], h[2], h[3], h[4] = tobit(h[1] + a), tobit(h[2] + b), tobit(h[3] + c), tobit(h[4] + d)
+    h[5], h[6], h[7], h[8] = tobit(h[5] + e), tobit(h[6] + f), tobit(h[7] + g), tobit(h[8] + hh)
+  end
+  local out = {}
+  for i = 1, 8 do out[i] = tohex(h[i], 8) end
+  return table.concat(out)
+end
+
+-- Every allowed key as its digest, consumer by digest (the first key listed wins).
+local consumers, allowed = {}, {}
+local function allow(digest, consumer)
+  digest = string.lower(digest)
+  if allowed[digest] == nil then
+    allowed[digest] = true
+    consumers[digest] = consumer or false
+  end
+end
+for _, key in ipairs(config.allowed_keys or {}) do allow(sha256_hex(key)) end
+for _, digest in ipairs(config.allowed_key_hashes or {}) do allow(digest) end
+for _, entry in ipairs(config.keys or {}) do allow(entry.sha256 or sha256_hex(entry.key), entry.consumer) end
+
+local header_name = string.lower(config.api_key_header)
+local consumer_header = config.consumer_header and string.lower(config.consumer_header)
+local powered_by = config.powered_by or "custom-plugin"
+
+local function strip_query(path, name)
+  local start = string.find(path, "?", 1, true)
+  if start == nil then return path end
+  local kept = {}
+  for pair in string.gmatch(string.sub(path, start + 1) .. "&", "([^&]*)&") do
+    local eq = string.find(pair, "=", 1, true)
+    local key = eq and string.sub(pair, 1, eq - 1) or pair
+    if key ~= name then table.insert(kept, pair) end
+  end
+  local base = string.sub(path, 1, start - 1)
+  if #kept == 0 then return base end
+  return base .. "?" .. table.concat(kept, "&")
+end
+
+local function exempt(path)
+  for _, test in ipairs(config.exempt_paths or {}) do
+    if string_matches(test, path) then return true end
+  end
+  return false
+end
+
+local function deny(request_handle, why)
+  request_handle:logWarn("api-key-auth: " .. why .. " API key")
+  request_handle:respond({ [":status"] = "401", ["content-type"] = "application/json" }, '{"error":"unauthorized"}')
+end
+
+function envoy_on_request(request_handle)
+  local headers = request_handle:headers()
+  headers:remove("x-validated")
+  if consumer_header ~= nil then headers:remove(consumer_header) end
+  local path = headers:get(":path") or ""
+  if exempt(path) then return end
+  local key = headers:get(header_name)
+  if (key == nil or key == "") and config.query_param ~= nil then
+    key = query_param(path, config.query_param)
+  end
+  if key == nil or key == "" then return deny(request_handle, "missing") end
+  local digest = sha256_hex(key)
+  if not allowed[digest] then return deny(request_handle, "unknown") end
+  if config.strip_key then
+    headers:remove(header_name)
+    if config.query_param ~= nil then
+      local stripped = strip_query(path, config.query_param)
+      if stripped ~= path then headers:replace(":path", stripped) end
+    end
+  end
+  if consumer_header ~= nil and consumers[digest] then headers:add(consumer_header, consumers[digest]) end
+  headers:add("x-validated", "true")
+end
+
+function envoy_on_response(response_handle)
+  if powered_by ~= "" then response_handle:headers():add("x-powered-by", powered_by) end
+end
