@@ -63,6 +63,8 @@ build:
 	@# The pipeline is the bundle's root_id `pipeline`: the same module under its own name.
 	cp $(DIST)/moonshift-bundle.wasm $(DIST)/pipeline.wasm
 	@$(MAKE) --no-print-directory sizes
+	@# The moonshift command (migrate, compare, validate), prebuilt: target/release/moonshift.
+	cargo build --release -q -p moonshift-cli
 
 sizes:
 	@printf '%-20s %10s %10s\n' filter 'raw bytes' 'gzip bytes'
@@ -70,8 +72,13 @@ sizes:
 	  printf '%-20s %10d %10d\n' $$f $$(stat -c %s $(DIST)/$$f.wasm) $$(gzip -9 -c $(DIST)/$$f.wasm | wc -c); \
 	done
 
+# The migration as a user lives it: the seed's EnvoyFilter through `moonshift migrate` (the
+# plugin config, the manifests, the report, the in-process compare), then that plugin and the
+# Lua side by side in a real Envoy, then every filter the same way.
 demo: setup build
-	cargo run -q -p moonshift-tests --bin demo
+	target/release/moonshift migrate examples/istio/seed-envoyfilter.yaml --out target/demo
+	@echo; echo "== the WasmPlugin migrate wrote (target/demo/wasmplugin.yaml) =="; cat target/demo/wasmplugin.yaml
+	cargo run -q -p moonshift-tests --bin demo -- --pipeline-config target/demo/pipeline-config.json
 
 test: setup build
 	cargo test --workspace

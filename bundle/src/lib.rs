@@ -41,6 +41,37 @@ pub fn filter_names() -> impl Iterator<Item = &'static str> {
     FILTERS.iter().map(|(name, _)| *name)
 }
 
+/// The plugin `root_id` names, built from `config` with the filter's own validation: what the
+/// module does in `proxy_on_configure`, callable on the host (`moonshift validate`).
+/// The error is the filter's own message, prefixed with its name for a filter (the bundle's
+/// log line) and as it is for the pipeline, whose messages name their place.
+pub fn configure(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
+    match build_filter(root_id, config) {
+        Err(error)
+            if root_id != pipeline::Pipeline::NAME
+                && FILTERS.iter().any(|(n, _)| *n == root_id) =>
+        {
+            Err(format!("{root_id}: {error}"))
+        }
+        other => other,
+    }
+}
+
+/// [`configure`] with the filter's message as its own module logs it (no name prefix).
+pub fn build_filter(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
+    if root_id == pipeline::Pipeline::NAME {
+        return pipeline::configure(config, &FILTERS).map(|p| Box::new(p) as Box<dyn DynFilter>);
+    }
+    let Some((_, build)) = FILTERS.iter().find(|(name, _)| *name == root_id) else {
+        let names: Vec<&str> = filter_names().collect();
+        return Err(format!(
+            "no filter has root_id {root_id:?}; use one of {} or pipeline",
+            names.join(", ")
+        ));
+    };
+    build(config)
+}
+
 /// One plugin: the filter its `root_id` names.
 #[allow(missing_debug_implementations)]
 pub struct Bundle {
@@ -54,22 +85,7 @@ impl Filter for Bundle {
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
         let root_id = host::property(&["plugin_root_id"]).unwrap_or_default();
-        let root_id = String::from_utf8_lossy(&root_id);
-        if root_id == pipeline::Pipeline::NAME {
-            return pipeline::configure(config, &FILTERS).map(|p| Self {
-                filter: Box::new(p),
-            });
-        }
-        let Some((_, build)) = FILTERS.iter().find(|(name, _)| *name == root_id) else {
-            let names: Vec<&str> = filter_names().collect();
-            return Err(format!(
-                "no filter has root_id {root_id:?}; use one of {} or pipeline",
-                names.join(", ")
-            ));
-        };
-        build(config)
-            .map(|filter| Self { filter })
-            .map_err(|error| format!("{root_id}: {error}"))
+        configure(&String::from_utf8_lossy(&root_id), config).map(|filter| Self { filter })
     }
 
     fn on_request_headers(&self, stream: &mut Self::Stream) -> Action {

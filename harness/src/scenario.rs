@@ -94,6 +94,10 @@ pub struct ExchangeSpec {
     pub worker: usize,
     /// The whole request header map; default: `:authority`, `:path` `/`, `:method` `GET`, `:scheme`.
     pub request: Option<Vec<(String, Value)>>,
+    /// The default map's `:path`, when `request` is not given.
+    pub path: Option<Value>,
+    /// The default map's `:method`, when `request` is not given.
+    pub method: Option<String>,
     /// Headers appended to the request map.
     #[serde(default)]
     pub headers: Vec<(String, Value)>,
@@ -141,6 +145,10 @@ pub struct Scenario {
     /// Wasm metrics at the end (Lua has no stats API), by name.
     #[serde(default)]
     pub metrics: BTreeMap<String, i64>,
+    /// Run the Lua as written even if it has a `local config = {` table (a user's own script,
+    /// compared with a module whose configuration is not the Lua's).
+    #[serde(default)]
+    pub lua_as_written: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -167,8 +175,14 @@ impl ExchangeSpec {
             Some(list) => convert(list),
             None => vec![
                 (":authority".into(), b"moonshift.test".to_vec()),
-                (":path".into(), b"/".to_vec()),
-                (":method".into(), b"GET".to_vec()),
+                (
+                    ":path".into(),
+                    self.path.as_ref().map_or(b"/".to_vec(), Value::bytes),
+                ),
+                (
+                    ":method".into(),
+                    self.method.as_deref().unwrap_or("GET").as_bytes().to_vec(),
+                ),
                 (":scheme".into(), b"http".to_vec()),
             ],
         };
@@ -314,7 +328,8 @@ pub struct Report {
 pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
     let clock = Clock::at_millis(DEFAULT_START_MS);
     // A script without a config table (such as the seed's, against the pipeline) runs as written.
-    let lua_source = match lua_config::takes_config(&subject.lua_source) {
+    let lua_source = match !scenario.lua_as_written && lua_config::takes_config(&subject.lua_source)
+    {
         true => lua_config::render(&subject.lua_source, scenario.config.as_ref())?,
         false => subject.lua_source.clone(),
     };

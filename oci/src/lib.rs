@@ -17,6 +17,24 @@ pub mod registry;
 pub mod verify;
 
 use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The image holding every filter and the pipeline, chosen by `pluginName` (root_id).
+pub const BUNDLE: &str = "moonshift-bundle";
+
+/// The image of `target/filters/<name>.wasm` under `root`, as `make images` builds it.
+pub fn built(root: &Path, name: &str, version: &str) -> Result<image::Image, String> {
+    let path = root.join("target/filters").join(format!("{name}.wasm"));
+    let module =
+        std::fs::read(&path).map_err(|e| format!("{}: {e} (run `make build`)", path.display()))?;
+    let meta = image::Meta {
+        filter: name.into(),
+        version: version.into(),
+        source: "https://github.com/moonshift/moonshift".into(),
+        description: format!("Moonshift {name}: a proxy-wasm filter replacing a Lua EnvoyFilter"),
+    };
+    image::build(&module, &meta).map_err(|e| e.to_string())
+}
 
 /// `sha256:<hex>` of `bytes`.
 pub fn digest(bytes: &[u8]) -> String {

@@ -27,20 +27,8 @@ fn option(args: &[String], name: &str) -> Option<String> {
         .cloned()
 }
 
-fn meta(filter: &str, version: &str) -> image::Meta {
-    image::Meta {
-        filter: filter.into(),
-        version: version.into(),
-        source: "https://github.com/moonshift/moonshift".into(),
-        description: format!("Moonshift {filter}: a proxy-wasm filter replacing a Lua EnvoyFilter"),
-    }
-}
-
 fn built(filter: &str, version: &str) -> Result<image::Image, String> {
-    let path = root().join("target/filters").join(format!("{filter}.wasm"));
-    let module =
-        std::fs::read(&path).map_err(|e| format!("{}: {e} (run `make build`)", path.display()))?;
-    image::build(&module, &meta(filter, version)).map_err(|e| e.to_string())
+    moonshift_oci::built(&root(), filter, version)
 }
 
 /// Every filter: the folders of `filters/`, each with the facts its Cargo.toml declares.
@@ -49,7 +37,10 @@ fn filters() -> Result<Vec<facts::Facts>, String> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let names: Vec<String> = filters()?.into_iter().map(|f| f.filter).collect();
+    // Every filter's image, and the bundle's (which also serves the pipeline, `pluginName:
+    // pipeline`: what `moonshift migrate` deploys).
+    let mut names: Vec<String> = filters()?.into_iter().map(|f| f.filter).collect();
+    names.push(moonshift_oci::BUNDLE.into());
     let version =
         option(args, "--version").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
     match args.first().map(String::as_str) {

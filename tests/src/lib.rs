@@ -6,9 +6,11 @@
 //! - [`upstream`]: an HTTP/1.1 server that records each request's headers exactly as received
 //!   (order, repeated values, raw bytes) and answers with the status and headers a test asks for.
 //! - [`http`]: a raw HTTP/1.1 client that can send any header bytes.
+//! - [`crd`]: manifests checked against Istio's own CRD schemas (`tests/istio-crds/`).
 //! - [`paths`]: where the built filters, the Lua references and Envoy are (the harness's
 //!   [`moonshift_harness::artifacts`]).
 
+pub mod crd;
 pub mod envoy;
 pub mod examples;
 pub mod h2client;

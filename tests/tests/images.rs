@@ -318,7 +318,9 @@ fn deploy_manifests_are_current_and_their_config_is_accepted() {
             upstream.port,
             1,
         );
-        assert_eq!(envoy.send(&Request::get("/")).status, 200, "{}", d.filter);
+        // With a key, for api-key-auth, whose pluginConfig is the seed's (key-123 allowed).
+        let request = Request::get("/").header("x-api-key", "key-123");
+        assert_eq!(envoy.send(&request).status, 200, "{}", d.filter);
         // Istio's TrafficExtension phase enum is UNSPECIFIED|AUTHN|AUTHZ|STATS.
         let te = std::fs::read_to_string(
             root.join("deploy")

@@ -1,0 +1,66 @@
+//! `moonshift`: the way off a Lua EnvoyFilter, as one command.
+//!
+//! - `moonshift migrate FILE` converts the Lua of an Istio `EnvoyFilter` (or an Envoy config, or
+//!   a `.lua` file) into one pipeline plugin's configuration, writes the manifests that deploy it
+//!   and a report of what it could not convert, and compares the two on derived requests.
+//! - `moonshift compare` plays requests through any Lua script and any proxy-wasm module and
+//!   shows, per request, whether they behave the same.
+//! - `moonshift validate FILTER CONFIG` checks a configuration offline, with the messages the
+//!   module logs in Envoy, from the same code.
+
+// `value["key"] = ...` on JSON objects this code builds itself: serde_json inserts, it does not
+// panic on an object. A host tool, not the request path (where the lint matters most).
+#![allow(clippy::indexing_slicing)]
+
+mod compare;
+mod input;
+mod migrate;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "moonshift",
+    version,
+    about = "Migrate Lua EnvoyFilters to proxy-wasm filters, with evidence"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Convert the Lua of an EnvoyFilter (YAML), an Envoy config, or a .lua file into one
+    /// pipeline plugin, write its manifests and a report, and compare it with the Lua.
+    Migrate(migrate::Args),
+    /// Play requests through a Lua script and a proxy-wasm module, and compare every observable.
+    Compare(compare::Args),
+    /// Check a filter's configuration (JSON or YAML) with the module's own messages.
+    Validate {
+        /// A filter name (`request-decorator`, ...) or `pipeline`.
+        filter: String,
+        /// The configuration file, JSON or YAML (`-`: standard input).
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Migrate(args) => migrate::run(&args),
+        Command::Compare(args) => compare::run(&args),
+        Command::Validate { filter, config } => validate::run(&filter, &config),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("moonshift: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

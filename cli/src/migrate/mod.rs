@@ -1,0 +1,292 @@
+//! `moonshift migrate FILE`: an EnvoyFilter's Lua, converted, deployed and compared.
+//!
+//! 1. The Lua is found in the file: an Istio `EnvoyFilter` (YAML, several documents allowed), an
+//!    Envoy config (YAML or JSON), or a `.lua` file. Lua filter configs carry it as
+//!    `inline_code` or `default_source_code.inline_string`.
+//! 2. [`lua::read`] reads it with a real Lua parser into header operations, log lines and local
+//!    replies; anything else is reported (line, column, why, what instead) and the command exits
+//!    1 without writing a configuration: a partial conversion is never presented as complete.
+//! 3. The steps become one `pipeline` plugin (response-decorator first, so that the script's
+//!    local replies pass through it as they pass through `envoy_on_response`; then the request
+//!    steps in order), checked by the module's own validation.
+//! 4. `WasmPlugin` and `TrafficExtension` manifests keep the EnvoyFilter's namespace, workload
+//!    selector and direction; the report lists what was converted and how.
+//! 5. The Lua and the plugin are compared on requests derived from what the Lua reads (every
+//!    header present with the values its conditions name, and absent; its paths; its methods),
+//!    plus the user's own; the exit status is 0 only when every request behaves the same.
+
+pub mod lua;
+mod manifests;
+mod source;
+
+use crate::{compare, validate};
+use lua::{Reading, Step};
+use moonshift_harness::scenario::{ExchangeSpec, Value as HeaderValue};
+use moonshift_harness::wasm::WasmModule;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The EnvoyFilter (YAML), Envoy config, or .lua file.
+    pub file: PathBuf,
+    /// Where to write the plugin config, the manifests and the report.
+    #[arg(long, default_value = "moonshift-out")]
+    pub out: PathBuf,
+    /// The registry and repository the images are pushed to.
+    #[arg(long, default_value = "ghcr.io/moonshift")]
+    pub image_prefix: String,
+    /// The image tag.
+    #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
+    pub version: String,
+    /// Requests to compare on as well (a scenario file, or one JSON request per line).
+    #[arg(long)]
+    pub requests: Option<PathBuf>,
+    /// Where `make build` wrote the modules (pipeline.wasm, moonshift-bundle.wasm).
+    #[arg(long)]
+    pub modules: Option<PathBuf>,
+    /// Only convert and write; do not compare.
+    #[arg(long)]
+    pub no_compare: bool,
+}
+
+/// The pipeline configuration the steps make.
+pub fn pipeline_config(reading: &Reading) -> Value {
+    let mut filters = Vec::new();
+    let response: Vec<&Value> = reading
+        .response
+        .iter()
+        .filter_map(|s| match s {
+            Step::Header(op) => Some(op),
+            _ => None,
+        })
+        .collect();
+    if !response.is_empty() {
+        filters.push(json!({"filter": "response-decorator", "config": {"operations": response}}));
+    }
+    let mut pending: Vec<Value> = Vec::new();
+    let flush = |pending: &mut Vec<Value>, filters: &mut Vec<Value>| {
+        if !pending.is_empty() {
+            filters.push(json!({"filter": "request-decorator", "config": {"operations": std::mem::take(pending)}}));
+        }
+    };
+    for step in &reading.request {
+        match step {
+            Step::Header(op) => pending.push(op.clone()),
+            Step::Log(config) => {
+                flush(&mut pending, &mut filters);
+                filters.push(json!({"filter": "path-logger", "config": config}));
+            }
+            Step::Reply(rule) => {
+                flush(&mut pending, &mut filters);
+                // Consecutive replies are one local-reply's rules, tried in order.
+                match filters.last_mut() {
+                    Some(last) if last["filter"] == "local-reply" => {
+                        if let Some(rules) = last["config"]["rules"].as_array_mut() {
+                            rules.push(rule.clone());
+                        }
+                    }
+                    _ => {
+                        filters.push(json!({"filter": "local-reply", "config": {"rules": [rule]}}))
+                    }
+                }
+            }
+        }
+    }
+    flush(&mut pending, &mut filters);
+    json!({"filters": filters})
+}
+
+/// Requests that exercise what the Lua reads: a plain GET, then each header present (with every
+/// value a condition names, or a placeholder) and all of them at once, each path, each method.
+pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
+    let mut specs = Vec::new();
+    let spec = |path: &str, method: &str, headers: Vec<(String, String)>| -> ExchangeSpec {
+        let line = json!({"path": path, "method": method, "headers": headers});
+        serde_json::from_value(line).unwrap_or_else(|_| plain())
+    };
+    specs.push(spec("/", "GET", vec![]));
+    specs.push(spec("/orders/42?page=2", "POST", vec![]));
+    let headers: Vec<(String, String)> = reading
+        .reads
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.starts_with(':'))
+        .map(|(name, value)| {
+            (
+                name.clone(),
+                value.clone().unwrap_or_else(|| "moonshift".into()),
+            )
+        })
+        .collect();
+    for header in &headers {
+        specs.push(spec("/", "GET", vec![header.clone()]));
+    }
+    if headers.len() > 1 {
+        let mut all = headers.clone();
+        all.dedup_by(|a, b| a.0 == b.0);
+        specs.push(spec("/", "GET", all));
+    }
+    for path in &reading.reads.paths {
+        let path = if path.starts_with('/') {
+            path.clone()
+        } else {
+            format!("/{path}")
+        };
+        specs.push(spec(&path, "GET", vec![]));
+        specs.push(spec(&path, "GET", headers.clone()));
+        specs.push(spec(&format!("{path}x?q=1"), "GET", vec![]));
+    }
+    for method in &reading.reads.methods {
+        specs.push(spec("/", method, headers.clone()));
+    }
+    specs.truncate(64);
+    specs
+}
+
+fn plain() -> ExchangeSpec {
+    ExchangeSpec {
+        at_ms: None,
+        advance_ms: 0,
+        worker: 0,
+        request: None,
+        path: Some(HeaderValue::Text("/".into())),
+        method: None,
+        headers: Vec::new(),
+        remote_address: "10.0.0.7:40000".into(),
+        peer_uri_sans: Vec::new(),
+        upstream: Default::default(),
+        repeat: 1,
+        expect: Default::default(),
+        expect_lua: Default::default(),
+        expect_wasm: Default::default(),
+    }
+}
+
+fn report(origin: &str, reading: &Reading, config: Option<&Value>) -> String {
+    let mut out = format!("# moonshift migrate: {origin}\n\n");
+    if reading.unconverted.is_empty() {
+        out.push_str("Every statement converted: one `pipeline` plugin replaces the script.\n\n");
+    } else {
+        let _ = writeln!(out, "**Not converted: {} statement(s).** No configuration was written; the script stays as it is until each one below is dealt with.\n", reading.unconverted.len());
+        out.push_str("| line:column | code | why | instead |\n|---|---|---|---|\n");
+        for u in &reading.unconverted {
+            let _ = writeln!(
+                out,
+                "| {}:{} | `{}` | {} | {} |",
+                u.line,
+                u.column,
+                u.code.replace('|', "\\|"),
+                u.why,
+                u.instead
+            );
+        }
+        out.push('\n');
+    }
+    if !reading.converted.is_empty() {
+        out.push_str("## Converted\n\n| line | code | became |\n|---|---|---|\n");
+        for c in &reading.converted {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} |",
+                c.line,
+                c.code.replace('|', "\\|"),
+                c.became.replace('|', "\\|")
+            );
+        }
+        out.push('\n');
+    }
+    if !reading.notes.is_empty() {
+        out.push_str("## Behaviour that differs in a corner\n\n");
+        for note in &reading.notes {
+            let _ = writeln!(out, "- {note}");
+        }
+        out.push('\n');
+    }
+    if let Some(config) = config {
+        let _ = writeln!(out, "## The plugin\n\n`pluginName: pipeline`, module `moonshift-bundle`:\n\n```json\n{}\n```", serde_json::to_string_pretty(config).unwrap_or_default());
+    }
+    out
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+pub fn run(args: &Args) -> Result<bool, String> {
+    let text = crate::input::read(&args.file)?;
+    let found = source::find(&text, &args.file)?;
+    let origin = args.file.display().to_string();
+    let reading = lua::read(&found.lua)?;
+    if !reading.unconverted.is_empty() {
+        let report = report(&origin, &reading, None);
+        write(&args.out, "report.md", &report)?;
+        print!("{report}");
+        return Ok(false);
+    }
+    let config = pipeline_config(&reading);
+    if let Some(refused) = validate::check("pipeline", &config) {
+        return Err(format!(
+            "the generated configuration is refused, which is a Moonshift bug: {refused}"
+        ));
+    }
+    let modules = args
+        .modules
+        .clone()
+        .unwrap_or_else(|| moonshift_harness::artifacts::workspace_root().join("target/filters"));
+    let digest = moonshift_oci::built(
+        modules
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(".")),
+        moonshift_oci::BUNDLE,
+        &args.version,
+    )
+    .map(|image| image.digest())
+    .ok();
+    let report = report(&origin, &reading, Some(&config));
+    write(&args.out, "report.md", &report)?;
+    write(
+        &args.out,
+        "pipeline-config.json",
+        &format!(
+            "{}\n",
+            serde_json::to_string_pretty(&config).unwrap_or_default()
+        ),
+    )?;
+    let image = format!(
+        "{}/{}:{}",
+        args.image_prefix,
+        moonshift_oci::BUNDLE,
+        args.version
+    );
+    for (name, manifest) in manifests::all(
+        &found.target,
+        &image,
+        digest.as_deref(),
+        &config,
+        &found.lua,
+    ) {
+        write(&args.out, &name, &manifest)?;
+    }
+    print!("{report}");
+    if args.no_compare {
+        return Ok(true);
+    }
+    let mut requests = derived_requests(&reading);
+    if let Some(path) = &args.requests {
+        requests.extend(crate::input::requests(path)?);
+    }
+    let module = WasmModule::load(&modules.join("pipeline.wasm"))?;
+    println!(
+        "\n## Compare: the Lua and the plugin on {} requests\n",
+        requests.len()
+    );
+    let verdicts = compare::compare(&found.lua, module, "pipeline", Some(config), requests)?;
+    Ok(compare::print(&verdicts, false))
+}
