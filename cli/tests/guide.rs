@@ -3,7 +3,12 @@
 //! status its block's `# exit N` comment gives (0 when it gives none).
 
 // A test fails by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -32,7 +37,11 @@ fn every_command_in_the_migration_guide_runs() {
             _ => {}
         }
     }
-    assert!(commands.len() >= 3, "the guide has {} commands", commands.len());
+    assert!(
+        commands.len() >= 3,
+        "the guide has {} commands",
+        commands.len()
+    );
     let _ = std::fs::remove_dir_all(root().join("target/guide"));
     for (args, expected) in commands {
         let argv: Vec<&str> = args.split_whitespace().collect();

@@ -17,7 +17,11 @@ use support::{moonshift, out_dir};
 
 fn migrate(fixture: &str) -> (i32, String, std::path::PathBuf) {
     let out = out_dir(fixture);
-    let file = format!("cli/tests/envoyfilters/{fixture}.yaml");
+    let file = match fixture {
+        // The seed's EnvoyFilter is the repository's example (`make demo` migrates it).
+        "seed" => "examples/istio/seed-envoyfilter.yaml".to_string(),
+        _ => format!("cli/tests/envoyfilters/{fixture}.yaml"),
+    };
     let (code, output) = moonshift(&["migrate", &file, "--out", out.to_str().unwrap()]);
     (code, output, out)
 }

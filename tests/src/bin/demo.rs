@@ -135,10 +135,37 @@ fn cell(text: &str, width: usize) -> String {
     out
 }
 
+/// The seed's whole script as `moonshift migrate` converted it (`--pipeline-config FILE`, the
+/// `pipeline-config.json` migrate wrote): the Lua against the one pipeline plugin.
+fn migrated(args: &[String]) -> Option<Demo> {
+    let path = args
+        .iter()
+        .position(|a| a == "--pipeline-config")
+        .and_then(|i| args.get(i + 1))?;
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let config: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Some(Demo {
+        filter: "pipeline",
+        what: "the seed's whole EnvoyFilter, as `moonshift migrate` converted it: one plugin",
+        config: Some(config),
+        requests: vec![
+            ("GET /", Request::get("/")),
+            (
+                "POST /orders/42?expand=items",
+                Request {
+                    method: "POST".into(),
+                    ..Request::get("/orders/42?expand=items")
+                },
+            ),
+        ],
+    })
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let upstream = Upstream::start();
     let (mut identical, mut total) = (0, 0);
-    for demo in demos() {
+    for demo in migrated(&args).into_iter().chain(demos()) {
         let dir = moonshift_tests::envoy::scratch_dir("demo-lua");
         let lua_entry = moonshift_tests::runner::filter_entry(
             demo.filter,
@@ -171,7 +198,7 @@ fn main() {
             cell("Envoy + Wasm", 48),
         );
         let rule = ClockRule {
-            timestamp: (demo.filter == "timestamp-header").then(|| {
+            timestamp: matches!(demo.filter, "timestamp-header" | "pipeline").then(|| {
                 (
                     "x-request-timestamp".to_string(),
                     timestamp_header::strftime::Format::parse("%Y-%m-%dT%H:%M:%SZ").unwrap(),
