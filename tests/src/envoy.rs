@@ -56,6 +56,15 @@ pub fn wasm_filter_at(filter: &str, module: &Path, configuration: Option<&str>) 
     })
 }
 
+/// The `pluginConfig` the filter is deployed with (its crate's facts: `deploy/`'s manifests
+/// carry it). A filter with no usable default, such as api-key-auth (an empty config is
+/// refused), is started with this wherever a test starts every filter.
+pub fn deployed_config(filter: &str) -> String {
+    moonshift_oci::facts::of(&crate::paths::workspace_root(), filter)
+        .map(|facts| facts.plugin_config.to_string())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// An `envoy.filters.http.lua` entry loading `lua-reference/<filter>.lua` from disk.
 pub fn lua_filter(filter: &str) -> Value {
     lua_filter_at(&paths::lua_reference(filter))

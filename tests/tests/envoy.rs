@@ -27,7 +27,12 @@ fn now_seconds() -> u64 {
 #[test]
 fn every_filter_config_validates_as_lua_and_as_wasm() {
     for filter in FILTERS.iter().copied() {
-        for (flavour, entry) in flavours(filter) {
+        let deployed = envoy::deployed_config(filter);
+        let entries = [
+            ("lua", envoy::lua_filter(filter)),
+            ("wasm", envoy::wasm_filter(filter, Some(&deployed))),
+        ];
+        for (flavour, entry) in entries {
             let config = envoy::bootstrap(10_000, 10_001, 10_002, &[entry]);
             if let Err(output) = envoy::validate(&format!("validate-{filter}-{flavour}"), &config) {
                 panic!("{filter} as {flavour} does not validate:\n{output}");
@@ -484,7 +489,7 @@ fn the_bundle_serves_every_filter_from_one_shared_vm() {
     let single = one.counter("wasm.envoy.wasm.runtime.v8.active");
     let separate_chain: Vec<_> = moonshift_tests::paths::FILTERS
         .iter()
-        .map(|f| envoy::wasm_filter(f, None))
+        .map(|f| envoy::wasm_filter(f, Some(&envoy::deployed_config(f))))
         .collect();
     let modules = separate_chain.len() as u64;
     let all = Envoy::start("bundle-all", &separate_chain, upstream.port, 2);

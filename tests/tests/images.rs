@@ -68,11 +68,16 @@ fn serve_once(filter: &str, module_path: &Path) -> (u16, Vec<String>, usize) {
     let upstream = Upstream::start();
     let envoy = Envoy::start(
         &format!("image-{filter}"),
-        &[envoy::wasm_filter_at(filter, module_path, None)],
+        &[envoy::wasm_filter_at(
+            filter,
+            module_path,
+            Some(&envoy::deployed_config(filter)),
+        )],
         upstream.port,
         1,
     );
-    let response = envoy.send(&Request::get("/from-the-registry"));
+    // The key api-key-auth's deployed config (the seed's) allows; other filters ignore it.
+    let response = envoy.send(&Request::get("/from-the-registry").header("x-api-key", "key-123"));
     let stamped = upstream
         .received()
         .first()
