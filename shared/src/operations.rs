@@ -20,6 +20,7 @@ use crate::stream::Live;
 use crate::template::{Context, Phase, Template};
 use moonshift_kit::host::Map;
 use serde::Deserialize;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -122,6 +123,15 @@ fn map(phase: Phase) -> Map {
     }
 }
 
+/// A header value: a literal template's own bytes (no copy: the seed's `add x-lua-processed
+/// true` allocates nothing), else the rendering, a missing source empty.
+fn value<'a>(template: &'a Template, live: &mut Live) -> Cow<'a, [u8]> {
+    match template.literal() {
+        Some(text) => Cow::Borrowed(text.as_bytes()),
+        None => Cow::Owned(template.render(live, b"")),
+    }
+}
+
 /// Applies `operations` to `phase`'s headers through the host. A change the host refuses is
 /// logged, and the next operation runs.
 pub fn apply(operations: &[Operation], phase: Phase, filter: &str) {
@@ -145,11 +155,11 @@ pub fn apply(operations: &[Operation], phase: Phase, filter: &str) {
                 names.dedup();
                 names.iter().try_for_each(|key| headers.remove(key))
             }
-            Action::Add => headers.add(name, &op.value.render(&mut live, b"")),
-            Action::Set => headers.replace(name, &op.value.render(&mut live, b"")),
+            Action::Add => headers.add(name, &value(&op.value, &mut live)),
+            Action::Set => headers.replace(name, &value(&op.value, &mut live)),
             Action::SetIfAbsent => match live.header(phase, name) {
                 Some(_) => Ok(()),
-                None => headers.add(name, &op.value.render(&mut live, b"")),
+                None => headers.add(name, &value(&op.value, &mut live)),
             },
         };
         live.changed(phase);

@@ -32,11 +32,9 @@ fn done(what: &str, result: Result<(), moonshift_kit::abi::Status>) {
 }
 
 impl ApiKeyAuth {
-    fn deny(why: &str) -> Action {
-        host::log(
-            LogLevel::Warn,
-            format!("api-key-auth: {why} API key").as_bytes(),
-        );
+    /// `line` is the whole log line, never the key.
+    fn deny(line: &[u8]) -> Action {
+        host::log(LogLevel::Warn, line);
         let headers: [(&str, &[u8]); 1] = [("content-type", b"application/json")];
         match host::send_local_response(401, &headers, UNAUTHORIZED) {
             Ok(()) => Action::Pause,
@@ -73,18 +71,22 @@ impl Filter for ApiKeyAuth {
         if s.exempt.iter().any(|m| m.test(&path)) {
             return Action::Continue;
         }
-        let from_header = live
-            .header(Phase::Request, &s.header)
-            .filter(|k| !k.is_empty());
+        // One host call finds an absent header; only a present one needs the map, to join a
+        // repeated header's values as Lua's `get` does.
+        let from_header = match request.get(&s.header) {
+            None => None,
+            Some(_) => live.header(Phase::Request, &s.header),
+        }
+        .filter(|k| !k.is_empty());
         let key = from_header.or_else(|| {
             let name = s.query_param.as_deref()?;
             template::query_param(&path, name.as_bytes()).map(<[u8]>::to_vec)
         });
         let Some(key) = key.filter(|k| !k.is_empty()) else {
-            return Self::deny("missing");
+            return Self::deny(b"api-key-auth: missing API key");
         };
         let Some(consumer) = keys::find(&s.allowed, &key) else {
-            return Self::deny("unknown");
+            return Self::deny(b"api-key-auth: unknown API key");
         };
         if s.strip_key {
             done(&s.header, request.remove(&s.header));
