@@ -4,8 +4,9 @@
 --   local path = request_handle:headers():get(":path")
 --   request_handle:logInfo("Request path: " .. path)
 --
--- `config` holds the defaults, which are exactly those two lines. `message` is literal text with
--- `%REQ(header)%` placeholders (Envoy's access-log spelling). The test runners render other
+-- `config` holds the defaults, which are exactly those two lines. `message` is a template in
+-- Envoy's access-log spelling (`%REQ(header)%` and the other commands of
+-- docs/templates-and-conditions.md), split by the engine below. The test runners render other
 -- configurations by replacing this one table; nothing else in the file changes.
 local config = {
   level = "info",
@@ -22,27 +23,207 @@ local log_methods = {
 }
 local log_method = log_methods[config.level]
 
--- The template, split once per Lua state: literal strings and { header = name } parts.
-local parts = {}
-do
-  local pos = 1
+-- moonshift engine begin: lua-reference/engine/engine.lua, copied into each reference that uses
+-- it by `make lua-engine` (a test keeps the copies equal). It mirrors shared/src/template.rs
+-- (templates), shared/src/condition.rs (conditions) and shared/src/operations.rs (header
+-- operations), step for step, so that the Lua and the Wasm read and change a stream alike.
+-- The configuration is trusted here: the Wasm validates it (`moonshift validate`).
+
+-- A template's parts: literal strings and { command = NAME, argument = ARG } tables.
+local function parse_template(text)
+  local parts, pos, literal_from = {}, 1, 1
   while true do
-    local first, last, name = string.find(config.message, "%%REQ%((.-)%)%%", pos)
-    if first == nil then break end
-    if first > pos then table.insert(parts, string.sub(config.message, pos, first - 1)) end
-    table.insert(parts, { header = string.lower(name) })
-    pos = last + 1
+    local at = string.find(text, "%", pos, true)
+    if at == nil then break end
+    local _, name_end = string.find(text, "^[A-Z_]+", at + 1)
+    local part, next_pos
+    if name_end ~= nil then
+      local after = string.sub(text, name_end + 1, name_end + 1)
+      if after == "%" then
+        part, next_pos = { command = string.sub(text, at + 1, name_end) }, name_end + 2
+      elseif after == "(" then
+        local close = string.find(text, ")%", name_end + 2, true)
+        if close ~= nil then
+          part = { command = string.sub(text, at + 1, name_end), argument = string.sub(text, name_end + 2, close - 1) }
+          next_pos = close + 2
+        end
+      end
+    end
+    if part ~= nil then
+      if at > literal_from then table.insert(parts, string.sub(text, literal_from, at - 1)) end
+      table.insert(parts, part)
+      pos, literal_from = next_pos, next_pos
+    else
+      pos = at + 1
+    end
   end
-  if pos <= #config.message then table.insert(parts, string.sub(config.message, pos)) end
+  if literal_from <= #text then table.insert(parts, string.sub(text, literal_from)) end
+  return parts
 end
+
+local function without_port(address)
+  if string.sub(address, 1, 1) == "[" then
+    local close = string.find(address, "]", 2, true)
+    if close == nil then return address end
+    return string.sub(address, 2, close - 1)
+  end
+  local first = string.find(address, ":", 1, true)
+  if first ~= nil and string.find(address, ":", first + 1, true) == nil then
+    return string.sub(address, 1, first - 1)
+  end
+  return address
+end
+
+local function query_param(path, name)
+  local start = string.find(path, "?", 1, true)
+  if start == nil then return nil end
+  for pair in string.gmatch(string.sub(path, start + 1) .. "&", "([^&]*)&") do
+    local eq = string.find(pair, "=", 1, true)
+    if eq ~= nil then
+      if string.sub(pair, 1, eq - 1) == name then return string.sub(pair, eq + 1) end
+    elseif pair == name then
+      return ""
+    end
+  end
+  return nil
+end
+
+local function cookie(header, name)
+  for pair in string.gmatch(header .. ";", "([^;]*);") do
+    local trimmed = string.gsub(pair, "^[ \t]*", "")
+    local eq = string.find(trimmed, "=", 1, true)
+    if eq ~= nil and string.sub(trimmed, 1, eq - 1) == name then return string.sub(trimmed, eq + 1) end
+  end
+  return nil
+end
+
+-- What a command renders to; nil when its source is missing. `headers` is the phase's map.
+local function read_source(part, handle, headers)
+  local command, argument = part.command, part.argument
+  if command == "REQ" or command == "RESP" then
+    return headers:get(argument)
+  elseif command == "RESPONSE_CODE" then
+    return headers:get(":status")
+  elseif command == "START_TIME" then
+    return os.date("!" .. argument)
+  elseif command == "DOWNSTREAM_REMOTE_ADDRESS" then
+    return handle:streamInfo():downstreamRemoteAddress()
+  elseif command == "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT" then
+    return without_port(handle:streamInfo():downstreamRemoteAddress())
+  elseif command == "DOWNSTREAM_PEER_URI_SAN" then
+    local ssl = handle:streamInfo():downstreamSslConnection()
+    if ssl == nil then return nil end
+    -- The first URI SAN: what proxy-wasm's connection.uri_san_peer_certificate gives.
+    return ssl:uriSanPeerCertificate()[1]
+  elseif command == "QUERY_PARAM" then
+    local path = headers:get(":path")
+    return path and query_param(path, argument)
+  elseif command == "COOKIE" then
+    local header = headers:get("cookie")
+    return header and cookie(header, argument)
+  end
+  return nil
+end
+
+local function render(parts, handle, headers, missing)
+  local out = {}
+  for _, part in ipairs(parts) do
+    if type(part) == "string" then
+      out[#out + 1] = part
+    else
+      out[#out + 1] = read_source(part, handle, headers) or missing
+    end
+  end
+  return table.concat(out)
+end
+
+local function string_matches(test, value)
+  if value == nil then return false end
+  if test.exact ~= nil then return value == test.exact end
+  if test.prefix ~= nil then return string.sub(value, 1, #test.prefix) == test.prefix end
+  if test.suffix ~= nil then return test.suffix == "" or string.sub(value, -#test.suffix) == test.suffix end
+  if test.contains ~= nil then return string.find(value, test.contains, 1, true) ~= nil end
+  if test.lua_pattern ~= nil then return string.find(value, test.lua_pattern) ~= nil end
+  error("a regex condition has no Lua equivalent (Envoy's Lua has no regex library): write lua_pattern")
+end
+
+local function holds(condition, headers)
+  if condition.header ~= nil then
+    local value = headers:get(condition.header.name)
+    if condition.header.present ~= nil then return (value ~= nil) == condition.header.present end
+    return string_matches(condition.header, value)
+  elseif condition.path ~= nil then
+    return string_matches(condition.path, headers:get(":path"))
+  elseif condition.method ~= nil then
+    local method = headers:get(":method")
+    for _, want in ipairs(condition.method) do
+      if want == method then return true end
+    end
+    return false
+  elseif condition.status ~= nil then
+    local status = tonumber(headers:get(":status"))
+    for _, want in ipairs(condition.status) do
+      if want == status then return true end
+    end
+    return false
+  elseif condition["not"] ~= nil then
+    return not holds(condition["not"], headers)
+  end
+  return false
+end
+
+local function all_hold(when, headers)
+  for _, condition in ipairs(when or {}) do
+    if not holds(condition, headers) then return false end
+  end
+  return true
+end
+
+-- Header operations, in order: Lua's add, replace and remove, and the two built on them.
+local function prepare_operations(operations)
+  for _, op in ipairs(operations) do
+    op.name = string.lower(op.name)
+    op.parts = parse_template(op.value or "")
+  end
+  return operations
+end
+
+local function apply_operations(operations, handle, headers)
+  for _, op in ipairs(operations) do
+    if all_hold(op.when, headers) then
+      if op.action == "remove" then
+        headers:remove(op.name)
+      elseif op.action == "remove_prefix" then
+        local names = {}
+        for name, _ in pairs(headers) do
+          if string.sub(name, 1, #op.name) == op.name then table.insert(names, name) end
+        end
+        for _, name in ipairs(names) do headers:remove(name) end
+      else
+        local value = render(op.parts, handle, headers, "")
+        if op.action == "add" then
+          headers:add(op.name, value)
+        elseif op.action == "set" then
+          headers:replace(op.name, value)
+        elseif op.action == "set_if_absent" and headers:get(op.name) == nil then
+          headers:add(op.name, value)
+        end
+      end
+    end
+  end
+end
+-- moonshift engine end
+
+-- The template, split once per Lua state by the engine above.
+local parts = parse_template(config.message)
 
 function envoy_on_request(request_handle)
   local headers = request_handle:headers()
   local message = ""
   for _, part in ipairs(parts) do
     if type(part) == "table" then
-      -- Like the guide's `"Request path: " .. path`: a missing header raises here.
-      message = message .. headers:get(part.header)
+      -- Like the guide's `"Request path: " .. path`: a missing source raises here.
+      message = message .. read_source(part, request_handle, headers)
     else
       message = message .. part
     end

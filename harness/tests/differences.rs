@@ -67,7 +67,7 @@ fn refused_formats_lua_renders_them_wasm_refuses_the_config() {
 #[test]
 fn every_invalid_config_is_refused_by_the_wasm_with_its_message() {
     let cases = [
-        ("path-logger", json!({"message": "%REQ(:status)%"}), "path-logger: invalid configuration: message placeholder must be a header name or one of :authority, :method, :path, :scheme, got \":status\""),
+        ("path-logger", json!({"message": "%REQ(:status)%"}), "path-logger: invalid configuration: message %REQ(:status)% must be a header name or one of :authority, :method, :path, :scheme, got \":status\""),
         ("local-ratelimit", json!({"token_bucket": {"fill_interval": "10ms"}}), "local-ratelimit: invalid configuration: token_bucket.fill_interval must be >= 50ms, got \"10ms\""),
         ("response-decorator", json!({"operations": [{"action": "add", "name": "x"}]}), "response-decorator: invalid configuration: operations[0].value is required when action is \"add\", \"set\" or \"set_if_absent\""),
     ];

@@ -1,7 +1,7 @@
 //! `path-logger` configuration: JSON in, validated [`Settings`] out.
 
-use crate::template::Template;
 use moonshift_shared::config::{self, ConfigError};
+use moonshift_shared::template::{Phase, Template};
 use serde::Deserialize;
 
 /// The log level, named like Envoy's (`logWarn` is `warn`, `logErr` is `error`).
@@ -54,7 +54,7 @@ impl Config {
         }
         Ok(Settings {
             level: self.level,
-            template: Template::parse("message", &self.message)?,
+            template: Template::parse("message", &self.message, Phase::Request)?,
         })
     }
 }
@@ -71,14 +71,14 @@ mod tests {
     fn settings(level: Level, message: &str) -> Result<Settings, ConfigError> {
         Ok(Settings {
             level,
-            template: Template::parse("message", message)?,
+            template: Template::parse("message", message, Phase::Request)?,
         })
     }
 
     #[test]
     fn config_table() -> Result<(), ConfigError> {
         let default = settings(Level::Info, "Request path: %REQ(:path)%")?;
-        let cases: [(&str, &str, Result<Settings, &str>); 8] = [
+        let cases: [(&str, &str, Result<Settings, &str>); 9] = [
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default.clone())),
             (
@@ -96,7 +96,12 @@ mod tests {
             (
                 "bad placeholder",
                 r#"{"message":"%REQ(x y)%"}"#,
-                Err(r#"message placeholder must be a non-empty HTTP header name (RFC 9110 token characters), got "x y""#),
+                Err(r#"message %REQ(x y)% must be a non-empty HTTP header name (RFC 9110 token characters), got "x y""#),
+            ),
+            (
+                "a command the request phase cannot render",
+                r#"{"message":"status %RESPONSE_CODE%"}"#,
+                Err("message %RESPONSE_CODE% reads the response, which the request phase has not got"),
             ),
             (
                 "unknown field",

@@ -1,13 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
-pub mod template;
 
 use config::{Level, Settings};
-use moonshift_kit::host::{self, LogLevel, Map};
+use moonshift_kit::host::{self, LogLevel};
 use moonshift_kit::{Action, Filter};
-use moonshift_shared::headers::lua_get;
-use template::Needs;
+use moonshift_shared::stream::Live;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 moonshift_kit::export_filter!(PathLogger, [request_headers]);
@@ -30,19 +28,17 @@ impl Filter for PathLogger {
 
     fn on_request_headers(&self, _stream: &mut ()) -> Action {
         let settings = &self.settings;
-        let message = match settings.template.needs() {
-            Needs::Nothing => settings.template.render(|_| None),
-            // One host call per pseudo-header instead of copying the whole map.
-            Needs::PseudoHeaders => settings.template.render(|name| Map::Request.get(name)),
-            Needs::HeaderMap => {
-                let headers = Map::Request.all();
-                settings.template.render(|name| lua_get(&headers, name))
-            }
-        };
+        // Pseudo-headers one host call each; a regular header copies the map once (to join
+        // repeated values as Lua's `get` does).
+        let message = settings.template.render(&mut Live::default(), MISSING);
         host::log(log_level(settings.level), &message);
         Action::Continue
     }
 }
+
+/// What a missing source renders as: `-`, as in Envoy's access logs. The Lua it replaces
+/// raises instead (`"..." .. nil`); see the README, "Known differences".
+pub const MISSING: &[u8] = b"-";
 
 fn log_level(level: Level) -> LogLevel {
     match level {
