@@ -93,14 +93,17 @@ fn nothing() -> Value {
 }
 
 /// The configuration a filter is measured with: the one it is deployed with (its crate's
-/// `plugin_config`, in `deploy/`), except local-ratelimit's bucket, which must never limit.
-/// api-key-auth's is the seed's (two keys); the measured request carries none, so it measures
-/// the 401 path.
+/// `plugin_config`, in `deploy/`), except where that would not serve every request:
+/// local-ratelimit's bucket must never limit, and api-key-auth admits the load generator's own
+/// `user-agent: moonshift-bench` as its key (the admitted path: hash, compare, `x-validated`).
 fn bench_config(filter: &str) -> Option<Value> {
-    if filter == "local-ratelimit" {
-        return Some(huge_bucket());
+    match filter {
+        "local-ratelimit" => Some(huge_bucket()),
+        "api-key-auth" => {
+            Some(json!({"api_key_header": "user-agent", "allowed_keys": ["moonshift-bench"]}))
+        }
+        _ => serde_json::from_str(&envoy::deployed_config(filter)).ok(),
     }
-    serde_json::from_str(&envoy::deployed_config(filter)).ok()
 }
 
 /// A bucket too large to ever limit.
