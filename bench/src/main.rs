@@ -1,6 +1,6 @@
 //! `make bench`: what each filter costs in a real Envoy (`--concurrency 1`, pinned to CPU 0, the
 //! load generator on CPU 1), against no filter (A), the native way to get the same effect (B)
-//! and the Lua it replaces (C), for the Wasm filter (D); then all four chained, Lua vs Wasm.
+//! and the Lua it replaces (C), for the Wasm filter (D); then every filter chained, Lua vs Wasm.
 //! Configurations alternate A B C D, A B C D, ... so drift hits all alike. Writes BENCHMARKS.md
 //! and benchmarks.svg.
 
@@ -256,7 +256,7 @@ pub fn cases() -> Vec<Case> {
             case
         },
         Case {
-            name: "all four chained",
+            name: "every filter chained",
             variants: vec![
                 none(),
                 Variant {

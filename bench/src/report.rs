@@ -229,7 +229,7 @@ pub fn render(
         if let (Some(a), Some(d), Some(e)) = (rss("A"), rss("D"), rss("E")) {
             let _ = writeln!(
                 md,
-                "\n## Memory of four chained filters\n\nEnvoy RSS: no filter {a:.1} MiB; four modules {d:.1} MiB (+{:.1}); one shared module {e:.1} MiB (+{:.1}).\n",
+                "\n## Memory of every filter chained\n\nEnvoy RSS: no filter {a:.1} MiB; one module each {d:.1} MiB (+{:.1}); one shared module {e:.1} MiB (+{:.1}).\n",
                 d - a,
                 e - a
             );
@@ -311,7 +311,7 @@ fn targets(results: &[CaseResult]) -> String {
             );
         }
         if let (Some(d), Some(c)) = (r.added("D"), r.added("C")) {
-            let _ = writeln!(out, "| four chained Wasm filters cost less than four chained Lua scripts | {d:.2} vs {c:.2} µs | {} |", mark(d < c));
+            let _ = writeln!(out, "| every Wasm filter chained costs less than their Lua scripts chained | {d:.2} vs {c:.2} µs | {} |", mark(d < c));
         }
     }
     for filter in moonshift_tests::paths::FILTERS.iter() {
