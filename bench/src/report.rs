@@ -220,7 +220,7 @@ pub fn render(
     }
     if let Some(chain) = results
         .iter()
-        .find(|r| r.backend == Backend::Direct && r.case.starts_with("all four"))
+        .find(|r| r.backend == Backend::Direct && r.case == "every filter chained")
     {
         let rss = |prefix: &str| {
             let i = chain.labels.iter().position(|l| l.starts_with(prefix))?;
@@ -286,7 +286,7 @@ fn targets(results: &[CaseResult]) -> String {
             );
         }
     }
-    if let Some(r) = direct.iter().find(|r| r.case.starts_with("all")) {
+    if let Some(r) = direct.iter().find(|r| r.case == "every filter chained") {
         let rss = |prefix: &str| {
             let i = r.labels.iter().position(|l| l.starts_with(prefix))?;
             Some(stat(&r.samples[i], |s| s.rss_mib).0)
