@@ -24,9 +24,17 @@ pub const BUNDLE: &str = "moonshift-bundle";
 
 /// The image of `target/filters/<name>.wasm` under `root`, as `make images` builds it.
 pub fn built(root: &Path, name: &str, version: &str) -> Result<image::Image, String> {
-    let path = root.join("target/filters").join(format!("{name}.wasm"));
+    image_of(
+        &root.join("target/filters").join(format!("{name}.wasm")),
+        name,
+        version,
+    )
+}
+
+/// The image `name` of the module at `path`.
+pub fn image_of(path: &Path, name: &str, version: &str) -> Result<image::Image, String> {
     let module =
-        std::fs::read(&path).map_err(|e| format!("{}: {e} (run `make build`)", path.display()))?;
+        std::fs::read(path).map_err(|e| format!("{}: {e} (run `make build`)", path.display()))?;
     let meta = image::Meta {
         filter: name.into(),
         version: version.into(),

@@ -200,10 +200,6 @@ impl Template {
         Ok(Self { segments })
     }
 
-    pub fn segments(&self) -> &[Segment] {
-        &self.segments
-    }
-
     /// The text itself when the template has no command.
     pub fn literal(&self) -> Option<&str> {
         match self.segments.as_slice() {

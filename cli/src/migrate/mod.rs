@@ -21,7 +21,7 @@ mod source;
 
 use crate::{compare, validate};
 use lua::{Reading, Step};
-use moonshift_harness::scenario::{ExchangeSpec, Value as HeaderValue};
+use moonshift_harness::scenario::ExchangeSpec;
 use moonshift_harness::wasm::WasmModule;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -102,12 +102,12 @@ pub fn pipeline_config(reading: &Reading) -> Value {
 /// value a condition names, or a placeholder) and all of them at once, each path, each method.
 pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
     let mut specs = Vec::new();
-    let spec = |path: &str, method: &str, headers: Vec<(String, String)>| -> ExchangeSpec {
-        let line = json!({"path": path, "method": method, "headers": headers});
-        serde_json::from_value(line).unwrap_or_else(|_| plain())
+    // A request line as `--requests` takes them; the shape is fixed, so it always parses.
+    let spec = |path: &str, method: &str, headers: Vec<(String, String)>| -> Option<ExchangeSpec> {
+        serde_json::from_value(json!({"path": path, "method": method, "headers": headers})).ok()
     };
-    specs.push(spec("/", "GET", vec![]));
-    specs.push(spec("/orders/42?page=2", "POST", vec![]));
+    specs.extend(spec("/", "GET", vec![]));
+    specs.extend(spec("/orders/42?page=2", "POST", vec![]));
     let headers: Vec<(String, String)> = reading
         .reads
         .headers
@@ -121,12 +121,12 @@ pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
         })
         .collect();
     for header in &headers {
-        specs.push(spec("/", "GET", vec![header.clone()]));
+        specs.extend(spec("/", "GET", vec![header.clone()]));
     }
     if headers.len() > 1 {
         let mut all = headers.clone();
         all.dedup_by(|a, b| a.0 == b.0);
-        specs.push(spec("/", "GET", all));
+        specs.extend(spec("/", "GET", all));
     }
     for path in &reading.reads.paths {
         let path = if path.starts_with('/') {
@@ -134,34 +134,15 @@ pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
         } else {
             format!("/{path}")
         };
-        specs.push(spec(&path, "GET", vec![]));
-        specs.push(spec(&path, "GET", headers.clone()));
-        specs.push(spec(&format!("{path}x?q=1"), "GET", vec![]));
+        specs.extend(spec(&path, "GET", vec![]));
+        specs.extend(spec(&path, "GET", headers.clone()));
+        specs.extend(spec(&format!("{path}x?q=1"), "GET", vec![]));
     }
     for method in &reading.reads.methods {
-        specs.push(spec("/", method, headers.clone()));
+        specs.extend(spec("/", method, headers.clone()));
     }
     specs.truncate(64);
     specs
-}
-
-fn plain() -> ExchangeSpec {
-    ExchangeSpec {
-        at_ms: None,
-        advance_ms: 0,
-        worker: 0,
-        request: None,
-        path: Some(HeaderValue::Text("/".into())),
-        method: None,
-        headers: Vec::new(),
-        remote_address: "10.0.0.7:40000".into(),
-        peer_uri_sans: Vec::new(),
-        upstream: Default::default(),
-        repeat: 1,
-        expect: Default::default(),
-        expect_lua: Default::default(),
-        expect_wasm: Default::default(),
-    }
 }
 
 fn report(origin: &str, reading: &Reading, config: Option<&Value>) -> String {
@@ -239,16 +220,10 @@ pub fn run(args: &Args) -> Result<bool, String> {
         .modules
         .clone()
         .unwrap_or_else(|| moonshift_harness::artifacts::workspace_root().join("target/filters"));
-    let digest = moonshift_oci::built(
-        modules
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or(Path::new(".")),
-        moonshift_oci::BUNDLE,
-        &args.version,
-    )
-    .map(|image| image.digest())
-    .ok();
+    let bundle = modules.join(format!("{}.wasm", moonshift_oci::BUNDLE));
+    let digest = moonshift_oci::image_of(&bundle, moonshift_oci::BUNDLE, &args.version)
+        .map(|image| image.digest())
+        .ok();
     let report = report(&origin, &reading, Some(&config));
     write(&args.out, "report.md", &report)?;
     write(
