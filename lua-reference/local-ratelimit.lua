@@ -47,17 +47,71 @@ local enabled_percent = percent(config.filter_enabled)
 local enforced_percent = percent(config.filter_enforced)
 local x_ratelimit_headers = config.enable_x_ratelimit_headers == "DRAFT_VERSION_03"
 
--- Per-worker state: buckets by key, and how many client buckets exist. A bucket is
+-- Per-worker state: the default bucket, and the client buckets in sets. A bucket is
 -- { at = ms of its last admission, tokens = tokens left after it }: native Envoy's single
 -- cursor `now - tokens / rate` needs its monotonic clock's small numbers, and on the wall
 -- clock's ~1.8e9 seconds a double cannot hold it exactly (a fresh 1-token bucket would hold
 -- 0.99999 tokens). A missing bucket is full.
-buckets = buckets or {}
-client_count = client_count or 0
+-- default_bucket is a global too: nil (a full bucket) until the first admission.
+client_sets = client_sets or {}
 
 local function tokens(bucket, now_ms)
   if bucket == nil then return max_tokens end
   return math.min(bucket.tokens + (now_ms - bucket.at) / 1000 * fill_rate, max_tokens)
+end
+
+-- At most max_client_keys client buckets, in sets of up to 4: a client's set is the 32-bit
+-- FNV-1a of its key modulo the number of sets. A client not in its set takes an empty place,
+-- else the place of the bucket with the most tokens (one that has refilled is the same as no
+-- bucket; otherwise its client loses the least by starting again full). A flood of new keys
+-- can make the table forget active clients, which gives them full buckets, and never makes two
+-- clients share one. The Wasm filter keeps the same sets (filters/local-ratelimit/src/clients.rs).
+local bit = require("bit")
+local ways = math.min(4, config.max_client_keys)
+local set_count = math.ceil(config.max_client_keys / ways)
+
+-- h * 16777619 mod 2^32 as (h << 24) + h * 403: exact in a double before bit.tobit wraps it.
+local function fnv1a32(key)
+  local h = bit.tobit(0x811c9dc5)
+  for i = 1, #key do
+    h = bit.bxor(h, string.byte(key, i))
+    h = bit.tobit(bit.lshift(h, 24) + h * 403)
+  end
+  return h % 4294967296
+end
+
+local function set_of(client)
+  local index = fnv1a32(client) % set_count
+  local set = client_sets[index]
+  if set == nil then
+    set = {}
+    client_sets[index] = set
+  end
+  return set
+end
+
+-- The client's bucket in its set, or nil (a full bucket).
+local function client_bucket(client)
+  for _, way in ipairs(set_of(client)) do
+    if way.client == client then return way.bucket end
+  end
+  return nil
+end
+
+-- Where the client's bucket goes in its set at now_ms: its own place, or a new one.
+local function place(client, now_ms)
+  local set = set_of(client)
+  for i, way in ipairs(set) do
+    if way.client == client then return set, i end
+  end
+  if #set < ways then return set, #set + 1 end
+  local fullest, most = 1, -math.huge
+  for i, way in ipairs(set) do
+    local t = tokens(way.bucket, now_ms)
+    if t > most then fullest, most = i, t end
+  end
+  set[fullest] = { client = client }
+  return set, fullest
 end
 
 local function sampled(percent)
@@ -79,27 +133,29 @@ local function client_of(handle)
   return nil
 end
 
-local function bucket_key(client)
-  if client == nil then return "default" end
-  local key = "client/" .. client
-  if buckets[key] == nil then
-    if client_count >= config.max_client_keys then return "default" end
-    client_count = client_count + 1
-  end
-  return key
-end
-
 function envoy_on_request(handle)
   if not sampled(enabled_percent) then return end
-  local key = bucket_key(client_of(handle))
+  local client = client_of(handle)
   if x_ratelimit_headers then
     -- envoy_on_response needs to know which bucket this request consulted.
+    local key = "default"
+    if client ~= nil then key = "client/" .. client end
     handle:streamInfo():dynamicMetadata():set("moonshift.local_ratelimit", "bucket", key)
   end
   local now_ms = handle:timestamp()
-  local available = tokens(buckets[key], now_ms)
+  local bucket, set, index = default_bucket, nil, nil
+  if client ~= nil then
+    set, index = place(client, now_ms)
+    bucket = set[index] and set[index].bucket
+  end
+  local available = tokens(bucket, now_ms)
   if available >= 1 then
-    buckets[key] = { at = now_ms, tokens = available - 1 }
+    local admitted = { at = now_ms, tokens = available - 1 }
+    if set == nil then
+      default_bucket = admitted
+    else
+      set[index] = { client = client, bucket = admitted }
+    end
     return
   end
   if not sampled(enforced_percent) then
@@ -120,7 +176,9 @@ function envoy_on_response(handle)
   local metadata = handle:streamInfo():dynamicMetadata():get("moonshift.local_ratelimit")
   local key = metadata and metadata["bucket"]
   if key == nil then return end
-  local left = tokens(buckets[key], handle:timestamp())
+  local bucket = default_bucket
+  if key ~= "default" then bucket = client_bucket(string.sub(key, 8)) end
+  local left = tokens(bucket, handle:timestamp())
   local reset = 0
   if left < 1 then reset = math.ceil((1 - left) / fill_rate) end
   local headers = handle:headers()

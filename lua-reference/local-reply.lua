@@ -20,7 +20,21 @@ local config = {
 -- operations), step for step, so that the Lua and the Wasm read and change a stream alike.
 -- The configuration is trusted here: the Wasm validates it (`moonshift validate`).
 
--- A template's parts: literal strings and { command = NAME, argument = ARG } tables.
+-- Where an argument opened before `from` closes: the first ")" followed by "%" or by ":N%".
+-- Returns the ")"'s index, the index after the command, and N (or nil).
+local function close_argument(text, from)
+  local at = from
+  while true do
+    local paren = string.find(text, ")", at, true)
+    if paren == nil then return nil end
+    if string.sub(text, paren + 1, paren + 1) == "%" then return paren, paren + 2, nil end
+    local digits = string.match(text, "^:(%d+)%%", paren + 1)
+    if digits ~= nil then return paren, paren + 3 + #digits, tonumber(digits) end
+    at = paren + 1
+  end
+end
+
+-- A template's parts: literal strings and { command = NAME, argument = ARG, max = N } tables.
 local function parse_template(text)
   local parts, pos, literal_from = {}, 1, 1
   while true do
@@ -33,10 +47,10 @@ local function parse_template(text)
       if after == "%" then
         part, next_pos = { command = string.sub(text, at + 1, name_end) }, name_end + 2
       elseif after == "(" then
-        local close = string.find(text, ")%", name_end + 2, true)
-        if close ~= nil then
-          part = { command = string.sub(text, at + 1, name_end), argument = string.sub(text, name_end + 2, close - 1) }
-          next_pos = close + 2
+        local paren, after_command, max = close_argument(text, name_end + 2)
+        if paren ~= nil then
+          part = { command = string.sub(text, at + 1, name_end), argument = string.sub(text, name_end + 2, paren - 1), max = max }
+          next_pos = after_command
         end
       end
     end
@@ -88,10 +102,13 @@ local function cookie(header, name)
   return nil
 end
 
--- What a command renders to; nil when its source is missing. `headers` is the phase's map.
-local function read_source(part, handle, headers)
+-- What a command reads; nil when its source is missing. `headers` is the phase's map.
+local function read_raw(part, handle, headers)
   local command, argument = part.command, part.argument
   if command == "REQ" or command == "RESP" then
+    -- %REQ(a?b)%: b when a is missing (the Wasm refuses a third name, so one `?` at most).
+    local first, second = string.match(argument, "^([^?]*)%?(.*)$")
+    if first ~= nil then return headers:get(first) or headers:get(second) end
     return headers:get(argument)
   elseif command == "RESPONSE_CODE" then
     return headers:get(":status")
@@ -112,8 +129,20 @@ local function read_source(part, handle, headers)
   elseif command == "COOKIE" then
     local header = headers:get("cookie")
     return header and cookie(header, argument)
+  elseif command == "METADATA" then
+    -- Route metadata under this Lua filter's own name (the namespace in ROUTE:namespace:key is
+    -- for the Wasm: give it the name the Lua filter has). Only a string renders.
+    local value = handle:metadata():get(string.match(argument, "^ROUTE:[^:]+:(.+)$"))
+    if type(value) == "string" then return value end
   end
   return nil
+end
+
+-- What a command renders to, at most `max` bytes of it; nil when its source is missing.
+local function read_source(part, handle, headers)
+  local value = read_raw(part, handle, headers)
+  if value ~= nil and part.max ~= nil then return string.sub(value, 1, part.max) end
+  return value
 end
 
 local function render(parts, handle, headers, missing)

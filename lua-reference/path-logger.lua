@@ -7,7 +7,8 @@
 -- `config` holds the defaults, which are exactly those two lines. `message` is a template in
 -- Envoy's access-log spelling (`%REQ(header)%` and the other commands of
 -- docs/templates-and-conditions.md), split by the engine below. The test runners render other
--- configurations by replacing this one table; nothing else in the file changes.
+-- configurations by replacing this one table; nothing else in the file changes. A
+-- `response = { level = ..., message = ... }` entry logs a line on the response as well.
 local config = {
   level = "info",
   message = "Request path: %REQ(:path)%",
@@ -29,7 +30,21 @@ local log_method = log_methods[config.level]
 -- operations), step for step, so that the Lua and the Wasm read and change a stream alike.
 -- The configuration is trusted here: the Wasm validates it (`moonshift validate`).
 
--- A template's parts: literal strings and { command = NAME, argument = ARG } tables.
+-- Where an argument opened before `from` closes: the first ")" followed by "%" or by ":N%".
+-- Returns the ")"'s index, the index after the command, and N (or nil).
+local function close_argument(text, from)
+  local at = from
+  while true do
+    local paren = string.find(text, ")", at, true)
+    if paren == nil then return nil end
+    if string.sub(text, paren + 1, paren + 1) == "%" then return paren, paren + 2, nil end
+    local digits = string.match(text, "^:(%d+)%%", paren + 1)
+    if digits ~= nil then return paren, paren + 3 + #digits, tonumber(digits) end
+    at = paren + 1
+  end
+end
+
+-- A template's parts: literal strings and { command = NAME, argument = ARG, max = N } tables.
 local function parse_template(text)
   local parts, pos, literal_from = {}, 1, 1
   while true do
@@ -42,10 +57,10 @@ local function parse_template(text)
       if after == "%" then
         part, next_pos = { command = string.sub(text, at + 1, name_end) }, name_end + 2
       elseif after == "(" then
-        local close = string.find(text, ")%", name_end + 2, true)
-        if close ~= nil then
-          part = { command = string.sub(text, at + 1, name_end), argument = string.sub(text, name_end + 2, close - 1) }
-          next_pos = close + 2
+        local paren, after_command, max = close_argument(text, name_end + 2)
+        if paren ~= nil then
+          part = { command = string.sub(text, at + 1, name_end), argument = string.sub(text, name_end + 2, paren - 1), max = max }
+          next_pos = after_command
         end
       end
     end
@@ -97,10 +112,13 @@ local function cookie(header, name)
   return nil
 end
 
--- What a command renders to; nil when its source is missing. `headers` is the phase's map.
-local function read_source(part, handle, headers)
+-- What a command reads; nil when its source is missing. `headers` is the phase's map.
+local function read_raw(part, handle, headers)
   local command, argument = part.command, part.argument
   if command == "REQ" or command == "RESP" then
+    -- %REQ(a?b)%: b when a is missing (the Wasm refuses a third name, so one `?` at most).
+    local first, second = string.match(argument, "^([^?]*)%?(.*)$")
+    if first ~= nil then return headers:get(first) or headers:get(second) end
     return headers:get(argument)
   elseif command == "RESPONSE_CODE" then
     return headers:get(":status")
@@ -121,8 +139,20 @@ local function read_source(part, handle, headers)
   elseif command == "COOKIE" then
     local header = headers:get("cookie")
     return header and cookie(header, argument)
+  elseif command == "METADATA" then
+    -- Route metadata under this Lua filter's own name (the namespace in ROUTE:namespace:key is
+    -- for the Wasm: give it the name the Lua filter has). Only a string renders.
+    local value = handle:metadata():get(string.match(argument, "^ROUTE:[^:]+:(.+)$"))
+    if type(value) == "string" then return value end
   end
   return nil
+end
+
+-- What a command renders to, at most `max` bytes of it; nil when its source is missing.
+local function read_source(part, handle, headers)
+  local value = read_raw(part, handle, headers)
+  if value ~= nil and part.max ~= nil then return string.sub(value, 1, part.max) end
+  return value
 end
 
 local function render(parts, handle, headers, missing)
@@ -217,7 +247,20 @@ end
 -- The template, split once per Lua state by the engine above.
 local parts = parse_template(config.message)
 
+-- The response's line, when configured: a response-phase template whose %RESPONSE_DURATION%
+-- counts from the request's headers (kept in the stream's dynamic metadata).
+local response_parts = config.response and parse_template(config.response.message)
+local response_method = config.response and log_methods[config.response.level or "info"]
+local timed = false
+for _, part in ipairs(response_parts or {}) do
+  if type(part) == "table" and part.command == "RESPONSE_DURATION" then timed = true end
+end
+local NAMESPACE = "moonshift.path-logger"
+
 function envoy_on_request(request_handle)
+  if timed then
+    request_handle:streamInfo():dynamicMetadata():set(NAMESPACE, "started_ms", request_handle:timestamp())
+  end
   local headers = request_handle:headers()
   local message = ""
   for _, part in ipairs(parts) do
@@ -229,4 +272,22 @@ function envoy_on_request(request_handle)
     end
   end
   request_handle[log_method](request_handle, message)
+end
+
+if response_parts then
+  function envoy_on_response(response_handle)
+    local headers = response_handle:headers()
+    local out = {}
+    for _, part in ipairs(response_parts) do
+      if type(part) == "table" and part.command == "RESPONSE_DURATION" then
+        local kept = response_handle:streamInfo():dynamicMetadata():get(NAMESPACE)
+        local started = kept and kept.started_ms
+        out[#out + 1] = started and string.format("%d", response_handle:timestamp() - started) or "-"
+      else
+        -- A missing source renders as "-", as in the Wasm (this line is not the seed's).
+        out[#out + 1] = render({ part }, response_handle, headers, "-")
+      end
+    end
+    response_handle[response_method](response_handle, table.concat(out))
+  end
 end

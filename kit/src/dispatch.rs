@@ -8,7 +8,8 @@
 //! (one host call).
 //!
 //! A filter exported with `per_stream` keeps its stream state from the request headers to the
-//! response headers, in a table of streams in flight keyed by context id. Envoy hands out context
+//! response headers, when [`Filter::keeps`] says the response needs it, in a table of streams in
+//! flight keyed by context id. Envoy hands out context
 //! ids in increasing order per VM, so when more than [`MAX_IN_FLIGHT`] streams hold state the
 //! oldest is dropped; its response then runs with fresh state (for `local-ratelimit`: no
 //! `x-ratelimit-*` headers on that one response). A local reply's response phase runs right after
@@ -136,7 +137,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         };
         let mut state = F::Stream::default();
         let action = filter.on_request_headers(&mut state);
-        if PER_STREAM {
+        if PER_STREAM && filter.keeps(&state) {
             if let Ok(mut streams) = self.streams.try_borrow_mut() {
                 streams.insert(context_id, Stream { filter, state });
                 if streams.len() > MAX_IN_FLIGHT {

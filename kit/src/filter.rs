@@ -34,6 +34,14 @@ pub trait Filter: Sized + 'static {
     fn on_response_headers(&self, _stream: &mut Self::Stream) -> Action {
         Action::Continue
     }
+
+    /// Whether the response phase needs what the request phase left in `stream`. Only then does
+    /// a `per_stream` module keep it in its table of streams in flight (an insertion and a
+    /// removal); otherwise the response phase gets `Stream::default()`. By default, state that
+    /// takes no room (`()`) is not kept and any other state is.
+    fn keeps(&self, _stream: &Self::Stream) -> bool {
+        std::mem::size_of::<Self::Stream>() != 0
+    }
 }
 
 /// A [`Filter`] behind a pointer, its stream state type-erased.
@@ -42,6 +50,7 @@ pub trait DynFilter {
     fn new_stream(&self) -> Box<dyn Any>;
     fn on_request_headers(&self, stream: &mut dyn Any) -> Action;
     fn on_response_headers(&self, stream: &mut dyn Any) -> Action;
+    fn keeps(&self, stream: &dyn Any) -> bool;
 }
 
 impl<F: Filter> DynFilter for F {
@@ -66,5 +75,46 @@ impl<F: Filter> DynFilter for F {
             Some(stream) => Filter::on_response_headers(self, stream),
             None => Action::Continue,
         }
+    }
+
+    fn keeps(&self, stream: &dyn Any) -> bool {
+        stream
+            .downcast_ref::<F::Stream>()
+            .is_some_and(|stream| Filter::keeps(self, stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Stateless;
+    struct Stateful;
+
+    impl Filter for Stateless {
+        const NAME: &'static str = "stateless";
+        type Stream = ();
+        fn configure(_: Option<&[u8]>) -> Result<Self, String> {
+            Ok(Self)
+        }
+    }
+
+    impl Filter for Stateful {
+        const NAME: &'static str = "stateful";
+        type Stream = u32;
+        fn configure(_: Option<&[u8]>) -> Result<Self, String> {
+            Ok(Self)
+        }
+    }
+
+    #[test]
+    fn state_that_takes_no_room_is_not_kept_by_default() {
+        assert!(!Filter::keeps(&Stateless, &()));
+        assert!(Filter::keeps(&Stateful, &7));
+        // The same through the type-erased form the bundle uses, and a state of the wrong type.
+        let (stateless, stateful): (&dyn DynFilter, &dyn DynFilter) = (&Stateless, &Stateful);
+        assert!(!stateless.keeps(stateless.new_stream().as_ref()));
+        assert!(stateful.keeps(stateful.new_stream().as_ref()));
+        assert!(!stateful.keeps(&"not a u32"));
     }
 }

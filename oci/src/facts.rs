@@ -18,6 +18,8 @@ pub struct Facts {
     pub fail_why: String,
     /// The filter's defaults, written out as `pluginConfig`.
     pub plugin_config: Value,
+    /// The configuration benchmarks measure it with; `plugin_config` when not given.
+    pub bench_config: Value,
 }
 
 impl Facts {
@@ -67,14 +69,24 @@ pub fn read(cargo_toml: &Path) -> Result<Facts, String> {
                 )
             })
     };
-    let plugin_config = serde_json::from_str(&field("plugin_config")?).map_err(|e| {
+    let plugin_config: Value = serde_json::from_str(&field("plugin_config")?).map_err(|e| {
         format!(
             "{}: package.metadata.moonshift.plugin_config: {e}",
             cargo_toml.display()
         )
     })?;
+    let bench_config = match meta.get("bench_config").and_then(toml::Value::as_str) {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            format!(
+                "{}: package.metadata.moonshift.bench_config: {e}",
+                cargo_toml.display()
+            )
+        })?,
+        None => plugin_config.clone(),
+    };
     Ok(Facts {
         filter: name.to_string(),
+        bench_config,
         phase: field("phase")?,
         phase_why: field("phase_why")?,
         fail_strategy: field("fail_strategy")?,

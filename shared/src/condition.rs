@@ -30,6 +30,7 @@ use std::cell::RefCell;
 
 /// A string test as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MatchConfig {
     pub exact: Option<String>,
@@ -42,6 +43,7 @@ pub struct MatchConfig {
 
 /// A header test as written: `name` and either `present` or one string test.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeaderMatchConfig {
     pub name: String,
@@ -56,6 +58,7 @@ pub struct HeaderMatchConfig {
 
 /// A condition as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionConfig {
     Header(HeaderMatchConfig),

@@ -96,6 +96,15 @@ pub fn from_json<T: DeserializeOwned + Default>(bytes: Option<&[u8]>) -> Result<
     json::from_slice(bytes).map_err(|e| ConfigError(e.to_string()))
 }
 
+/// The JSON Schema (draft 2020-12) of the configuration type `T`, derived from the same types
+/// and serde attributes [`from_json`] reads with: the shape (fields, types, enums, unknown fields
+/// refused, defaults), not the rules only validation knows (a template's commands, a pattern's
+/// syntax). What a schema accepts, validation may still refuse; never the reverse.
+#[cfg(feature = "schema")]
+pub fn schema<T: schemars::JsonSchema>() -> serde_json::Value {
+    schemars::schema_for!(T).to_value()
+}
+
 /// RFC 9110 `tchar`: the bytes allowed in a header name.
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)

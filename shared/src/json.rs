@@ -673,12 +673,18 @@ impl<'de> de::VariantAccess<'de> for Variant<'de> {
         de::Deserializer::deserialize_any(Deserializer { value: self.value }, visitor)
     }
 
+    /// An object, as for a struct: `{"remote_address": []}` is not `{"remote_address": {}}`.
     fn struct_variant<V: Visitor<'de>>(
         self,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        de::Deserializer::deserialize_any(Deserializer { value: self.value }, visitor)
+        de::Deserializer::deserialize_struct(
+            Deserializer { value: self.value },
+            "",
+            fields,
+            visitor,
+        )
     }
 }
 

@@ -16,6 +16,7 @@ pub mod config;
 pub mod headers;
 pub mod json;
 pub mod lua_pattern;
+pub mod metadata;
 pub mod operations;
 pub mod stream;
 pub mod strftime;

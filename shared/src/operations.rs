@@ -10,6 +10,11 @@
 //! | `remove` | `headers:remove(name)` | removes every value |
 //! | `remove_prefix` | `remove` of every name `pairs(headers)` gives that starts with `name` | strips a family (`x-internal-`) |
 //!
+//! Pseudo-headers are not headers: only `:authority` and `:path` may be written, only by `set`,
+//! only in the request phase and only when the operation says so with `"rewrite": true` (Lua's
+//! `headers:replace(":path", ...)`; Envoy routes again on the new value, as after the Lua's
+//! change). A rewritten `:path` must start with `/`, an `:authority` must not be empty.
+//!
 //! `value` is a [`Template`]; a missing source renders as the empty string. `when` holds
 //! [`conditions`](crate::condition), all of which must hold, checked against the headers as the
 //! earlier operations left them (as the Lua's `if` does).
@@ -23,6 +28,7 @@ use serde::Deserialize;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Add,
@@ -34,6 +40,7 @@ pub enum Action {
 
 /// One operation as written in `pluginConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OperationConfig {
     pub action: Action,
@@ -42,7 +49,13 @@ pub struct OperationConfig {
     pub value: Option<String>,
     #[serde(default)]
     pub when: Vec<ConditionConfig>,
+    /// Says a `set` of `:authority` or `:path` is meant: a rewrite of where the request goes.
+    #[serde(default)]
+    pub rewrite: bool,
 }
+
+/// The pseudo-headers an operation may rewrite (with `"rewrite": true`).
+pub const REWRITABLE: [&str; 2] = [":authority", ":path"];
 
 /// A validated operation: lowercase name (a prefix for `remove_prefix`), parsed value.
 #[derive(Debug, Clone)]
@@ -65,6 +78,7 @@ pub fn validate(
         .map(|(i, op)| {
             let field = |name: &str| format!("operations[{i}].{name}");
             let name = match op.action {
+                _ if op.name.starts_with(':') || op.rewrite => pseudo(&field, op, phase)?,
                 Action::RemovePrefix => prefix(&field("name"), &op.name)?,
                 _ => config::writable_header_name(&field("name"), &op.name)?,
             };
@@ -97,6 +111,47 @@ pub fn validate(
             })
         })
         .collect()
+}
+
+/// A pseudo-header rewrite: `set` of `:authority` (not empty) or `:path` (starting with `/`),
+/// in the request phase, with `rewrite: true`.
+fn pseudo(
+    field: &impl Fn(&str) -> String,
+    op: &OperationConfig,
+    phase: Phase,
+) -> Result<String, ConfigError> {
+    let lower = op.name.to_ascii_lowercase();
+    if !REWRITABLE.contains(&lower.as_str()) || phase != Phase::Request {
+        let why = match op.rewrite {
+            true => "with rewrite must be :authority or :path, in the request phase",
+            false => "must be a header name: of the pseudo-headers only :authority and :path may be rewritten (request phase, action \"set\", \"rewrite\": true)",
+        };
+        return Err(ConfigError::invalid(&field("name"), why, &op.name));
+    }
+    if op.action != Action::Set || !op.rewrite {
+        return Err(ConfigError::new(format!(
+            "{} {lower} may only be rewritten with action \"set\" and \"rewrite\": true (it changes where the request goes)",
+            field("name")
+        )));
+    }
+    let value = op.value.as_deref().unwrap_or_default();
+    let bad = match lower.as_str() {
+        ":path" => !value.starts_with('/'),
+        _ => value.is_empty(),
+    };
+    if bad {
+        let want = match lower.as_str() {
+            ":path" => "must start with / when it rewrites :path",
+            _ => "must not be empty when it rewrites :authority",
+        };
+        // Not quoted, as no header value is: a path can carry a token.
+        return Err(ConfigError::new(format!(
+            "{} {want}, got a {}-byte value",
+            field("value"),
+            value.len()
+        )));
+    }
+    Ok(lower)
 }
 
 /// A `remove_prefix` name: header-name characters, and not a prefix of a framing header (it

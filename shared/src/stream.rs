@@ -14,6 +14,10 @@ use moonshift_kit::wire::HeaderList;
 pub struct Live {
     request: Option<HeaderList>,
     response: Option<HeaderList>,
+    /// When the request's headers came, in ms since the epoch (`%RESPONSE_DURATION%`).
+    started_ms: Option<u64>,
+    /// The route's serialized metadata, read once (`None` inside: the host gave none).
+    route_metadata: Option<Option<Vec<u8>>>,
 }
 
 fn map(phase: Phase) -> Map {
@@ -24,6 +28,15 @@ fn map(phase: Phase) -> Map {
 }
 
 impl Live {
+    /// A view whose `%RESPONSE_DURATION%` counts from `started_ms`
+    /// (`clock::epoch_millis(host::now())` when the request's headers came).
+    pub fn since(started_ms: Option<u64>) -> Self {
+        Self {
+            started_ms,
+            ..Self::default()
+        }
+    }
+
     /// Forgets the copy of `phase`'s map after the filter changed it.
     pub fn changed(&mut self, phase: Phase) {
         match phase {
@@ -55,5 +68,18 @@ impl Context for Live {
 
     fn peer_uri_san(&mut self) -> Option<Vec<u8>> {
         host::property(&["connection", "uri_san_peer_certificate"])
+    }
+
+    fn response_duration_ms(&mut self) -> Option<u64> {
+        let now = crate::clock::epoch_millis(host::now());
+        self.started_ms.map(|start| now.saturating_sub(start))
+    }
+
+    fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
+        let serialized = self
+            .route_metadata
+            .get_or_insert_with(|| host::property(&["xds", "route_metadata"]))
+            .as_deref()?;
+        crate::metadata::route_string(serialized, namespace, key).map(<[u8]>::to_vec)
     }
 }

@@ -2,8 +2,10 @@
 //! `%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%`), rendered per request.
 //!
 //! A command is `%` + `[A-Z_]+` + `%`, or `%` + `[A-Z_]+` + `(` + argument + `)%` where the
-//! argument ends at the next `)%`. Any other `%` is literal text (`100% done`), and so is a
-//! command whose `)%` never comes (`%REQ(:path`). An unknown command, or one that reads what its
+//! argument ends at the next `)%`, or at the next `):N%`, which keeps at most N bytes of the
+//! value (Envoy's truncation: `%REQ(user-agent):16%`). `%REQ(a?b)%` (and `RESP`) reads `b`
+//! when `a` is missing, as Envoy's formatter does. Any other `%` is literal text
+//! (`100% done`), and so is a command whose `)%` never comes (`%REQ(:path`). An unknown command, or one that reads what its
 //! phase cannot see, is refused at configure time with the field named. The Lua references split
 //! a template with the same scan (`lua-reference/*.lua`, `parse_template`).
 //!
@@ -18,6 +20,8 @@
 //! | `%DOWNSTREAM_PEER_URI_SAN%` | the client certificate's URI SAN | missing (no TLS, no certificate, no URI SAN) |
 //! | `%QUERY_PARAM(name)%` | the first `name=` parameter of `:path`'s query, raw (not decoded); `name` alone gives empty | missing |
 //! | `%COOKIE(name)%` | the first `name=` cookie of the `cookie` header, raw | missing |
+//! | `%RESPONSE_DURATION%` | milliseconds from the request's headers to the response's (a response log message only: the filter that renders it records the start) | missing when no start was recorded |
+//! | `%METADATA(ROUTE:namespace:key)%` | the route's `filter_metadata[namespace][key]`, a string | missing (no such key, or not a string) |
 //!
 //! What "missing" renders as is the caller's choice: empty in a header value, `-` in a log line
 //! (Envoy's access-log convention). Lua and Wasm render it the same.
@@ -46,13 +50,30 @@ pub enum Source {
     PeerUriSan,
     QueryParam(String),
     Cookie(String),
+    RouteMetadata {
+        namespace: String,
+        key: String,
+    },
+    ResponseDuration,
+}
+
+/// One command: what it reads, what it reads when that is missing (`%REQ(a?b)%`), and how many
+/// bytes of the value it keeps (`:N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub source: Source,
+    pub fallback: Option<Source>,
+    pub max_len: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
     Literal(String),
-    Source(Source),
+    Command(Command),
 }
+
+/// A command as scanned: start, end (exclusive), name, argument, `:N`.
+type Scanned<'a> = (usize, usize, &'a str, Option<&'a str>, Option<&'a str>);
 
 /// What rendering reads from the stream; the host glue (`crate::stream`) and the tests
 /// implement it.
@@ -65,6 +86,10 @@ pub trait Context {
     fn remote_address(&mut self) -> Option<Vec<u8>>;
     /// The client certificate's URI SAN.
     fn peer_uri_san(&mut self) -> Option<Vec<u8>>;
+    /// The route's `filter_metadata[namespace][key]` when it is a string.
+    fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>>;
+    /// Milliseconds since the request's headers, when the filter recorded them.
+    fn response_duration_ms(&mut self) -> Option<u64>;
 }
 
 /// A parsed template.
@@ -74,18 +99,55 @@ pub struct Template {
 }
 
 /// The commands, for error messages.
-pub const COMMANDS: &str = "REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name)";
+pub const COMMANDS: &str = "REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key)";
 
-/// Where the ASCII `needle` starts in `haystack`, by bytes (`str::find` would bring in the
-/// two-way searcher: 2 KB of module).
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+/// Where an argument closes: the `)`'s index, the command's end (exclusive), and the span of
+/// the `:N` digits.
+struct Close {
+    paren: usize,
+    end: usize,
+    digits: Option<(usize, usize)>,
 }
 
-/// The commands of `text`: `(start, end, name, argument)`, `end` exclusive.
-fn commands(text: &str) -> Vec<(usize, usize, &str, Option<&str>)> {
+/// Where the argument opened at `from` closes: the first `)` followed by `%` or by `:` digits
+/// `%`.
+fn close(bytes: &[u8], from: usize) -> Option<Close> {
+    let mut at = from;
+    while let Some(offset) = bytes.get(at..)?.iter().position(|&b| b == b')') {
+        let paren = at + offset;
+        match bytes.get(paren + 1) {
+            Some(b'%') => {
+                return Some(Close {
+                    paren,
+                    end: paren + 2,
+                    digits: None,
+                })
+            }
+            Some(b':') => {
+                let digits = bytes
+                    .get(paren + 2..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                let end = paren + 2 + digits;
+                if digits > 0 && bytes.get(end) == Some(&b'%') {
+                    return Some(Close {
+                        paren,
+                        end: end + 1,
+                        digits: Some((paren + 2, end)),
+                    });
+                }
+            }
+            _ => {}
+        }
+        at = paren + 1;
+    }
+    None
+}
+
+/// The commands of `text`, in order.
+fn commands(text: &str) -> Vec<Scanned<'_>> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut pos = 0;
@@ -104,16 +166,19 @@ fn commands(text: &str) -> Vec<(usize, usize, &str, Option<&str>)> {
         let name = text.get(at + 1..name_end).unwrap_or_default();
         let found = match bytes.get(name_end) {
             _ if name_len == 0 => None,
-            Some(b'%') => Some((name_end + 1, None)),
-            Some(b'(') => find(bytes.get(name_end + 1..).unwrap_or_default(), b")%").map(|len| {
-                let close = name_end + 1 + len;
-                (close + 2, text.get(name_end + 1..close))
+            Some(b'%') => Some((name_end + 1, None, None)),
+            Some(b'(') => close(bytes, name_end + 1).map(|c| {
+                (
+                    c.end,
+                    text.get(name_end + 1..c.paren),
+                    c.digits.and_then(|(from, to)| text.get(from..to)),
+                )
             }),
             _ => None,
         };
         match found {
-            Some((end, argument)) => {
-                out.push((at, end, name, argument));
+            Some((end, argument, max_len)) => {
+                out.push((at, end, name, argument, max_len));
                 pos = end;
             }
             None => pos = at + 1,
@@ -122,12 +187,21 @@ fn commands(text: &str) -> Vec<(usize, usize, &str, Option<&str>)> {
     out
 }
 
+/// Where a template is rendered: its phase, and whether its filter records the request's start
+/// (only a response log message does).
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    phase: Phase,
+    timed: bool,
+}
+
 fn source(
     field: &str,
-    phase: Phase,
+    place: Place,
     name: &str,
     argument: Option<&str>,
 ) -> Result<Source, ConfigError> {
+    let phase = place.phase;
     let command = match argument {
         Some(argument) => format!("%{name}({argument})%"),
         None => format!("%{name}%"),
@@ -170,18 +244,121 @@ fn source(
         ("COOKIE", Some(cookie)) if !cookie.is_empty() => {
             request_only(Source::Cookie(cookie.to_string()))
         }
+        ("METADATA", Some(argument)) => route_metadata(&field, argument),
+        ("RESPONSE_DURATION", None) if place.timed => Ok(Source::ResponseDuration),
+        ("RESPONSE_DURATION", None) => Err(ConfigError::new(format!(
+            "{field} is rendered in a response log message only (path-logger's response.message)"
+        ))),
         _ => Err(ConfigError::new(format!(
             "{field} is not a command Moonshift renders; the commands are {COMMANDS}"
         ))),
     }
 }
 
+/// `ROUTE:namespace:key`: the only metadata a Lua script reads (`metadata():get(key)`), one
+/// key deep.
+fn route_metadata(field: &str, argument: &str) -> Result<Source, ConfigError> {
+    let mut parts = argument.split(':');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("ROUTE"), Some(namespace), Some(key), None)
+            if !namespace.is_empty() && !key.is_empty() =>
+        {
+            Ok(Source::RouteMetadata {
+                namespace: namespace.to_string(),
+                key: key.to_string(),
+            })
+        }
+        _ => Err(ConfigError::new(format!(
+            "{field} must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"
+        ))),
+    }
+}
+
+/// A command: `%REQ(a?b)%` and `%RESP(a?b)%` read two headers, `:N` keeps N bytes.
+fn command(
+    field: &str,
+    place: Place,
+    name: &str,
+    argument: Option<&str>,
+    max_len: Option<&str>,
+) -> Result<Command, ConfigError> {
+    let (first, fallback) = match (name, argument.and_then(|a| a.split_once('?'))) {
+        ("REQ" | "RESP", Some((first, second))) => (Some(first), Some(second)),
+        _ => (argument, None),
+    };
+    let max_len = match max_len {
+        None => None,
+        Some(digits) => match digits.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return Err(ConfigError::new(format!(
+                "{field} %{name}({}):{digits}% keeps at most N bytes: N must be a number from 1",
+                argument.unwrap_or_default()
+            )))
+            }
+        },
+    };
+    Ok(Command {
+        source: source(field, place, name, first)?,
+        fallback: fallback
+            .map(|second| source(field, place, name, Some(second)))
+            .transpose()?,
+        max_len,
+    })
+}
+
+impl Command {
+    /// What the command renders to; `None` when its sources are missing.
+    fn read(&self, context: &mut impl Context) -> Option<Vec<u8>> {
+        let mut value = read(&self.source, context).or_else(|| {
+            self.fallback
+                .as_ref()
+                .and_then(|fallback| read(fallback, context))
+        })?;
+        if let Some(max) = self.max_len {
+            value.truncate(max);
+        }
+        Some(value)
+    }
+}
+
 impl Template {
     /// Parses `text` for `phase`; `field` names it in errors.
     pub fn parse(field: &str, text: &str, phase: Phase) -> Result<Self, ConfigError> {
+        Self::parse_at(
+            field,
+            text,
+            Place {
+                phase,
+                timed: false,
+            },
+        )
+    }
+
+    /// Parses a response log message: the response phase, and `%RESPONSE_DURATION%` as well
+    /// (the caller records the request's start).
+    pub fn parse_response_log(field: &str, text: &str) -> Result<Self, ConfigError> {
+        Self::parse_at(
+            field,
+            text,
+            Place {
+                phase: Phase::Response,
+                timed: true,
+            },
+        )
+    }
+
+    /// Whether rendering reads the request's start (`%RESPONSE_DURATION%`).
+    pub fn is_timed(&self) -> bool {
+        self.segments
+            .iter()
+            .any(|s| matches!(s, Segment::Command(c) if c.source == Source::ResponseDuration))
+    }
+
+    fn parse_at(field: &str, text: &str, place: Place) -> Result<Self, ConfigError> {
         let mut segments = Vec::new();
         let mut literal_from = 0;
-        for (start, end, name, argument) in commands(text) {
+        for (start, end, name, argument, max_len) in commands(text) {
             if start > literal_from {
                 segments.push(Segment::Literal(
                     text.get(literal_from..start)
@@ -189,7 +366,9 @@ impl Template {
                         .to_string(),
                 ));
             }
-            segments.push(Segment::Source(source(field, phase, name, argument)?));
+            segments.push(Segment::Command(command(
+                field, place, name, argument, max_len,
+            )?));
             literal_from = end;
         }
         if literal_from < text.len() {
@@ -215,7 +394,7 @@ impl Template {
         for segment in &self.segments {
             match segment {
                 Segment::Literal(text) => out.extend_from_slice(text.as_bytes()),
-                Segment::Source(source) => match read(source, context) {
+                Segment::Command(command) => match command.read(context) {
                     Some(value) => out.extend_from_slice(&value),
                     None => out.extend_from_slice(missing),
                 },
@@ -243,6 +422,10 @@ pub fn read(source: &Source, context: &mut impl Context) -> Option<Vec<u8>> {
         Source::Cookie(name) => context
             .header(Phase::Request, "cookie")
             .and_then(|cookies| cookie(&cookies, name.as_bytes()).map(<[u8]>::to_vec)),
+        Source::RouteMetadata { namespace, key } => context.route_metadata(namespace, key),
+        Source::ResponseDuration => context
+            .response_duration_ms()
+            .map(|ms| ms.to_string().into_bytes()),
     }
 }
 

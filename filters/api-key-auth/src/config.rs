@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 /// A key given with a consumer name, in plain text (`key`) or as its SHA-256 (`sha256`, hex).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyConfig {
     pub key: Option<String>,
@@ -17,6 +18,7 @@ pub struct KeyConfig {
 
 /// The configuration as written in `pluginConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The request header holding the key (the seed's field).

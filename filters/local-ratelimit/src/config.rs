@@ -13,6 +13,7 @@ use serde::Deserialize;
 pub const MIN_FILL_INTERVAL_MS: u64 = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenBucketConfig {
     pub max_tokens: u32,
@@ -32,12 +33,14 @@ impl Default for TokenBucketConfig {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HttpStatus {
     pub code: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeaderValue {
     pub key: String,
@@ -46,12 +49,14 @@ pub struct HeaderValue {
 
 /// Envoy's `HeaderValueOption`; only `header` is supported (headers are appended).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeaderValueOption {
     pub header: HeaderValue,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 pub enum XRateLimitHeaders {
     #[default]
     #[serde(rename = "OFF")]
@@ -61,6 +66,7 @@ pub enum XRateLimitHeaders {
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 pub enum Denominator {
     #[default]
     #[serde(rename = "HUNDRED")]
@@ -82,6 +88,7 @@ impl Denominator {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FractionalPercent {
     pub numerator: u32,
@@ -92,6 +99,7 @@ pub struct FractionalPercent {
 /// Envoy's `RuntimeFractionalPercent`. A Wasm filter cannot read Envoy's runtime, so
 /// `runtime_key` is accepted (native configs carry over) and ignored with a warning.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeFractionalPercent {
     pub default_value: FractionalPercent,
@@ -114,6 +122,7 @@ impl Default for RuntimeFractionalPercent {
 
 /// Which bucket a request draws from.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// One bucket for the whole Envoy process, in proxy-wasm shared data (native behaviour).
@@ -125,6 +134,7 @@ pub enum Scope {
 
 /// Per-client buckets: where the client's identity comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientKeyConfig {
     /// The value of a request header (all values joined with `,`, as Lua `get` gives them).
@@ -134,6 +144,7 @@ pub enum ClientKeyConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub stat_prefix: String,

@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bucket;
+pub mod clients;
 pub mod config;
 pub mod decide;
 pub mod duration;
 pub mod limiter;
 pub mod stores;
 
+use clients::{Client, Table};
 use config::{ClientKey, Scope, Settings};
 use decide::{Counter, Sampler, Verdict};
 use limiter::{Decision, Store};
@@ -26,29 +28,30 @@ moonshift_kit::export_filter!(
 
 /// The counters of native `local_ratelimit`, `<stat_prefix>.http_local_rate_limit.<name>`
 /// (`wasmcustom.` in front in Envoy's `/stats`), plus `undecided`, in [`Counter::ALL`]'s order.
-#[derive(Debug, Clone, Copy)]
-struct Counters([host::Counter; 6]);
+/// A counter the host refuses to define is not counted, and the filter still limits: losing a
+/// statistic must not turn the limiter off (nor refuse a configuration offline, in `moonshift
+/// validate`, where there is no host).
+#[derive(Debug, Clone)]
+struct Counters([Option<host::Counter>; Counter::ALL.len()]);
 
 impl Counters {
-    fn define(stat_prefix: &str) -> Result<Self, ConfigError> {
-        let mut defined = Vec::with_capacity(Counter::ALL.len());
-        for counter in Counter::ALL {
+    fn define(stat_prefix: &str) -> Self {
+        let define = |counter: Counter| {
             let full = format!("{stat_prefix}.http_local_rate_limit.{}", counter.name());
-            defined.push(host::Counter::define(&full).map_err(|status| {
-                ConfigError::new(format!(
-                    "cannot define metric {}: {status}",
-                    json::quote(&full)
-                ))
-            })?);
-        }
-        defined
-            .try_into()
-            .map(Counters)
-            .map_err(|_| ConfigError::new("cannot define the counters"))
+            host::Counter::define(&full)
+                .map_err(|status| {
+                    log::warn!(
+                        "local-ratelimit: metric {} is not counted: the host refused to define it: {status}",
+                        json::quote(&full)
+                    );
+                })
+                .ok()
+        };
+        Self(Counter::ALL.map(define))
     }
 
     fn increment(&self, counter: Counter) {
-        if let Some(c) = self.0.get(counter as usize) {
+        if let Some(Some(c)) = self.0.get(counter as usize) {
             c.increment();
         }
     }
@@ -62,6 +65,8 @@ pub struct LocalRateLimit {
     namespace: String,
     /// The default bucket's key, computed once.
     default_key: String,
+    /// The per-client buckets' table.
+    table: Table,
     counters: Counters,
     worker_buckets: RefCell<WorkerMap>,
     /// The generator for `filter_enabled` / `filter_enforced` fractions.
@@ -90,7 +95,8 @@ impl LocalRateLimit {
         );
         let seed = clock::epoch_millis(host::now()) ^ 0x9E37_79B9_7F4A_7C15;
         Ok(Self {
-            counters: Counters::define(&settings.stat_prefix)?,
+            counters: Counters::define(&settings.stat_prefix),
+            table: Table::new(settings.max_client_keys),
             settings,
             default_key: limiter::default_key(&namespace),
             namespace,
@@ -134,9 +140,9 @@ fn now_millis() -> u64 {
 }
 
 /// A stream's state: the bucket its request consulted, for the `x-ratelimit-*` response
-/// headers. `Some(None)`: the default bucket; `Some(Some(key))`: a client's.
+/// headers. `Some(None)`: the default bucket; `Some(Some(client))`: a client's.
 #[derive(Debug, Default)]
-pub struct Consulted(Option<Option<String>>);
+pub struct Consulted(Option<Option<Client>>);
 
 impl LocalRateLimit {
     fn client(&self) -> Option<Vec<u8>> {
@@ -170,24 +176,21 @@ impl Filter for LocalRateLimit {
         let client = self.client();
         let now = now_millis();
         let namespace = self.namespace.as_str();
-        let outcome = self.with_store(|store| {
-            let key = match client.as_deref() {
-                None => None,
-                Some(client) => {
-                    limiter::bucket_key(store, namespace, Some(client), settings.max_client_keys)
-                }
-            };
-            let decision = limiter::consume(
+        let client = client.map(|key| self.table.client(&key));
+        let outcome = self.with_store(|store| match client {
+            None => limiter::consume(store, &self.default_key, &settings.bucket, now),
+            Some(client) => limiter::consume_client(
                 store,
-                key.as_deref().unwrap_or(&self.default_key),
+                &limiter::set_key(namespace, client.set),
+                &self.table,
+                client,
                 &settings.bucket,
                 now,
-            );
-            (key, decision)
+            ),
         });
         let decision = match outcome {
-            Some((key, decision)) => {
-                stream.0 = Some(key);
+            Some(decision) => {
+                stream.0 = Some(client);
                 decision
             }
             None => Decision::Undecided,
@@ -221,15 +224,26 @@ impl Filter for LocalRateLimit {
         }
     }
 
+    /// Only the `x-ratelimit-*` headers need to know which bucket the request consulted.
+    fn keeps(&self, stream: &Consulted) -> bool {
+        self.settings.x_ratelimit_headers && stream.0.is_some()
+    }
+
     /// Runs on upstream responses and on our own 429 alike, as native `encodeHeaders` does.
     fn on_response_headers(&self, stream: &mut Consulted) -> Action {
         let settings = &self.settings;
-        let Some(bucket) = stream.0.as_ref().filter(|_| settings.x_ratelimit_headers) else {
+        let Some(consulted) = stream.0.filter(|_| settings.x_ratelimit_headers) else {
             return Action::Continue;
         };
-        let key = bucket.as_deref().unwrap_or(&self.default_key);
         let now = now_millis();
-        let cursor = self.with_store(|store| limiter::cursor(store, key));
+        let cursor = self.with_store(|store| match consulted {
+            None => limiter::cursor(store, &self.default_key),
+            Some(client) => limiter::client_cursor(
+                store,
+                &limiter::set_key(&self.namespace, client.set),
+                client,
+            ),
+        });
         if let Some(Ok(cursor)) = cursor {
             let bucket = &settings.bucket;
             let headers = Map::Response;

@@ -1,16 +1,14 @@
-//! Buckets in a key-value store with compare-and-swap: the process-wide bucket in proxy-wasm
+//! Buckets in a key-value store with compare-and-swap: the process-wide buckets in proxy-wasm
 //! shared data, or a worker's own buckets in a map. Pure logic over [`Store`]; the glue supplies
 //! the store.
 //!
 //! Bucket keys live under a namespace (`moonshift.local-ratelimit/<plugin>/<root_id>/`) because
-//! every WasmPlugin on an Istio proxy shares one shared-data map (Istio sets no `vm_id`).
-//!
-//! Per-client buckets are bounded: a registry counter under the namespace admits at most
-//! `max_client_keys` distinct clients; requests without a key, and clients first seen once the
-//! bound is reached, draw from the default bucket. Keys are never evicted (proxy-wasm ABI 0.2.1
-//! cannot delete shared data), so memory stays bounded by `max_client_keys` entries of ~60 bytes.
+//! every WasmPlugin on an Istio proxy shares one shared-data map (Istio sets no `vm_id`): the
+//! default bucket at `default`, the per-client buckets in the sets of [`crate::clients`] at
+//! `clients/<set>`. Requests without a client key draw from the default bucket.
 
 use crate::bucket::{Cursor, TokenBucket};
+use crate::clients::{Client, Set, Table};
 
 /// How many compare-and-swap attempts one request makes before giving up.
 pub const MAX_CAS_ATTEMPTS: u32 = 16;
@@ -39,28 +37,57 @@ pub enum Decision {
     Undecided,
 }
 
-fn decode(value: Option<Vec<u8>>) -> Option<Cursor> {
-    Cursor::decode(&value?)
-}
-
 /// The cursor stored under `key`; `None` when there is no bucket yet (a full one).
 pub fn cursor(store: &mut dyn Store, key: &str) -> Result<Option<Cursor>, StoreError> {
     let (value, _) = store.get(key)?;
-    Ok(decode(value))
+    Ok(value.and_then(|v| Cursor::decode(&v)))
 }
 
 /// Takes one token from the bucket under `key` at `now_ms` (wall-clock milliseconds): Envoy's
 /// compare-and-swap loop over shared data.
 pub fn consume(store: &mut dyn Store, key: &str, bucket: &TokenBucket, now_ms: u64) -> Decision {
+    update(store, key, |value| {
+        let consumed = bucket.consume(value.and_then(Cursor::decode), now_ms);
+        let cursor = consumed.cursor.filter(|_| consumed.admitted)?;
+        Some(cursor.encode().to_vec())
+    })
+}
+
+/// Takes one token from `client`'s bucket, in its set under `key` (see [`crate::clients`]): the
+/// same loop over the whole set, so placing a new client and consuming is one write.
+pub fn consume_client(
+    store: &mut dyn Store,
+    key: &str,
+    table: &Table,
+    client: Client,
+    bucket: &TokenBucket,
+    now_ms: u64,
+) -> Decision {
+    update(store, key, |value| {
+        let mut set = Set::decode(value.unwrap_or_default());
+        let place = set.place(client.tag, table.ways(), bucket, now_ms);
+        let consumed = bucket.consume(set.cursor_at(place), now_ms);
+        let cursor = consumed.cursor.filter(|_| consumed.admitted)?;
+        set.put(place, client.tag, cursor);
+        Some(set.encode())
+    })
+}
+
+/// The compare-and-swap loop: `admit` turns the stored value into the one to write after an
+/// admission, or `None` for a refusal (which writes nothing, as native returns before its CAS).
+fn update(
+    store: &mut dyn Store,
+    key: &str,
+    mut admit: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+) -> Decision {
     for _ in 0..MAX_CAS_ATTEMPTS {
         let Ok((value, cas)) = store.get(key) else {
             return Decision::Undecided;
         };
-        let consumed = bucket.consume(decode(value), now_ms);
-        let Some(cursor) = consumed.cursor.filter(|_| consumed.admitted) else {
+        let Some(next) = admit(value.as_deref()) else {
             return Decision::Limited;
         };
-        match store.set(key, &cursor.encode(), cas) {
+        match store.set(key, &next, cas) {
             Ok(true) => return Decision::Admitted,
             Ok(false) => continue,
             Err(StoreError) => return Decision::Undecided,
@@ -69,56 +96,25 @@ pub fn consume(store: &mut dyn Store, key: &str, bucket: &TokenBucket, now_ms: u
     Decision::Undecided
 }
 
-/// FNV-1a, 64 bits: client keys are stored hashed so a long header value costs no memory.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The key of the default bucket.
 pub fn default_key(namespace: &str) -> String {
     format!("{namespace}default")
 }
 
-/// The bucket key for a request: the client's own bucket when `client` is given and the registry
-/// has room (or already holds it), else the default bucket. `None` means the default bucket.
-pub fn bucket_key(
-    store: &mut dyn Store,
-    namespace: &str,
-    client: Option<&[u8]>,
-    max_keys: u32,
-) -> Option<String> {
-    let client = client?;
-    let key = format!("{namespace}client/{:016x}", fnv1a(client));
-    match store.get(&key) {
-        Ok((Some(_), _)) => return Some(key),
-        Ok((None, _)) => {}
-        Err(StoreError) => return None,
-    }
-    register(store, namespace, max_keys).then_some(key)
+/// The key of a client set.
+pub fn set_key(namespace: &str, set: u32) -> String {
+    format!("{namespace}clients/{set}")
 }
 
-/// Counts one more client in the registry if it has room.
-fn register(store: &mut dyn Store, namespace: &str, max_keys: u32) -> bool {
-    let registry = format!("{namespace}clients");
-    for _ in 0..MAX_CAS_ATTEMPTS {
-        let Ok((value, cas)) = store.get(&registry) else {
-            return false;
-        };
-        let count = value
-            .and_then(|v| <[u8; 4]>::try_from(v).ok())
-            .map_or(0, u32::from_le_bytes);
-        if count >= max_keys {
-            return false;
-        }
-        match store.set(&registry, &(count + 1).to_le_bytes(), cas) {
-            Ok(true) => return true,
-            Ok(false) => continue,
-            Err(StoreError) => return false,
-        }
-    }
-    false
+/// The cursor of `client`'s bucket in the set under `key`; `None` when there is none (a full
+/// bucket: never seen, refilled and replaced, or evicted since).
+pub fn client_cursor(
+    store: &mut dyn Store,
+    key: &str,
+    client: Client,
+) -> Result<Option<Cursor>, StoreError> {
+    let (value, _) = store.get(key)?;
+    Ok(value.and_then(|v| Set::decode(&v).cursor_of(client.tag)))
 }
 
 /// `ip` of `ip:port` or `[ip6]:port`, as the client key for `remote_address`.

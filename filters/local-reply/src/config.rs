@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 /// A reply header as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeaderConfig {
     pub name: String,
@@ -15,6 +16,7 @@ pub struct HeaderConfig {
 
 /// A rule as written: when it holds, the reply.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     #[serde(default)]
@@ -28,6 +30,7 @@ pub struct RuleConfig {
 
 /// The configuration as written in `pluginConfig`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Tried in order; the first that holds answers. None by default: every request passes.

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 /// The log level, named like Envoy's (`logWarn` is `warn`, `logErr` is `error`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Trace,
@@ -19,10 +20,23 @@ pub enum Level {
 
 /// The configuration as written in `pluginConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub level: Level,
     /// Literal text with `%REQ(header)%` placeholders.
+    pub message: String,
+    /// A line logged on the response too; absent: none (the seed logs the request only).
+    pub response: Option<ResponseConfig>,
+}
+
+/// The response's line: a response-phase template, with `%RESPONSE_DURATION%`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResponseConfig {
+    #[serde(default)]
+    pub level: Level,
     pub message: String,
 }
 
@@ -32,6 +46,7 @@ impl Default for Config {
         Self {
             level: Level::Info,
             message: "Request path: %REQ(:path)%".into(),
+            response: None,
         }
     }
 }
@@ -41,6 +56,8 @@ impl Default for Config {
 pub struct Settings {
     pub level: Level,
     pub template: Template,
+    /// The response's line: its level and template.
+    pub response: Option<(Level, Template)>,
 }
 
 impl Config {
@@ -52,9 +69,24 @@ impl Config {
                 &self.message,
             ));
         }
+        let response = match &self.response {
+            None => None,
+            Some(r) if r.message.is_empty() => {
+                return Err(ConfigError::invalid(
+                    "response.message",
+                    "must not be empty",
+                    &r.message,
+                ))
+            }
+            Some(r) => Some((
+                r.level,
+                Template::parse_response_log("response.message", &r.message)?,
+            )),
+        };
         Ok(Settings {
             level: self.level,
             template: Template::parse("message", &self.message, Phase::Request)?,
+            response,
         })
     }
 }
@@ -72,13 +104,23 @@ mod tests {
         Ok(Settings {
             level,
             template: Template::parse("message", message, Phase::Request)?,
+            response: None,
         })
     }
 
     #[test]
     fn config_table() -> Result<(), ConfigError> {
         let default = settings(Level::Info, "Request path: %REQ(:path)%")?;
-        let cases: [(&str, &str, Result<Settings, &str>); 9] = [
+        let with_response = |level, message| -> Result<Settings, ConfigError> {
+            Ok(Settings {
+                response: Some((
+                    level,
+                    Template::parse_response_log("response.message", message)?,
+                )),
+                ..default.clone()
+            })
+        };
+        let cases: [(&str, &str, Result<Settings, &str>); 15] = [
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default.clone())),
             (
@@ -106,7 +148,29 @@ mod tests {
             (
                 "unknown field",
                 r#"{"template":"x"}"#,
-                Err("template: unknown field `template`, expected `level` or `message`"),
+                Err("template: unknown field `template`, expected one of `level`, `message`, `response`"),
+            ),
+            (
+                "a response line",
+                r#"{"response":{"message":"%RESPONSE_CODE% %RESP(content-type)% %RESPONSE_DURATION% ms"}}"#,
+                Ok(with_response(Level::Info, "%RESPONSE_CODE% %RESP(content-type)% %RESPONSE_DURATION% ms")?),
+            ),
+            (
+                "a response line at its own level",
+                r#"{"response":{"level":"warn","message":"%RESPONSE_CODE%"}}"#,
+                Ok(with_response(Level::Warn, "%RESPONSE_CODE%")?),
+            ),
+            ("a response line without a message", r#"{"response":{}}"#, Err("response: missing field `message`")),
+            ("an empty response line", r#"{"response":{"message":""}}"#, Err(r#"response.message must not be empty, got """#)),
+            (
+                "the response line cannot read the request",
+                r#"{"response":{"message":"%REQ(:path)%"}}"#,
+                Err("response.message %REQ(:path)% reads the request, which a response-phase Lua script cannot read"),
+            ),
+            (
+                "the duration is the response's",
+                r#"{"message":"%RESPONSE_DURATION%"}"#,
+                Err("message %RESPONSE_DURATION% is rendered in a response log message only (path-logger's response.message)"),
             ),
         ];
         for (name, json, want) in cases {

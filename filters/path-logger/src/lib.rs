@@ -5,34 +5,61 @@ pub mod config;
 use config::{Level, Settings};
 use moonshift_kit::host::{self, LogLevel};
 use moonshift_kit::{Action, Filter};
+use moonshift_shared::clock;
 use moonshift_shared::stream::Live;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
-moonshift_kit::export_filter!(PathLogger, [request_headers]);
+moonshift_kit::export_filter!(PathLogger, [request_headers, response_headers], per_stream);
 
 /// The plugin: its validated settings.
 #[derive(Debug)]
 pub struct PathLogger {
     settings: Settings,
+    /// Whether the response line renders `%RESPONSE_DURATION%`, so the request records its start.
+    timed: bool,
 }
 
 impl Filter for PathLogger {
     const NAME: &'static str = "path-logger";
-    type Stream = ();
+    /// When the request's headers came (ms since the epoch), for `%RESPONSE_DURATION%`.
+    type Stream = Option<u64>;
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
         config::parse(config)
-            .map(|settings| Self { settings })
+            .map(|settings| {
+                let timed = settings
+                    .response
+                    .as_ref()
+                    .is_some_and(|(_, template)| template.is_timed());
+                Self { settings, timed }
+            })
             .map_err(|e| e.to_string())
     }
 
-    fn on_request_headers(&self, _stream: &mut ()) -> Action {
+    fn on_request_headers(&self, started: &mut Option<u64>) -> Action {
         let settings = &self.settings;
         // Pseudo-headers one host call each; a regular header copies the map once (to join
         // repeated values as Lua's `get` does).
         let message = settings.template.render(&mut Live::default(), MISSING);
         host::log(log_level(settings.level), &message);
+        if self.timed {
+            *started = Some(clock::epoch_millis(host::now()));
+        }
         Action::Continue
+    }
+
+    /// Runs on upstream responses and on local replies of the filters after this one.
+    fn on_response_headers(&self, started: &mut Option<u64>) -> Action {
+        if let Some((level, template)) = &self.settings.response {
+            let message = template.render(&mut Live::since(*started), MISSING);
+            host::log(log_level(*level), &message);
+        }
+        Action::Continue
+    }
+
+    /// Only a response line with `%RESPONSE_DURATION%` needs the request's start.
+    fn keeps(&self, started: &Option<u64>) -> bool {
+        started.is_some()
     }
 }
 

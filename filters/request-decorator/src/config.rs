@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 /// The configuration as written in `pluginConfig`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Applied in order to every request. None by default: the filter does nothing until told.
@@ -68,6 +69,51 @@ mod tests {
                 "an unknown action",
                 r#"{"operations":[{"action":"append","name":"x"}]}"#,
                 Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`"),
+            ),
+            (
+                "a deliberate rewrite of where the request goes",
+                r#"{"operations":[{"action":"set","name":":Authority","value":"api.internal","rewrite":true},{"action":"set","name":":path","value":"/v2%REQ(:path)%","rewrite":true}]}"#,
+                Ok("Set :authority Set :path"),
+            ),
+            (
+                "a pseudo-header without rewrite",
+                r#"{"operations":[{"action":"set","name":":authority","value":"evil"}]}"#,
+                Err("operations[0].name :authority may only be rewritten with action \"set\" and \"rewrite\": true (it changes where the request goes)"),
+            ),
+            (
+                "adding a second :path",
+                r#"{"operations":[{"action":"add","name":":path","value":"/x","rewrite":true}]}"#,
+                Err("operations[0].name :path may only be rewritten with action \"set\" and \"rewrite\": true (it changes where the request goes)"),
+            ),
+            (
+                "removing :authority",
+                r#"{"operations":[{"action":"remove","name":":authority","rewrite":true}]}"#,
+                Err("operations[0].name :authority may only be rewritten with action \"set\" and \"rewrite\": true (it changes where the request goes)"),
+            ),
+            (
+                "a :path that is not a path",
+                r#"{"operations":[{"action":"set","name":":path","value":"%REQ(x-p)%","rewrite":true}]}"#,
+                Err("operations[0].value must start with / when it rewrites :path, got a 10-byte value"),
+            ),
+            (
+                "an empty :authority",
+                r#"{"operations":[{"action":"set","name":":authority","value":"","rewrite":true}]}"#,
+                Err("operations[0].value must not be empty when it rewrites :authority, got a 0-byte value"),
+            ),
+            (
+                "other pseudo-headers",
+                r#"{"operations":[{"action":"set","name":":method","value":"GET","rewrite":true}]}"#,
+                Err(r#"operations[0].name with rewrite must be :authority or :path, in the request phase, got ":method""#),
+            ),
+            (
+                "a pseudo-header named without rewrite",
+                r#"{"operations":[{"action":"set","name":":scheme","value":"http"}]}"#,
+                Err(r#"operations[0].name must be a header name: of the pseudo-headers only :authority and :path may be rewritten (request phase, action "set", "rewrite": true), got ":scheme""#),
+            ),
+            (
+                "rewrite on a plain header",
+                r#"{"operations":[{"action":"set","name":"x-a","value":"1","rewrite":true}]}"#,
+                Err(r#"operations[0].name with rewrite must be :authority or :path, in the request phase, got "x-a""#),
             ),
             (
                 "a bad Lua pattern",

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 /// The configuration as written in `pluginConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Applied in order to every response, local replies included.
@@ -22,6 +23,7 @@ impl Default for Config {
                 name: "x-lua-processed".into(),
                 value: Some("true".into()),
                 when: Vec::new(),
+                rewrite: false,
             }],
         }
     }
@@ -116,7 +118,7 @@ mod tests {
             (
                 "unknown field",
                 r#"{"operations":[{"action":"add","name":"x","value":"1","append":true}]}"#,
-                Err("operations[0].append: unknown field `append`, expected one of `action`, `name`, `value`, `when`"),
+                Err("operations[0].append: unknown field `append`, expected one of `action`, `name`, `value`, `when`, `rewrite`"),
             ),
             ("too many", too_many.as_str(), Err("operations must hold at most 64 entries, got 65")),
         ];

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 /// What to do when the request already carries the header.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OnExisting {
     /// Add another value, as Lua `headers():add()` does (the seed's behaviour).
@@ -20,6 +21,7 @@ pub enum OnExisting {
 
 /// The configuration as written in `pluginConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The request header to write.

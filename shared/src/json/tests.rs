@@ -262,6 +262,10 @@ fn errors_name_the_path() {
             "key: expected an object with exactly one key for an enum",
         ),
         (
+            r#"{"key":{"address":[]}}"#,
+            "key.address: invalid type: an array, expected struct variant Key::Address",
+        ),
+        (
             r#"{"name":"a","name":"b"}"#,
             "configuration: duplicate field `name`",
         ),

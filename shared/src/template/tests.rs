@@ -29,6 +29,12 @@ impl Context for Fake {
     fn peer_uri_san(&mut self) -> Option<Vec<u8>> {
         self.san.clone()
     }
+    fn response_duration_ms(&mut self) -> Option<u64> {
+        Some(12)
+    }
+    fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
+        (namespace == "envoy.filters.http.lua" && key == "team").then(|| b"payments".to_vec())
+    }
 }
 
 pub(crate) fn fake() -> Fake {
@@ -86,6 +92,21 @@ fn render_table() {
             "%RESPONSE_CODE% %RESP(Server)% %RESP(x-none)%",
             "404 up ~",
         ),
+        (Phase::Request, "%REQ(x-none?x-a)%|%REQ(:method?x-a)%|%REQ(x-none?x-nope)%", "1,2|GET|~"),
+        (Phase::Request, "%REQ(:path):4%|%COOKIE(session):2%|%REQ(x-none?x-a):1%|%REQ(x-none):3%", "/api|ab|1|~"),
+        (Phase::Request, "%REQ(:path):99%", "/api/v1?user=ada&empty=&flag&user=bob"),
+        (Phase::Request, "%REQ(:path):x% %REQ(:path):%", "%REQ(:path):x% %REQ(:path):%"),
+        (Phase::Response, "%RESP(x-none?server):1%", "u"),
+        (
+            Phase::Request,
+            "%METADATA(ROUTE:envoy.filters.http.lua:team)% %METADATA(ROUTE:other:team)% %METADATA(ROUTE:envoy.filters.http.lua:none)%",
+            "payments ~ ~",
+        ),
+        (
+            Phase::Response,
+            "%METADATA(ROUTE:envoy.filters.http.lua:team)%",
+            "payments",
+        ),
     ];
     for (phase, text, want) in cases {
         let template = Template::parse("value", text, *phase).unwrap();
@@ -95,16 +116,40 @@ fn render_table() {
 }
 
 #[test]
+fn a_response_log_message_renders_the_duration() {
+    let template =
+        Template::parse_response_log("m", "%RESPONSE_CODE% in %RESPONSE_DURATION% ms").unwrap();
+    assert!(template.is_timed());
+    assert_eq!(template.render(&mut fake(), b"-"), b"404 in 12 ms");
+    assert!(!Template::parse_response_log("m", "%RESPONSE_CODE%")
+        .unwrap()
+        .is_timed());
+    let refused = Template::parse_response_log("m", "%REQ(:path)%").map_err(|e| e.to_string());
+    assert_eq!(
+        refused.err().as_deref(),
+        Some("m %REQ(:path)% reads the request, which a response-phase Lua script cannot read")
+    );
+}
+
+#[test]
 fn refusals_table() {
     let cases: &[(Phase, &str, &str)] = &[
         (Phase::Request, "%RESP(server)%", "value %RESP(server)% reads the response, which the request phase has not got"),
         (Phase::Request, "%RESPONSE_CODE%", "value %RESPONSE_CODE% reads the response, which the request phase has not got"),
         (Phase::Response, "%REQ(:path)%", "value %REQ(:path)% reads the request, which a response-phase Lua script cannot read"),
-        (Phase::Request, "a %UPSTREAM_HOST% b", "value %UPSTREAM_HOST% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name)"),
+        (Phase::Request, "a %UPSTREAM_HOST% b", "value %UPSTREAM_HOST% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key)"),
         (Phase::Request, "%REQ(a b)%", r#"value %REQ(a b)% must be a non-empty HTTP header name (RFC 9110 token characters), got "a b""#),
         (Phase::Request, "%START_TIME%", "value %START_TIME% needs a format, as Lua's os.date does: %START_TIME(%Y-%m-%dT%H:%M:%SZ)%"),
         (Phase::Request, "%START_TIME(%Q)%", r#"value %START_TIME(%Q)%: Unsupported("%Q") (the format is Lua's os.date subset)"#),
-        (Phase::Request, "%COOKIE()%", "value %COOKIE()% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name)"),
+        (Phase::Request, "%COOKIE()%", "value %COOKIE()% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key)"),
+        (Phase::Request, "%REQ(:path):0%", "value %REQ(:path):0% keeps at most N bytes: N must be a number from 1"),
+        (Phase::Request, "%REQ(x-a?a b)%", r#"value %REQ(a b)% must be a non-empty HTTP header name (RFC 9110 token characters), got "a b""#),
+        (Phase::Response, "%RESPONSE_DURATION%", "value %RESPONSE_DURATION% is rendered in a response log message only (path-logger's response.message)"),
+        (Phase::Request, "%METADATA(DYNAMIC:ns:key)%", "value %METADATA(DYNAMIC:ns:key)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
+        (Phase::Request, "%METADATA(ROUTE:ns)%", "value %METADATA(ROUTE:ns)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
+        (Phase::Request, "%METADATA(ROUTE::key)%", "value %METADATA(ROUTE::key)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
+        (Phase::Request, "%METADATA(ROUTE:ns:)%", "value %METADATA(ROUTE:ns:)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
+        (Phase::Request, "%METADATA(ROUTE:ns:a:b)%", "value %METADATA(ROUTE:ns:a:b)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
     ];
     for (phase, text, want) in cases {
         let got = Template::parse("value", text, *phase).map_err(|e| e.to_string());

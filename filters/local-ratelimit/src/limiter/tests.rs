@@ -116,16 +116,28 @@ fn two_workers_creating_one_bucket_take_one_token_each() {
 }
 
 #[test]
-fn two_workers_registering_clients_both_count() {
-    // The rival registers bob between our read of the empty registry and our write: the
-    // registry then counts 2, and the bound of 2 leaves carol on the default bucket.
-    let mut store = RacingStore::new(|inner| {
-        assert!(bucket_key(inner, NS, Some(b"bob"), 2).is_some());
+fn two_workers_placing_clients_in_one_set_both_keep_their_bucket() {
+    // The rival places bob in the set between our read of the empty set and our write: our CAS
+    // fails, we read again and place alice next to bob; neither bucket is lost.
+    let table = Table::new(4);
+    let bucket = TokenBucket::new(1, 1, 60_000);
+    let (alice, bob) = (table.client(b"alice"), table.client(b"bob"));
+    let key = set_key(NS, 0);
+    let rival_key = key.clone();
+    let mut store = RacingStore::new(move |inner| {
+        let decision = consume_client(inner, &rival_key, &table, bob, &bucket, T0);
+        assert_eq!(decision, Decision::Admitted);
     });
-    assert!(bucket_key(&mut store, NS, Some(b"alice"), 2).is_some());
-    assert_eq!(bucket_key(&mut store, NS, Some(b"carol"), 2), None);
-    let (count, _) = store.get(&format!("{NS}clients")).unwrap_or((None, None));
-    assert_eq!(count, Some(2u32.to_le_bytes().to_vec()));
+    assert_eq!(
+        consume_client(&mut store, &key, &table, alice, &bucket, T0),
+        Decision::Admitted
+    );
+    for client in [alice, bob] {
+        assert_eq!(
+            consume_client(&mut store, &key, &table, client, &bucket, T0),
+            Decision::Limited
+        );
+    }
 }
 
 #[test]
@@ -160,48 +172,67 @@ fn store_failure_undecided() {
         ..Default::default()
     };
     assert_eq!(consume(&mut store, "k", &bucket, T0), Decision::Undecided);
+    let table = Table::new(5);
+    let client = table.client(b"a");
+    let key = set_key(NS, client.set);
     assert_eq!(
-        bucket_key(&mut store, NS, Some(b"a"), 5),
-        None,
-        "the default bucket"
+        consume_client(&mut store, &key, &table, client, &bucket, T0),
+        Decision::Undecided
     );
+    assert_eq!(client_cursor(&mut store, &key, client), Err(StoreError));
 }
 
 #[test]
-fn client_keys_up_to_and_past_the_bound() {
+fn client_buckets_up_to_and_past_the_bound() {
     let mut store = MapStore::default();
+    let table = Table::new(2);
     let bucket = TokenBucket::new(1, 1, 60_000);
-    let key_of = |store: &mut MapStore, client: &[u8]| {
-        bucket_key(store, NS, Some(client), 2).unwrap_or_else(|| default_key(NS))
+    let mut consume_at = |client: &[u8], now: u64| {
+        let client = table.client(client);
+        consume_client(
+            &mut store,
+            &set_key(NS, client.set),
+            &table,
+            client,
+            &bucket,
+            now,
+        )
     };
-    let a = key_of(&mut store, b"alice");
-    assert_eq!(a, format!("{NS}client/{:016x}", fnv1a(b"alice")));
-    assert_eq!(consume(&mut store, &a, &bucket, T0), Decision::Admitted);
-    let b = key_of(&mut store, b"bob");
-    assert_ne!(a, b);
-    assert_eq!(consume(&mut store, &b, &bucket, T0), Decision::Admitted);
-    // The bound is 2: carol draws from the default bucket, and so does dave.
-    assert_eq!(key_of(&mut store, b"carol"), default_key(NS));
-    assert_eq!(key_of(&mut store, b"dave"), default_key(NS));
-    // Known clients keep their own bucket.
-    assert_eq!(key_of(&mut store, b"alice"), a);
-    assert_eq!(consume(&mut store, &a, &bucket, T0), Decision::Limited);
-    // No key at all: the default bucket.
-    assert_eq!(bucket_key(&mut store, NS, None, 2), None);
-    // The registry holds exactly the bound, and only 2 client buckets exist.
-    let clients = store
+    use Decision::{Admitted, Limited};
+    assert_eq!(consume_at(b"alice", T0), Admitted);
+    assert_eq!(consume_at(b"alice", T0), Limited);
+    assert_eq!(consume_at(b"bob", T0 + 30_000), Admitted);
+    // The table is full: carol takes the fullest bucket, alice's (half refilled)...
+    assert_eq!(consume_at(b"carol", T0 + 30_000), Admitted);
+    // ...bob keeps his, still empty...
+    assert_eq!(consume_at(b"bob", T0 + 30_000), Limited);
+    // ...and alice, forgotten, starts again from a full bucket.
+    assert_eq!(consume_at(b"alice", T0 + 30_000), Admitted);
+    // One set, two ways: exactly two buckets are stored.
+    let sets: Vec<_> = store
         .entries
         .keys()
-        .filter(|k| k.contains("/client/"))
-        .count();
-    assert_eq!(clients, 2);
+        .filter(|k| k.contains("/clients/"))
+        .collect();
+    assert_eq!(sets, [&set_key(NS, 0)]);
+    let stored = store.entries.get(&set_key(NS, 0)).map(|(v, _)| v.len());
+    assert_eq!(stored, Some(2 * crate::clients::WAY_BYTES));
 }
 
 #[test]
-fn fnv1a_known_values() {
-    assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-    assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-    assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+fn x_ratelimit_reads_the_clients_bucket_or_a_full_one() {
+    let mut store = MapStore::default();
+    let table = Table::new(1);
+    let bucket = TokenBucket::new(3, 3, 60_000);
+    let (alice, bob) = (table.client(b"alice"), table.client(b"bob"));
+    let key = set_key(NS, 0);
+    assert_eq!(client_cursor(&mut store, &key, alice), Ok(None));
+    consume_client(&mut store, &key, &table, alice, &bucket, T0);
+    let cursor = client_cursor(&mut store, &key, alice).ok().flatten();
+    assert_eq!(bucket.remaining(cursor, T0), 2);
+    // bob replaces alice in the one way: alice's bucket reads as full again.
+    consume_client(&mut store, &key, &table, bob, &bucket, T0);
+    assert_eq!(client_cursor(&mut store, &key, alice), Ok(None));
 }
 
 #[test]
