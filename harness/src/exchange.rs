@@ -6,6 +6,10 @@ use std::fmt;
 /// A header: lowercase name, raw value bytes.
 pub type Header = (String, Vec<u8>);
 
+/// The route's `filter_metadata`: namespace, then key, then value.
+pub type RouteMetadata =
+    std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>;
+
 /// Log levels, as Envoy names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,6 +60,11 @@ pub struct Exchange {
     pub peer_uri_sans: Vec<String>,
     pub upstream_status: u16,
     pub upstream_headers: Vec<Header>,
+    /// How long the upstream takes to answer: the clock moves this far between a request that
+    /// reaches it and the response phase.
+    pub upstream_delay_ms: u64,
+    /// The matched route's metadata.
+    pub route_metadata: RouteMetadata,
 }
 
 impl Exchange {
@@ -74,6 +83,8 @@ impl Exchange {
             peer_uri_sans: Vec::new(),
             upstream_status: 200,
             upstream_headers: Vec::new(),
+            upstream_delay_ms: 0,
+            route_metadata: RouteMetadata::new(),
         }
     }
 }
@@ -120,13 +131,17 @@ pub struct ResponsePhase {
 }
 
 impl ResponsePhase {
-    /// Starts the response phase; returns it and the response header map the filter sees
-    /// (`:status` first).
+    /// Starts the response phase (after the upstream's delay on `clock` when the request
+    /// reached it); returns it and the response header map the filter sees (`:status` first).
     pub fn start(
         local_reply: Option<LocalReply>,
         exchange: &Exchange,
         request_headers: &[Header],
+        clock: &crate::clock::Clock,
     ) -> (Self, Vec<Header>) {
+        if local_reply.is_none() {
+            clock.set_nanos(clock.nanos() + exchange.upstream_delay_ms * 1_000_000);
+        }
         let (phase, headers) = match local_reply {
             Some((status, headers, body)) => {
                 let headers = local_reply_headers(headers, &body);

@@ -9,7 +9,7 @@
 use crate::clock::Clock;
 use crate::exchange::{
     joined, remove_header, replace_header, Exchange, Header, Level, LocalReply, LogLine, Outcome,
-    ResponsePhase,
+    ResponsePhase, RouteMetadata,
 };
 use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 use std::cell::RefCell;
@@ -33,7 +33,12 @@ struct Stream {
     logs: Vec<LogLine>,
     remote_address: String,
     peer_uri_sans: Vec<String>,
+    route_metadata: RouteMetadata,
 }
+
+/// The name Envoy's configuration gives the Lua filter here, as the real-Envoy runner and
+/// `moonshift migrate` do: `metadata()` reads the route's metadata under it.
+pub const FILTER_NAME: &str = "envoy.filters.http.lua";
 
 type Shared = Rc<RefCell<Stream>>;
 
@@ -161,6 +166,53 @@ struct DynamicMetadata {
     metadata: Table,
 }
 
+/// `handle:metadata()`: the route's metadata under the filter's name.
+struct RouteMetadataView {
+    stream: Shared,
+}
+
+/// A JSON value as Envoy's Lua gives a metadata value: strings, numbers and booleans as
+/// themselves, objects and lists as tables, null as nil.
+fn lua_value(lua: &Lua, json: &serde_json::Value) -> mlua::Result<Value> {
+    use serde_json::Value as Json;
+    Ok(match json {
+        Json::Null => Value::Nil,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+        Json::String(s) => Value::String(lua.create_string(s)?),
+        Json::Array(items) => {
+            let table = lua.create_table()?;
+            for item in items {
+                table.push(lua_value(lua, item)?)?;
+            }
+            Value::Table(table)
+        }
+        Json::Object(map) => {
+            let table = lua.create_table()?;
+            for (key, item) in map {
+                table.set(key.as_str(), lua_value(lua, item)?)?;
+            }
+            Value::Table(table)
+        }
+    })
+}
+
+impl UserData for RouteMetadataView {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("get", |lua, this, key: String| {
+            let stream = this.stream.borrow();
+            match stream
+                .route_metadata
+                .get(FILTER_NAME)
+                .and_then(|fields| fields.get(&key))
+            {
+                Some(json) => lua_value(lua, json),
+                None => Ok(Value::Nil),
+            }
+        });
+    }
+}
+
 impl UserData for StreamInfo {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("downstreamRemoteAddress", |_, this, ()| {
@@ -232,6 +284,11 @@ impl UserData for Handle {
             add_log_method(methods, name, level);
         }
         methods.add_method("timestamp", |_, this, ()| Ok(this.clock.millis()));
+        methods.add_method("metadata", |_, this, ()| {
+            Ok(RouteMetadataView {
+                stream: Rc::clone(&this.stream),
+            })
+        });
         methods.add_method("streamInfo", |_, this, ()| {
             Ok(StreamInfo {
                 stream: Rc::clone(&this.stream),
@@ -361,6 +418,7 @@ impl LuaWorker {
             local_reply: None,
             remote_address: exchange.remote_address.clone(),
             peer_uri_sans: exchange.peer_uri_sans.clone(),
+            route_metadata: exchange.route_metadata.clone(),
             logs: Vec::new(),
         }));
         let metadata = match self.lua.create_table() {
@@ -378,7 +436,8 @@ impl LuaWorker {
         let (phase, map) = {
             let mut s = stream.borrow_mut();
             let local_reply = s.local_reply.take();
-            let started = ResponsePhase::start(local_reply, exchange, &s.request_headers);
+            let started =
+                ResponsePhase::start(local_reply, exchange, &s.request_headers, &self.clock);
             s.phase = Phase::Response;
             started
         };

@@ -9,10 +9,13 @@
 
 use crate::clock::Clock;
 use crate::diff;
-use crate::exchange::{reply_headers_by_name, show_bytes, Exchange, Header, Level, Outcome};
+use crate::exchange::{
+    reply_headers_by_name, show_bytes, Exchange, Header, Level, Outcome, RouteMetadata,
+};
 use crate::lua::LuaWorker;
 use crate::lua_config;
-use crate::wasm::{Plugin, Process, WasmModule, WasmWorker};
+use crate::wasm::chain::WasmChain;
+use crate::wasm::{Plugin, Process, WasmModule};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -20,7 +23,7 @@ use std::collections::BTreeMap;
 pub const DEFAULT_START_MS: u64 = 1_795_737_600_000;
 
 /// A header value: text, raw bytes as a list of numbers, or text repeated (long values).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum Value {
     Text(String),
@@ -45,6 +48,9 @@ pub struct Upstream {
     pub status: u16,
     #[serde(default)]
     pub headers: Vec<(String, Value)>,
+    /// How long it takes to answer (in-process, the clock moves; in Envoy, it sleeps).
+    #[serde(default)]
+    pub delay_ms: u64,
 }
 
 fn ok() -> u16 {
@@ -56,6 +62,7 @@ impl Default for Upstream {
         Self {
             status: 200,
             headers: vec![("x-upstream".into(), Value::Text("moonshift".into()))],
+            delay_ms: 0,
         }
     }
 }
@@ -145,6 +152,10 @@ pub struct Scenario {
     /// Wasm metrics at the end (Lua has no stats API), by name.
     #[serde(default)]
     pub metrics: BTreeMap<String, i64>,
+    /// The route's `filter_metadata` (namespace, key, value), as the route of every exchange
+    /// has it: in Envoy, the one route's `metadata`.
+    #[serde(default)]
+    pub route_metadata: RouteMetadata,
     /// Run the Lua as written even if it has a `local config = {` table (a user's own script,
     /// compared with a module whose configuration is not the Lua's).
     #[serde(default)]
@@ -193,6 +204,8 @@ impl ExchangeSpec {
             peer_uri_sans: self.peer_uri_sans.clone(),
             upstream_status: self.upstream.status,
             upstream_headers: convert(&self.upstream.headers),
+            upstream_delay_ms: self.upstream.delay_ms,
+            route_metadata: RouteMetadata::new(),
         }
     }
 }
@@ -326,29 +339,38 @@ pub struct Report {
 
 /// Runs `scenario` through both hosts.
 pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
-    let clock = Clock::at_millis(DEFAULT_START_MS);
     // A script without a config table (such as the seed's, against the pipeline) runs as written.
     let lua_source = match !scenario.lua_as_written && lua_config::takes_config(&subject.lua_source)
     {
         true => lua_config::render(&subject.lua_source, scenario.config.as_ref())?,
         false => subject.lua_source.clone(),
     };
-    let configuration = scenario.config.as_ref().map(|c| c.to_string().into_bytes());
     let plugin = Plugin {
-        configuration,
+        configuration: scenario.config.as_ref().map(|c| c.to_string().into_bytes()),
         plugin_name: format!("moonshift.{}", subject.name),
         root_id: subject.name.clone(),
         log_level: 0,
     };
+    run_chain(&lua_source, &[(&subject.module, plugin)], scenario)
+}
+
+/// Plays `scenario` through the Lua `lua_source` as written and through `plugins`, one filter
+/// chain of modules each with its own configuration (the scenario's `config` is not used).
+pub fn run_chain(
+    lua_source: &str,
+    plugins: &[(&WasmModule, Plugin)],
+    scenario: &Scenario,
+) -> Result<Report, String> {
+    let clock = Clock::at_millis(DEFAULT_START_MS);
     let process = Process::new();
     let mut lua_workers = Vec::new();
     let mut wasm_workers = Vec::new();
     for worker in 0..scenario.workers.max(1) {
         lua_workers.push(
-            LuaWorker::start(&lua_source, &clock)
+            LuaWorker::start(lua_source, &clock)
                 .map_err(|e| format!("Lua worker {worker}: {e}"))?,
         );
-        let mut wasm = WasmWorker::start(&subject.module, &process, &clock, &plugin)
+        let mut wasm = WasmChain::start(plugins, &process, &clock)
             .map_err(|e| format!("Wasm worker {worker}: {} (logs: {:?})", e.reason, e.logs))?;
         wasm.take_logs();
         wasm_workers.push(wasm);
@@ -360,7 +382,10 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
             clock.set_millis(at);
         }
         clock.set_nanos(clock.nanos() + spec.advance_ms * 1_000_000);
-        let exchange = spec.exchange();
+        let exchange = Exchange {
+            route_metadata: scenario.route_metadata.clone(),
+            ..spec.exchange()
+        };
         let (Some(lua), Some(wasm)) = (
             lua_workers.get_mut(spec.worker),
             wasm_workers.get_mut(spec.worker),
@@ -368,7 +393,10 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
             return Err(format!("exchange {index}: no worker {}", spec.worker));
         };
         for _ in 0..spec.repeat {
+            // Both hosts start at the same time (the upstream's delay moves the clock).
+            let at = clock.nanos();
             let lua_outcome = lua.exchange(&exchange);
+            clock.set_nanos(at);
             let wasm_outcome = wasm.exchange(&exchange);
             let label = format!(
                 "{} / exchange {index} (worker {}, t={} ms)",

@@ -9,7 +9,7 @@
 use crate::clock::Clock;
 use crate::exchange::{
     remove_header, replace_header, Exchange, Header, Level, LocalReply, LogLine, Outcome, Response,
-    ResponsePhase,
+    RouteMetadata,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -111,12 +111,15 @@ impl Process {
 
 #[derive(Debug, Default)]
 struct StreamState {
+    /// The HTTP context's id.
+    context: i32,
     request_headers: Vec<Header>,
     response_headers: Vec<Header>,
     local_reply: Option<LocalReply>,
     remote_address: String,
     /// What Envoy's `connection.uri_san_peer_certificate` gives: the first URI SAN.
     peer_uri_san: Option<String>,
+    route_metadata: RouteMetadata,
 }
 
 struct HostState {
@@ -170,8 +173,10 @@ pub struct StartError {
 }
 
 mod basics;
+pub mod chain;
 mod headers;
 mod memory;
+mod route_metadata;
 mod shared;
 mod wasi;
 
@@ -315,68 +320,84 @@ impl WasmWorker {
 
     /// Runs one request/response through an HTTP context.
     pub fn exchange(&mut self, exchange: &Exchange) -> Outcome {
+        let clock = self.store.data().clock.clone();
+        chain::play(std::slice::from_mut(self), &clock, exchange)
+    }
+
+    /// The request phase of a new stream: `request_headers` as the filters before this one
+    /// left them. The filter's local reply, if it sent one.
+    fn request_phase(
+        &mut self,
+        exchange: &Exchange,
+        request_headers: Vec<Header>,
+    ) -> Result<Option<LocalReply>, Vec<LogLine>> {
         if self.dead.is_some() {
-            return trap_outcome(Vec::new());
+            // Envoy's 503 for every request after the trap, with nothing logged.
+            return Err(Vec::new());
         }
         let context = self.next_context as i32;
         self.next_context += 1;
-        {
-            let stream = &mut self.store.data_mut().stream;
-            *stream = StreamState {
-                request_headers: exchange.request_headers.clone(),
-                response_headers: Vec::new(),
-                local_reply: None,
-                remote_address: exchange.remote_address.clone(),
-                peer_uri_san: exchange.peer_uri_sans.first().cloned(),
-            };
-        }
-        let headers_count = exchange.request_headers.len() as i32;
-        let request = self
-            .call_if_exported::<(i32, i32), ()>(
-                "proxy_on_context_create",
-                (context, ROOT_CONTEXT as i32),
+        let headers_count = request_headers.len() as i32;
+        self.store.data_mut().stream = StreamState {
+            context,
+            request_headers,
+            response_headers: Vec::new(),
+            local_reply: None,
+            remote_address: exchange.remote_address.clone(),
+            peer_uri_san: exchange.peer_uri_sans.first().cloned(),
+            route_metadata: exchange.route_metadata.clone(),
+        };
+        self.call_if_exported::<(i32, i32), ()>(
+            "proxy_on_context_create",
+            (context, ROOT_CONTEXT as i32),
+        )
+        .and_then(|_| {
+            self.call_if_exported::<(i32, i32, i32), i32>(
+                "proxy_on_request_headers",
+                (context, headers_count, 1),
             )
-            .and_then(|_| {
-                self.call_if_exported::<(i32, i32, i32), i32>(
-                    "proxy_on_request_headers",
-                    (context, headers_count, 1),
-                )
-            });
-        if let Err(reason) = request {
-            return self.die(reason);
-        }
-        let local_reply = self.store.data_mut().stream.local_reply.take();
-        let (phase, map) = ResponsePhase::start(
-            local_reply,
-            exchange,
-            &self.store.data().stream.request_headers,
-        );
-        self.store.data_mut().stream.response_headers = map;
-        let count = self.store.data().stream.response_headers.len() as i32;
-        let response = self
-            .call_if_exported::<(i32, i32, i32), i32>(
-                "proxy_on_response_headers",
-                (context, count, 1),
-            )
-            .and_then(|_| self.call_if_exported::<(i32,), ()>("proxy_on_log", (context,)))
-            .and_then(|_| self.call_if_exported::<(i32,), i32>("proxy_on_done", (context,)))
-            .and_then(|_| self.call_if_exported::<(i32,), ()>("proxy_on_delete", (context,)));
-        if let Err(reason) = response {
-            return self.die(reason);
-        }
-        let state = self.store.data_mut();
-        let headers = std::mem::take(&mut state.stream.response_headers);
-        phase.finish(headers, std::mem::take(&mut state.logs))
+        })
+        .map_err(|reason| self.die(reason))?;
+        Ok(self.store.data_mut().stream.local_reply.take())
     }
 
-    fn die(&mut self, reason: String) -> Outcome {
+    /// The request headers as this filter left them.
+    fn take_request_headers(&mut self) -> Vec<Header> {
+        std::mem::take(&mut self.store.data_mut().stream.request_headers)
+    }
+
+    /// The response phase of the stream [`Self::request_phase`] began, then its end (log,
+    /// done, delete): the response headers as the filters after this one left them, and as
+    /// this one leaves them.
+    fn response_phase(
+        &mut self,
+        response_headers: Vec<Header>,
+    ) -> Result<Vec<Header>, Vec<LogLine>> {
+        let context = self.store.data().stream.context;
+        let count = response_headers.len() as i32;
+        self.store.data_mut().stream.response_headers = response_headers;
+        self.call_if_exported::<(i32, i32, i32), i32>(
+            "proxy_on_response_headers",
+            (context, count, 1),
+        )
+        .and_then(|_| self.call_if_exported::<(i32,), ()>("proxy_on_log", (context,)))
+        .and_then(|_| self.call_if_exported::<(i32,), i32>("proxy_on_done", (context,)))
+        .and_then(|_| self.call_if_exported::<(i32,), ()>("proxy_on_delete", (context,)))
+        .map_err(|reason| self.die(reason))?;
+        Ok(std::mem::take(
+            &mut self.store.data_mut().stream.response_headers,
+        ))
+    }
+
+    /// Marks the VM dead; what it logged, and the line saying so.
+    fn die(&mut self, reason: String) -> Vec<LogLine> {
         let mut logs = std::mem::take(&mut self.store.data_mut().logs);
         logs.push(LogLine {
             level: Level::Critical,
             message: format!("VM dead: {reason}").into_bytes(),
         });
         self.dead = Some(reason);
-        trap_outcome(logs)
+        logs
     }
 
     /// Logs written outside any exchange (at start-up), taken.

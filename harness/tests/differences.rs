@@ -21,6 +21,8 @@ fn plain_request() -> Exchange {
         peer_uri_sans: vec![],
         upstream_status: 200,
         upstream_headers: vec![],
+        upstream_delay_ms: 0,
+        route_metadata: Default::default(),
     }
 }
 

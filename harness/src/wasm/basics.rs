@@ -69,6 +69,10 @@ pub(super) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     Some(san) => san.clone().into_bytes(),
                     None => return Ok(NOT_FOUND),
                 },
+                // A route without metadata gives an empty message, as in Envoy.
+                b"xds\0route_metadata" => {
+                    super::route_metadata::serialized_metadata(&state.stream.route_metadata)
+                }
                 _ => return Ok(NOT_FOUND),
             };
             hand_over(&mut c, &value, ret_ptr, ret_size)?;

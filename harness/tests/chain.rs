@@ -1,0 +1,108 @@
+//! A chain of plugins in-process (`WasmChain`) against one pipeline plugin doing the same: the
+//! same outcome for every request, local replies included. The Envoy twin of this test is
+//! tests/tests/pipeline.rs; this one holds the harness's chain to the same semantics.
+
+// A test fails by panicking.
+#![allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use moonshift_harness::artifacts;
+use moonshift_harness::clock::Clock;
+use moonshift_harness::exchange::{joined, Exchange, Outcome};
+use moonshift_harness::wasm::chain::WasmChain;
+use moonshift_harness::wasm::{Plugin, Process, WasmModule, WasmWorker};
+use serde_json::{json, Value};
+
+fn plugin(root_id: &str, config: &Value) -> Plugin {
+    Plugin {
+        configuration: Some(config.to_string().into_bytes()),
+        plugin_name: format!("chain.{root_id}"),
+        root_id: root_id.into(),
+        log_level: 0,
+    }
+}
+
+/// The outcomes of `paths` through `filters` chained as plugins, and through one pipeline.
+fn both(filters: &[(&str, Value)], paths: &[&str]) -> (Vec<Outcome>, Vec<Outcome>) {
+    let module = WasmModule::load(&artifacts::wasm_module("moonshift-bundle")).expect("bundle");
+    let clock = Clock::at_millis(1_700_000_000_000);
+    let members: Vec<(&WasmModule, Plugin)> = filters
+        .iter()
+        .map(|(name, config)| (&module, plugin(name, config)))
+        .collect();
+    let mut chain = WasmChain::start(&members, &Process::new(), &clock).expect("chain starts");
+    let list: Vec<Value> = filters
+        .iter()
+        .map(|(name, config)| json!({"filter": name, "config": config}))
+        .collect();
+    let pipeline = plugin("pipeline", &json!({ "filters": list }));
+    let mut one =
+        WasmWorker::start(&module, &Process::new(), &clock, &pipeline).expect("pipeline starts");
+    // What each plugin logged when it was configured.
+    assert_eq!(chain.take_logs().len(), filters.len());
+    assert_eq!(one.take_logs().len(), 1);
+    let mut chained = Vec::new();
+    let mut piped = Vec::new();
+    for path in paths {
+        let exchange = Exchange::get("moonshift.test", path);
+        chained.push(chain.exchange(&exchange));
+        piped.push(one.exchange(&exchange));
+    }
+    (chained, piped)
+}
+
+fn seen_by(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .response
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "x-seen-by")
+        .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+        .collect()
+}
+
+#[test]
+fn the_seeds_three_filters_as_plugins_and_as_one_pipeline() {
+    let (chained, piped) = both(
+        &[
+            ("path-logger", json!({})),
+            ("timestamp-header", json!({})),
+            ("response-decorator", json!({})),
+        ],
+        &["/", "/orders/42?x=1"],
+    );
+    assert_eq!(format!("{chained:?}"), format!("{piped:?}"));
+    let upstream = chained[1]
+        .upstream_request
+        .as_ref()
+        .expect("reached the upstream");
+    assert!(
+        joined(upstream, "x-request-timestamp").is_some(),
+        "{upstream:?}"
+    );
+    assert_eq!(chained[1].logs.len(), 1, "{:?}", chained[1].logs);
+}
+
+/// The second request is refused by the limiter (second of five filters): the filters after it
+/// never see it, the first filter's response phase does.
+#[test]
+fn a_local_reply_passes_back_through_the_plugins_before_it_only() {
+    let decorate = |value: &str| json!({"operations": [{"action": "add", "name": "x-seen-by", "value": value}]});
+    let (chained, piped) = both(
+        &[
+            ("response-decorator", decorate("first")),
+            (
+                "local-ratelimit",
+                json!({"token_bucket": {"max_tokens": 1, "tokens_per_fill": 1, "fill_interval": "3600s"}}),
+            ),
+            ("path-logger", json!({"message": "reached %REQ(:path)%"})),
+            ("response-decorator", decorate("last")),
+        ],
+        &["/one", "/two"],
+    );
+    assert_eq!(format!("{chained:?}"), format!("{piped:?}"));
+    assert_eq!(seen_by(&chained[0]), ["last", "first"]);
+    assert_eq!(chained[0].logs.len(), 1, "{:?}", chained[0].logs);
+    assert_eq!(chained[1].response.status, 429);
+    assert_eq!(seen_by(&chained[1]), ["first"]);
+    assert!(chained[1].logs.is_empty(), "{:?}", chained[1].logs);
+}
