@@ -5,6 +5,8 @@
 //! of one VM each.
 
 pub mod pipeline;
+#[cfg(feature = "schema")]
+pub mod schema;
 
 use api_key_auth::ApiKeyAuth;
 use local_ratelimit::LocalRateLimit;
@@ -19,18 +21,43 @@ use timestamp_header::TimestampHeader;
 #[cfg(target_arch = "wasm32")]
 moonshift_kit::export_filter!(Bundle, [request_headers, response_headers], per_stream);
 
-/// The filters, by `root_id`: the one list the bundle holds.
-pub(crate) const FILTERS: [(&str, Build); 7] = [
-    (TimestampHeader::NAME, build::<TimestampHeader>),
-    (PathLogger::NAME, build::<PathLogger>),
-    (LocalRateLimit::NAME, build::<LocalRateLimit>),
-    (ResponseDecorator::NAME, build::<ResponseDecorator>),
-    (RequestDecorator::NAME, build::<RequestDecorator>),
-    (LocalReply::NAME, build::<LocalReply>),
-    (ApiKeyAuth::NAME, build::<ApiKeyAuth>),
+/// The filters, by `root_id`: the one list the bundle holds. A line names the filter's type
+/// and its configuration's type.
+pub(crate) const FILTERS: [Member; 7] = [
+    member!(TimestampHeader, timestamp_header::config::Config),
+    member!(PathLogger, path_logger::config::Config),
+    member!(LocalRateLimit, local_ratelimit::config::Config),
+    member!(ResponseDecorator, response_decorator::config::Config),
+    member!(RequestDecorator, request_decorator::config::Config),
+    member!(LocalReply, local_reply::config::Config),
+    member!(ApiKeyAuth, api_key_auth::config::Config),
 ];
 
 pub type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;
+
+/// A filter the bundle holds.
+#[allow(missing_debug_implementations)]
+pub struct Member {
+    /// Its `root_id`: the filter's `NAME`.
+    pub name: &'static str,
+    /// Builds it from its configuration, with its own validation.
+    pub build: Build,
+    /// Its configuration's JSON Schema, derived from its config type.
+    #[cfg(feature = "schema")]
+    pub schema: fn() -> serde_json::Value,
+}
+
+macro_rules! member {
+    ($filter:ty, $config:ty) => {
+        Member {
+            name: <$filter as Filter>::NAME,
+            build: build::<$filter>,
+            #[cfg(feature = "schema")]
+            schema: moonshift_shared::config::schema::<$config>,
+        }
+    };
+}
+use member;
 
 fn build<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
     F::configure(config).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
@@ -38,7 +65,7 @@ fn build<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>
 
 /// The filters this module holds, by name.
 pub fn filter_names() -> impl Iterator<Item = &'static str> {
-    FILTERS.iter().map(|(name, _)| *name)
+    FILTERS.iter().map(|member| member.name)
 }
 
 /// The plugin `root_id` names, built from `config` with the filter's own validation: what the
@@ -49,7 +76,7 @@ pub fn configure(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynFilt
     match build_filter(root_id, config) {
         Err(error)
             if root_id != pipeline::Pipeline::NAME
-                && FILTERS.iter().any(|(n, _)| *n == root_id) =>
+                && FILTERS.iter().any(|member| member.name == root_id) =>
         {
             Err(format!("{root_id}: {error}"))
         }
@@ -62,14 +89,14 @@ pub fn build_filter(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynF
     if root_id == pipeline::Pipeline::NAME {
         return pipeline::configure(config, &FILTERS).map(|p| Box::new(p) as Box<dyn DynFilter>);
     }
-    let Some((_, build)) = FILTERS.iter().find(|(name, _)| *name == root_id) else {
+    let Some(member) = FILTERS.iter().find(|member| member.name == root_id) else {
         let names: Vec<&str> = filter_names().collect();
         return Err(format!(
             "no filter has root_id {root_id:?}; use one of {} or pipeline",
             names.join(", ")
         ));
     };
-    build(config)
+    (member.build)(config)
 }
 
 /// One plugin: the filter its `root_id` names.
@@ -96,6 +123,13 @@ impl Filter for Bundle {
     fn on_response_headers(&self, stream: &mut Self::Stream) -> Action {
         let state = stream.get_or_insert_with(|| self.filter.new_stream());
         self.filter.on_response_headers(state.as_mut())
+    }
+
+    /// What the chosen filter keeps: a stateless filter's streams are never stored.
+    fn keeps(&self, stream: &Self::Stream) -> bool {
+        stream
+            .as_deref()
+            .is_some_and(|state| self.filter.keeps(state))
     }
 }
 

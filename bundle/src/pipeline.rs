@@ -4,7 +4,7 @@
 //! reply stops the later filters' request phase and passes back through the filter that sent it
 //! and the ones before it only.
 
-use crate::Build;
+use crate::Member;
 use moonshift_kit::{Action, DynFilter, Filter};
 use moonshift_shared::json::{self, Json};
 use std::any::Any;
@@ -27,7 +27,7 @@ pub struct Stream {
 
 /// Builds the pipeline from `{"filters": [{"filter": NAME, "config": {...}}, ...]}`, each
 /// filter's configuration checked by that filter, its errors prefixed with its place.
-pub fn configure(config: Option<&[u8]>, members: &[(&str, Build)]) -> Result<Pipeline, String> {
+pub fn configure(config: Option<&[u8]>, members: &[Member]) -> Result<Pipeline, String> {
     let tree = match config.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
         Some(bytes) => json::parse(bytes).map_err(|e| e.to_string())?,
         None => return Err("filters is required: a list of {filter, config}".into()),
@@ -63,7 +63,7 @@ pub fn configure(config: Option<&[u8]>, members: &[(&str, Build)]) -> Result<Pip
     Ok(Pipeline { filters })
 }
 
-fn member(i: usize, item: &Json, members: &[(&str, Build)]) -> Result<Box<dyn DynFilter>, String> {
+fn member(i: usize, item: &Json, members: &[Member]) -> Result<Box<dyn DynFilter>, String> {
     let Json::Object(fields) = item else {
         return Err(format!("filters[{i}] must be an object {{filter, config}}"));
     };
@@ -82,15 +82,15 @@ fn member(i: usize, item: &Json, members: &[(&str, Build)]) -> Result<Box<dyn Dy
         }
     }
     let name = name.ok_or_else(|| format!("filters[{i}].filter is required"))?;
-    let Some((_, build)) = members.iter().find(|(n, _)| *n == name) else {
-        let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
+    let Some(member) = members.iter().find(|member| member.name == name) else {
+        let names: Vec<&str> = members.iter().map(|member| member.name).collect();
         return Err(format!(
             "filters[{i}].filter must be one of {}, got {}",
             names.join(", "),
             json::quote(name)
         ));
     };
-    build(config.as_deref().map(str::as_bytes))
+    (member.build)(config.as_deref().map(str::as_bytes))
         .map_err(|error| format!("filters[{i}] ({name}): {error}"))
 }
 
@@ -98,9 +98,9 @@ impl Filter for Pipeline {
     const NAME: &'static str = "pipeline";
     type Stream = Stream;
 
-    /// Unused: the bundle builds the pipeline with its member list (see [`configure`]).
-    fn configure(_config: Option<&[u8]>) -> Result<Self, String> {
-        Err("the pipeline is configured through moonshift-bundle".into())
+    /// The pipeline of the bundle's filters.
+    fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        configure(config, &crate::FILTERS)
     }
 
     fn on_request_headers(&self, stream: &mut Stream) -> Action {
@@ -116,8 +116,8 @@ impl Filter for Pipeline {
 
     fn on_response_headers(&self, stream: &mut Stream) -> Action {
         if stream.states.len() != self.filters.len() {
-            // No state from the request phase (it was dropped at the in-flight bound): every
-            // filter ran its request phase, with fresh state for the response.
+            // No state from the request phase (not kept, see `keeps`, or dropped at the
+            // in-flight bound): every filter ran its request phase; fresh state for the response.
             stream.states = self.filters.iter().map(|f| f.new_stream()).collect();
             stream.reached = self.filters.len();
         }
@@ -126,6 +126,18 @@ impl Filter for Pipeline {
             filter.on_response_headers(state.as_mut());
         }
         Action::Continue
+    }
+
+    /// Kept when a local reply stopped the request phase (the response passes back only
+    /// through the filters before it) or a member keeps its own state; otherwise the response
+    /// phase starts afresh, every filter having run.
+    fn keeps(&self, stream: &Stream) -> bool {
+        stream.reached < self.filters.len()
+            || self
+                .filters
+                .iter()
+                .zip(&stream.states)
+                .any(|(filter, state)| filter.keeps(state.as_ref()))
     }
 }
 
@@ -137,6 +149,43 @@ mod tests {
         match configure(Some(config.as_bytes()), &crate::FILTERS) {
             Ok(_) => "accepted".into(),
             Err(error) => error,
+        }
+    }
+
+    /// When the pipeline's stream state is kept for the response phase.
+    #[test]
+    fn kept_only_after_a_local_reply_or_when_a_member_keeps() {
+        let stateless = r#"{"filters": [{"filter": "path-logger"}, {"filter": "response-decorator"}, {"filter": "timestamp-header"}]}"#;
+        // (configuration, filters whose request phase ran, kept)
+        // path-logger keeps the request's start when its response line has the duration.
+        let keeping = r#"{"filters": [{"filter": "timestamp-header"}, {"filter": "path-logger", "config": {"response": {"message": "%RESPONSE_DURATION%"}}}]}"#;
+        let cases = [
+            (stateless, 3, false),
+            (stateless, 2, true),
+            (stateless, 1, true),
+            (keeping, 2, true),
+            (keeping, 1, true),
+        ];
+        for (config, reached, kept) in cases {
+            let Ok(pipeline) = configure(Some(config.as_bytes()), &crate::FILTERS) else {
+                panic!("{config} is accepted");
+            };
+            let mut stream = Stream {
+                states: pipeline.filters.iter().map(|f| f.new_stream()).collect(),
+                reached,
+            };
+            if reached == pipeline.filters.len() {
+                // Each member's request phase, as on_request_headers runs it: a stateful
+                // member fills its state then (off Envoy the clock reads 0: still recorded).
+                for (filter, state) in pipeline.filters.iter().zip(stream.states.iter_mut()) {
+                    filter.on_request_headers(state.as_mut());
+                }
+            }
+            assert_eq!(
+                Filter::keeps(&pipeline, &stream),
+                kept,
+                "{config}, {reached} reached"
+            );
         }
     }
 

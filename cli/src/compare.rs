@@ -1,14 +1,17 @@
 //! `moonshift compare`: the harness as a command. Any Lua script against any proxy-wasm module,
 //! on the same requests and the same clock; a verdict per request, and every observable
-//! (upstream headers in order, status, response headers, body, log lines) side by side.
+//! (upstream headers in order, status, response headers, body, log lines) side by side; with
+//! `--envoy`, the same requests in two real Envoys as well.
 
 use crate::input;
 use moonshift_harness::diff;
-use moonshift_harness::exchange::reply_headers_by_name;
-use moonshift_harness::scenario::{self, ExchangeSpec, Scenario, Subject};
-use moonshift_harness::wasm::WasmModule;
+use moonshift_harness::exchange::{reply_headers_by_name, RouteMetadata};
+use moonshift_harness::scenario::{self, ExchangeSpec, Scenario};
+use moonshift_harness::wasm::{self, WasmModule};
+use moonshift_tests::envoy;
+use moonshift_tests::runner::{self, Protocol};
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,20 +19,41 @@ pub struct Args {
     #[arg(long)]
     pub lua: PathBuf,
     /// The proxy-wasm module (any: Moonshift's or not).
-    #[arg(long)]
-    pub wasm: PathBuf,
+    #[arg(long, required_unless_present = "chain")]
+    pub wasm: Option<PathBuf>,
     /// The module's root_id (Moonshift's bundle: a filter name or `pipeline`); default: empty.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", conflicts_with = "chain")]
     pub root_id: String,
     /// The module's configuration, JSON or YAML; default: none.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "chain")]
     pub config: Option<PathBuf>,
+    /// Several modules as several plugins in one filter chain, in order, instead of `--wasm`: a
+    /// JSON or YAML list of `{wasm, root_id, config}` (`wasm` relative to the file's folder).
+    #[arg(long, conflicts_with = "wasm")]
+    pub chain: Option<PathBuf>,
+    /// The route's metadata, JSON or YAML `{namespace: {key: value}}`, for a script that reads
+    /// `metadata():get(key)` (Envoy's Lua reads its own filter's name, then
+    /// `envoy.filters.http.lua`); default: none.
+    #[arg(long)]
+    pub route_metadata: Option<PathBuf>,
     /// Requests: a scenario file or one JSON request per line (see `input::requests`).
     #[arg(long)]
     pub requests: PathBuf,
     /// Print the verdicts as JSON, for CI.
     #[arg(long)]
     pub json: bool,
+    /// Also play the requests in a real Envoy: the Lua in one, the module in another (Envoy from
+    /// ENVOY_BIN, else the project's `.venv/bin/envoy`, which `make setup` installs).
+    #[arg(long)]
+    pub envoy: bool,
+}
+
+/// One plugin of the chain the Lua is compared with.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    pub wasm: PathBuf,
+    pub root_id: String,
+    pub config: Option<Value>,
 }
 
 /// One request's verdict.
@@ -57,34 +81,57 @@ fn label(spec: &ExchangeSpec) -> String {
             out.push_str(&format!(" {name}: {}", String::from_utf8_lossy(value)));
         }
     }
+    // The upstream's reply, when a request gives it headers of its own.
+    if !spec.upstream.headers.is_empty()
+        && spec.upstream.headers != scenario::Upstream::default().headers
+    {
+        out.push_str(" (upstream replies");
+        for (name, value) in &exchange.upstream_headers {
+            out.push_str(&format!(" {name}: {}", String::from_utf8_lossy(value)));
+        }
+        out.push(')');
+    }
     out
 }
 
-/// Plays `requests` through `lua_source` and `module` (with `config` for the module).
+/// Plays `requests` through `lua_source` and through `plugins` (one filter chain), on a route
+/// with `route_metadata`.
 pub fn compare(
     lua_source: &str,
-    module: WasmModule,
-    root_id: &str,
-    config: Option<Value>,
+    plugins: &[Plugin],
     requests: Vec<ExchangeSpec>,
+    route_metadata: RouteMetadata,
 ) -> Result<Vec<Verdict>, String> {
     let labels: Vec<String> = requests.iter().map(label).collect();
+    let modules = plugins
+        .iter()
+        .map(|p| WasmModule::load(&p.wasm))
+        .collect::<Result<Vec<_>, _>>()?;
+    let chain: Vec<(&WasmModule, wasm::Plugin)> = modules
+        .iter()
+        .zip(plugins)
+        .map(|(module, p)| {
+            let plugin = wasm::Plugin {
+                configuration: p.config.as_ref().map(|c| c.to_string().into_bytes()),
+                plugin_name: format!("moonshift.{}", p.root_id),
+                root_id: p.root_id.clone(),
+                log_level: 0,
+            };
+            (module, plugin)
+        })
+        .collect();
     let scenario = Scenario {
         name: "compare".into(),
-        config,
+        config: None,
         workers: 1,
         differs: None,
         not_in_envoy: None,
         exchanges: requests,
         metrics: Default::default(),
+        route_metadata,
         lua_as_written: true,
     };
-    let subject = Subject {
-        name: root_id.to_string(),
-        lua_source: lua_source.to_string(),
-        module,
-    };
-    let report = scenario::run(&subject, &scenario)?;
+    let report = scenario::run_chain(lua_source, &chain, &scenario)?;
     Ok(report
         .exchanges
         .iter()
@@ -99,6 +146,98 @@ pub fn compare(
             ),
         })
         .collect())
+}
+
+/// Plays `requests` in two real Envoys, one with the Lua file at `lua` as Envoy loads it, one with
+/// the module; compares what clients and the upstream observed (Envoy's own headers left out, a
+/// timestamp the plugin writes counted equal when it is a second the request was in flight).
+pub fn compare_in_envoy(
+    lua: &Path,
+    plugins: &[Plugin],
+    requests: &[ExchangeSpec],
+    route_metadata: &RouteMetadata,
+) -> Result<Vec<Verdict>, String> {
+    let envoy_bin = moonshift_harness::artifacts::envoy_bin_path();
+    if !envoy_bin.exists() {
+        return Err(format!(
+            "--envoy: no Envoy at {} (set ENVOY_BIN, or run `make setup`)",
+            envoy_bin.display()
+        ));
+    }
+    let absolute = |p: &Path| std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display()));
+    let lua_entry = envoy::lua_filter_at(&absolute(lua)?);
+    let wasm_entries = plugins
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let configuration = p.config.as_ref().map(Value::to_string);
+            let mut entry =
+                envoy::wasm_filter_at(&p.root_id, &absolute(&p.wasm)?, configuration.as_deref());
+            // Plugins of one chain need distinct names, as Istio's `<namespace>.<name>` are.
+            entry["typed_config"]["config"]["name"] = json!(format!("chain-{i}.{}", p.root_id));
+            Ok(entry)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    // Envoy's clock is real: clock moves are slept through when they are short, else left out
+    // (for both sides alike), as the scenario runner does.
+    let sleep: u64 = requests.iter().map(|r| r.advance_ms).sum();
+    let mut played = requests.to_vec();
+    if sleep > runner::MAX_SLEEP_MS {
+        eprintln!(
+            "compare --envoy: the requests move the clock {sleep} ms; Envoy's clock is real, so they are sent without waiting"
+        );
+        for request in &mut played {
+            request.advance_ms = 0;
+        }
+    }
+    let with_lua = runner::play_entries(
+        "compare-lua",
+        vec![lua_entry],
+        &played,
+        route_metadata,
+        Protocol::Http1,
+    )?;
+    let with_wasm = runner::play_entries(
+        "compare-wasm",
+        wasm_entries,
+        &played,
+        route_metadata,
+        Protocol::Http1,
+    )?;
+    // A timestamp any plugin writes may be any second the request was in flight.
+    let rule = runner::ClockRule {
+        timestamps: plugins
+            .iter()
+            .flat_map(|p| runner::ClockRule::for_config(&p.root_id, p.config.as_ref()).timestamps)
+            .collect(),
+    };
+    let verdicts = requests
+        .iter()
+        .zip(with_lua.outcomes.iter().zip(&with_wasm.outcomes))
+        .map(|(spec, played)| {
+            let difference = match played {
+                (Some((a, a_window)), Some((b, b_window))) => {
+                    let seen = |o, w| {
+                        runner::lua_reply_unordered(&runner::canonical(
+                            o,
+                            &rule,
+                            w,
+                            Protocol::Http1,
+                        ))
+                    };
+                    let (a, mut b) = (seen(a, *a_window), seen(b, *b_window));
+                    runner::reconcile_reset(&a, &mut b);
+                    diff::side_by_side("Envoy + Lua", &a, "Envoy + Wasm", &b)
+                }
+                _ => Some("not sent: a request without :path cannot be sent to Envoy".into()),
+            };
+            Verdict {
+                request: format!("{} (in Envoy)", label(spec)),
+                difference,
+            }
+        })
+        .collect();
+    Ok(verdicts)
 }
 
 /// Prints the verdicts; true when every request behaved the same.
@@ -125,9 +264,38 @@ pub fn print(verdicts: &[Verdict], as_json: bool) -> bool {
     same == verdicts.len()
 }
 
-pub fn run(args: &Args) -> Result<bool, String> {
-    let lua = input::read(&args.lua)?;
-    let module = WasmModule::load(&args.wasm)?;
+/// A plugin as a `--chain` file lists it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChainEntry {
+    wasm: PathBuf,
+    #[serde(default)]
+    root_id: String,
+    #[serde(default)]
+    config: Option<Value>,
+}
+
+/// The plugins `args` name: `--wasm` with its root_id and config, or the `--chain` file's.
+fn plugins(args: &Args) -> Result<Vec<Plugin>, String> {
+    if let Some(path) = &args.chain {
+        let what = path.display().to_string();
+        let list: Vec<ChainEntry> =
+            serde_json::from_value(input::config(&input::read(path)?, &what)?)
+                .map_err(|e| format!("{what}: a list of {{wasm, root_id, config}}: {e}"))?;
+        if list.is_empty() {
+            return Err(format!("{what}: the chain has no plugin"));
+        }
+        let folder = path.parent().unwrap_or(Path::new("."));
+        return Ok(list
+            .into_iter()
+            .map(|entry| Plugin {
+                wasm: folder.join(entry.wasm),
+                root_id: entry.root_id,
+                config: entry.config,
+            })
+            .collect());
+    }
+    let wasm = args.wasm.clone().ok_or("--wasm or --chain is required")?;
     let config = match &args.config {
         Some(path) => Some(input::config(
             &input::read(path)?,
@@ -135,10 +303,36 @@ pub fn run(args: &Args) -> Result<bool, String> {
         )?),
         None => None,
     };
+    Ok(vec![Plugin {
+        wasm,
+        root_id: args.root_id.clone(),
+        config,
+    }])
+}
+
+pub fn run(args: &Args) -> Result<bool, String> {
+    let lua = input::read(&args.lua)?;
+    let plugins = plugins(args)?;
+    let route_metadata: RouteMetadata = match &args.route_metadata {
+        Some(path) => {
+            let what = path.display().to_string();
+            serde_json::from_value(input::config(&input::read(path)?, &what)?)
+                .map_err(|e| format!("{what}: {{namespace: {{key: value}}}}: {e}"))?
+        }
+        None => RouteMetadata::new(),
+    };
     let requests = input::requests(&args.requests)?;
     if requests.is_empty() {
         return Err(format!("{}: no requests", args.requests.display()));
     }
-    let verdicts = compare(&lua, module, &args.root_id, config, requests)?;
+    let mut verdicts = compare(&lua, &plugins, requests.clone(), route_metadata.clone())?;
+    if args.envoy {
+        verdicts.extend(compare_in_envoy(
+            &args.lua,
+            &plugins,
+            &requests,
+            &route_metadata,
+        )?);
+    }
     Ok(print(&verdicts, args.json))
 }

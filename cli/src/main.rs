@@ -5,6 +5,8 @@
 //!   and a report of what it could not convert, and compares the two on derived requests.
 //! - `moonshift compare` plays requests through any Lua script and any proxy-wasm module and
 //!   shows, per request, whether they behave the same.
+//! - `moonshift deploy FILTER|pipeline` writes the manifests that deploy a filter or a pipeline
+//!   where the user says, with the image's digest and a configuration checked first.
 //! - `moonshift validate FILTER CONFIG` checks a configuration offline, with the messages the
 //!   module logs in Envoy, from the same code.
 
@@ -13,7 +15,9 @@
 #![allow(clippy::indexing_slicing)]
 
 mod compare;
+mod deploy;
 mod input;
+mod manifests;
 mod migrate;
 mod validate;
 
@@ -39,12 +43,21 @@ enum Command {
     Migrate(migrate::Args),
     /// Play requests through a Lua script and a proxy-wasm module, and compare every observable.
     Compare(compare::Args),
+    /// Write the WasmPlugin and TrafficExtension that deploy a filter or a pipeline: namespace,
+    /// selector or targetRefs, direction, image and digest, a configuration checked first.
+    Deploy(deploy::Args),
     /// Check a filter's configuration (JSON or YAML) with the module's own messages.
     Validate {
         /// A filter name (`request-decorator`, ...) or `pipeline`.
         filter: String,
         /// The configuration file, JSON or YAML (`-`: standard input).
         config: PathBuf,
+    },
+    /// Print the JSON Schema of a filter's configuration (or the pipeline's), for editors and
+    /// CI: the shape `validate` reads, derived from the same types.
+    Schema {
+        /// A filter name (`request-decorator`, ...) or `pipeline`.
+        filter: String,
     },
 }
 
@@ -53,7 +66,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Migrate(args) => migrate::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Deploy(args) => deploy::run(&args),
         Command::Validate { filter, config } => validate::run(&filter, &config),
+        Command::Schema { filter } => validate::schema(&filter),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! `moonshift validate FILTER CONFIG`: the module's own `proxy_on_configure`, offline.
+//! `moonshift validate FILTER CONFIG`: the module's own `proxy_on_configure`, offline; and
+//! `moonshift schema FILTER`, the shape it reads.
 
 use crate::input;
 use std::path::Path;
@@ -16,7 +17,29 @@ pub fn check(filter: &str, config: &serde_json::Value) -> Option<String> {
         .map(|error| format!("{module}: invalid configuration: {error}"))
 }
 
+/// A usage error unless `filter` is one of the bundle's filters or `pipeline`.
+pub fn known(filter: &str) -> Result<(), String> {
+    if filter != "pipeline" && !moonshift_bundle::filter_names().any(|name| name == filter) {
+        let names: Vec<&str> = moonshift_bundle::filter_names().collect();
+        return Err(format!(
+            "no filter is named {filter:?}: use one of {} or pipeline",
+            names.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// `moonshift schema FILTER`: the configuration's JSON Schema on standard output.
+pub fn schema(filter: &str) -> Result<bool, String> {
+    known(filter)?;
+    let schema = moonshift_bundle::schema::of(filter).ok_or("no schema")?;
+    let text = serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(true)
+}
+
 pub fn run(filter: &str, path: &Path) -> Result<bool, String> {
+    known(filter)?;
     let text = input::read(path)?;
     let config = input::config(&text, &path.display().to_string())?;
     match check(filter, &config) {

@@ -12,7 +12,7 @@
 mod support;
 
 use std::process::Command;
-use support::{moonshift, out_dir, root};
+use support::{moonshift, out_dir, root, write};
 
 /// Builds the foreign module with the pinned toolchain; its path.
 fn foreign_module() -> std::path::PathBuf {
@@ -34,12 +34,8 @@ fn foreign_module() -> std::path::PathBuf {
     target.join("wasm32-wasip1/release/foreign_filter.wasm")
 }
 
-fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
-}
+/// What the foreign module does, in Lua.
+const SAME_LUA: &str = "function envoy_on_request(h)\n  h:headers():add(\"x-foreign\", \"yes\")\nend\nfunction envoy_on_response(h)\n  h:headers():add(\"x-foreign-response\", h:headers():get(\":status\"))\nend\n";
 
 #[test]
 fn a_foreign_module_compares_equal_to_its_lua_and_a_wrong_lua_does_not() {
@@ -50,11 +46,7 @@ fn a_foreign_module_compares_equal_to_its_lua_and_a_wrong_lua_does_not() {
         "requests.jsonl",
         "# one request per line\n{\"path\": \"/a\"}\n{\"method\": \"POST\", \"path\": \"/b?x=1\", \"headers\": [[\"x-a\", \"1\"]]}\n{\"path\": \"/c\", \"upstream\": {\"status\": 503}}\n",
     );
-    let lua = write(
-        &dir,
-        "same.lua",
-        "function envoy_on_request(h)\n  h:headers():add(\"x-foreign\", \"yes\")\nend\nfunction envoy_on_response(h)\n  h:headers():add(\"x-foreign-response\", h:headers():get(\":status\"))\nend\n",
-    );
+    let lua = write(&dir, "same.lua", SAME_LUA);
     let wasm = module.to_string_lossy().into_owned();
     let (code, output) = moonshift(&[
         "compare",
@@ -99,6 +91,106 @@ fn a_foreign_module_compares_equal_to_its_lua_and_a_wrong_lua_does_not() {
     );
 }
 
+/// `--envoy`: the same requests in two real Envoys, one with the Lua file, one with the module;
+/// equal for the foreign module and its Lua, and a difference only Envoy shows is caught.
+#[test]
+fn compare_in_envoy_plays_the_lua_and_the_module_in_real_envoys() {
+    let module = foreign_module();
+    let wasm = module.to_string_lossy().into_owned();
+    let dir = out_dir("compare-envoy");
+    let requests = write(
+        &dir,
+        "requests.jsonl",
+        "{\"path\": \"/a\"}\n{\"method\": \"POST\", \"path\": \"/b\", \"upstream\": {\"status\": 503}}\n",
+    );
+    let lua = write(&dir, "same.lua", SAME_LUA);
+    let args = [
+        "compare",
+        "--lua",
+        &lua,
+        "--wasm",
+        &wasm,
+        "--requests",
+        &requests,
+        "--envoy",
+    ];
+    let (code, output) = moonshift(&args);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("4 of 4 requests behave the same"),
+        "{output}"
+    );
+    assert!(output.contains("same     POST /b (in Envoy)"), "{output}");
+    // Envoy's Lua reads the upstream's reply as it arrived; a script that adds a header only when
+    // the upstream sent `server` differs in Envoy (whose upstream sends one) from the module.
+    let envoy_only = write(
+        &dir,
+        "envoy-only.lua",
+        &format!(
+            "{}  if h:headers():get(\"x-envoy-upstream-service-time\") then h:headers():add(\"x-seen\", \"1\") end\nend\n",
+            SAME_LUA.strip_suffix("end\n").unwrap()
+        ),
+    );
+    let args = [
+        "compare",
+        "--lua",
+        &envoy_only,
+        "--wasm",
+        &wasm,
+        "--requests",
+        &requests,
+        "--envoy",
+        "--json",
+    ];
+    let (code, output) = moonshift(&args);
+    assert_eq!(code, 1, "{output}");
+    let report: serde_json::Value = serde_json::from_str(output.trim()).unwrap();
+    assert_eq!(
+        (report["same"].as_u64(), report["requests"].as_u64()),
+        (Some(2), Some(4)),
+        "{report}"
+    );
+    let in_envoy = report["verdicts"][2]["difference"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(in_envoy.contains("x-seen"), "{report}");
+}
+
+/// Every filter's deployed configuration, and a pipeline of all of them, are valid offline
+/// (local-ratelimit once refused here: it asked the absent host to define its counters).
+#[test]
+fn validate_accepts_every_deployed_configuration() {
+    let dir = out_dir("validate-deployed");
+    let mut members = Vec::new();
+    for filter in moonshift_harness::artifacts::FILTERS.iter() {
+        let config = moonshift_tests::envoy::deployed_config(filter);
+        let path = write(&dir, &format!("{filter}.json"), &config);
+        let (code, output) = moonshift(&["validate", filter, &path]);
+        assert_eq!(
+            (code, output.trim()),
+            (0, format!("{filter}: the configuration is valid").as_str()),
+            "{filter}"
+        );
+        members.push(format!(r#"{{"filter": "{filter}", "config": {config}}}"#));
+    }
+    let pipeline = write(
+        &dir,
+        "pipeline.json",
+        &format!(r#"{{"filters": [{}]}}"#, members.join(", ")),
+    );
+    let (code, output) = moonshift(&["validate", "pipeline", &pipeline]);
+    assert_eq!(
+        (code, output.trim()),
+        (0, "pipeline: the configuration is valid")
+    );
+    let (code, output) = moonshift(&["validate", "no-such-filter", &pipeline]);
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.contains("no filter is named \"no-such-filter\""),
+        "{output}"
+    );
+}
+
 #[test]
 fn validate_prints_what_the_module_logs() {
     let dir = out_dir("validate");
@@ -123,4 +215,101 @@ fn validate_prints_what_the_module_logs() {
         (code, output.trim()),
         (0, "api-key-auth: the configuration is valid")
     );
+}
+
+/// What the foreign module and then request-decorator do, as one Lua script: the second plugin
+/// reads the header the first one added, and the route's metadata.
+const CHAIN_LUA: &str = r#"function envoy_on_request(h)
+  h:headers():add("x-foreign", "yes")
+  h:headers():add("x-order", "after " .. (h:headers():get("x-foreign") or ""))
+  h:headers():add("x-team", h:metadata():get("team") or "none")
+end
+function envoy_on_response(h)
+  h:headers():add("x-foreign-response", h:headers():get(":status"))
+end
+"#;
+
+/// `--chain`: a module Moonshift did not write and one of Moonshift's, two plugins in one
+/// filter chain, against the one Lua script that does what both do, on a route with metadata
+/// (`--route-metadata`); in-process and in real Envoys. The metadata reaches both sides (a
+/// side without it writes "none" or "", never "payments"). In the other order the second
+/// plugin no longer sees the first one's header, and compare says so.
+#[test]
+fn compare_a_chain_of_modules_on_a_route_with_metadata() {
+    let foreign = foreign_module();
+    let decorator = moonshift_harness::artifacts::wasm_module("request-decorator");
+    let dir = out_dir("compare-chain");
+    let decorate = serde_json::json!({"operations": [
+        {"action": "add", "name": "x-order", "value": "after %REQ(x-foreign)%"},
+        {"action": "add", "name": "x-team", "value": "%METADATA(ROUTE:envoy.filters.http.lua:team)%"},
+    ]});
+    let chain = |first: serde_json::Value, second: serde_json::Value| {
+        serde_json::to_string(&serde_json::json!([first, second])).unwrap()
+    };
+    let foreign_plugin = serde_json::json!({"wasm": foreign});
+    let decorator_plugin =
+        serde_json::json!({"wasm": decorator, "root_id": "request-decorator", "config": decorate});
+    let in_order = write(
+        &dir,
+        "chain.json",
+        &chain(foreign_plugin.clone(), decorator_plugin.clone()),
+    );
+    let reversed = write(
+        &dir,
+        "reversed.json",
+        &chain(decorator_plugin, foreign_plugin),
+    );
+    let metadata = write(
+        &dir,
+        "route-metadata.yaml",
+        "envoy.filters.http.lua:\n  team: payments\n",
+    );
+    let requests = write(
+        &dir,
+        "requests.jsonl",
+        "{\"path\": \"/a\"}\n{\"method\": \"POST\", \"path\": \"/b\", \"upstream\": {\"status\": 503}}\n",
+    );
+    let lua = write(&dir, "chain.lua", CHAIN_LUA);
+    let args = |chain: &str, envoy: bool| {
+        let mut args = vec![
+            "compare",
+            "--lua",
+            &lua,
+            "--route-metadata",
+            &metadata,
+            "--requests",
+            &requests,
+            "--json",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+        args.extend(["--chain".to_string(), chain.to_string()]);
+        if envoy {
+            args.push("--envoy".into());
+        }
+        args
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, output) = moonshift(&refs);
+        let report: serde_json::Value =
+            serde_json::from_str(output.trim()).unwrap_or_else(|e| panic!("{e}: {output}"));
+        (code, report)
+    };
+
+    let (code, report) = run(args(&in_order, true));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        (report["same"].as_u64(), report["requests"].as_u64()),
+        (Some(4), Some(4)),
+        "{report:#}"
+    );
+
+    let (code, report) = run(args(&reversed, false));
+    assert_eq!(code, 1, "{report:#}");
+    let difference = report["verdicts"][0]["difference"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(difference.contains("x-order"), "{report:#}");
 }

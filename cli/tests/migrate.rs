@@ -13,7 +13,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{moonshift, out_dir};
+use support::{moonshift, out_dir, shipped_moonshift};
 
 fn migrate(fixture: &str) -> (i32, String, std::path::PathBuf) {
     let out = out_dir(fixture);
@@ -115,6 +115,80 @@ fn headers_conditions_and_replies_convert_and_compare_equal() {
 }
 
 #[test]
+fn path_and_authority_rewrites_convert_as_deliberate_rewrites_and_compare_equal() {
+    let (code, output, out) = migrate("path-rewrite");
+    assert_eq!(code, 0, "{output}");
+    let when = json!([{"header": {"name": "x-api-version", "exact": "1"}}]);
+    assert_eq!(
+        config(&out)["filters"],
+        json!([{"filter": "request-decorator", "config": {"operations": [
+            {"action": "set", "name": ":authority", "rewrite": true, "value": "legacy.internal", "when": when},
+            {"action": "set", "name": ":path", "rewrite": true, "value": "/v1%REQ(:path)%", "when": when},
+        ]}}])
+    );
+    assert!(
+        output.contains("requests behave the same") && !output.contains("DIFFERS"),
+        "{output}"
+    );
+    manifests_validate(&out);
+}
+
+#[test]
+fn a_route_metadata_read_converts_and_compares_equal_on_a_route_that_has_it() {
+    let (code, output, out) = migrate("route-team");
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(
+        config(&out)["filters"],
+        json!([{"filter": "request-decorator", "config": {"operations": [
+            {"action": "set", "name": "x-owner-team", "value": "team=%METADATA(ROUTE:envoy.filters.http.lua:team)%"},
+        ]}}])
+    );
+    // The compared route carries the key, so the value is really read on both sides.
+    assert!(
+        output.contains("requests behave the same") && !output.contains("DIFFERS"),
+        "{output}"
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("%METADATA(ROUTE:envoy.filters.http.lua:team)%"),
+        "{report}"
+    );
+    manifests_validate(&out);
+}
+
+/// `a or b` of two header reads is Envoy's `%REQ(a?b)%`. The script passes nil to `replace`
+/// when both are missing: a Lua error raised from the host's callback, which the shipped
+/// binary reports as a difference (before the `tools` profile, it aborted the process).
+#[test]
+fn a_header_or_another_converts_and_a_nil_argument_is_a_difference_not_a_crash() {
+    let out = out_dir("client-ip-shipped");
+    let (code, output) = shipped_moonshift(&[
+        "migrate",
+        "cli/tests/envoyfilters/client-ip.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "a difference, not a crash:\n{output}");
+    assert_eq!(
+        config(&out)["filters"],
+        json!([{"filter": "request-decorator", "config": {"operations": [
+            {"action": "set", "name": "x-client", "value": "%REQ(x-real-ip?x-forwarded-for)%"},
+        ]}}])
+    );
+    // With either header the two agree; with neither, the Lua's replace(nil) raises (Envoy
+    // logs the error, the request goes on without x-client) and the plugin sets it empty.
+    assert!(output.contains("DIFFERS  GET /\n"), "{output}");
+    assert!(
+        output.contains("same     GET / x-real-ip: moonshift"),
+        "{output}"
+    );
+    assert!(
+        output.contains("same     GET / x-forwarded-for: moonshift"),
+        "{output}"
+    );
+}
+
+#[test]
 fn an_unguarded_header_read_is_shown_to_differ_and_the_exit_status_says_so() {
     let (code, output, _) = migrate("outbound-user-agent");
     assert_eq!(code, 1, "{output}");
@@ -170,4 +244,103 @@ fn files_without_one_script_are_refused_with_a_reason() {
     ]);
     assert_eq!(code, 2, "{output}");
     assert!(output.contains("no Lua filter found"), "{output}");
+}
+
+/// `if / elseif / else`: each arm under its own condition and the negation of every earlier
+/// one; in the response phase too, where the compared upstream replies carry the header the
+/// script tests.
+#[test]
+fn if_elseif_else_becomes_negated_conditions_and_compares_equal() {
+    let (code, output, out) = migrate("tenant-tier");
+    assert_eq!(code, 0, "{output}");
+    let tenant = json!({"header": {"name": "x-tenant", "exact": "internal"}});
+    let key = json!({"header": {"name": "x-api-key", "present": true}});
+    let cache = json!({"header": {"name": "x-cache", "present": true}});
+    let op = |action: &str, name: &str, value: Option<&str>, when: Value| {
+        let mut op = json!({"action": action, "name": name, "when": when});
+        if let Some(value) = value {
+            op["value"] = json!(value);
+        }
+        op
+    };
+    assert_eq!(
+        config(&out),
+        json!({"filters": [
+            {"filter": "response-decorator", "config": {"operations": [
+                op("add", "x-served-by", Some("cache"), json!([cache])),
+                op("add", "x-served-by", Some("origin"), json!([{"not": cache}])),
+            ]}},
+            {"filter": "request-decorator", "config": {"operations": [
+                op("add", "x-tier", Some("gold"), json!([tenant])),
+                op("add", "x-tier", Some("silver"), json!([{"not": tenant}, key])),
+                op("remove", "x-debug", None, json!([{"not": tenant}, key])),
+                op("add", "x-tier", Some("bronze"), json!([{"not": tenant}, {"not": key}])),
+            ]}},
+        ]})
+    );
+    assert!(
+        output.contains("same     GET / (upstream replies x-cache: moonshift)"),
+        "{output}"
+    );
+    assert!(
+        output.contains("6 of 6 requests behave the same"),
+        "{output}"
+    );
+    manifests_validate(&out);
+}
+
+/// What `else` cannot say: the negation of several tests (an `or`), and an arm that changes
+/// a header the conditions test (the Lua tests once, the operations as they run).
+#[test]
+fn an_else_it_cannot_express_is_refused_with_the_reason() {
+    let dir = out_dir("migrate-else-refused");
+    let cases = [
+        (
+            "several.lua",
+            "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") and h:headers():get(\"x-b\") then\n    h:headers():add(\"x-both\", \"1\")\n  else\n    h:headers():add(\"x-both\", \"0\")\n  end\nend\n",
+            "| 2:6 | `h:headers():get(\"x-a\") and h:headers():get(\"x-b\")` | an `elseif` or `else` after a condition of several tests",
+        ),
+        (
+            "changes.lua",
+            "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") then\n    h:headers():remove(\"x-a\")\n  else\n    h:headers():add(\"x-a\", \"1\")\n  end\nend\n",
+            "the `if` changes x-a, which its condition tests",
+        ),
+    ];
+    for (name, lua, want) in cases {
+        let file = support::write(&dir, name, lua);
+        let out = dir.join(name.replace(".lua", ""));
+        let (code, output) = moonshift(&["migrate", &file, "--out", out.to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}: {output}");
+        assert!(
+            !out.join("pipeline-config.json").exists(),
+            "{name}: a partial config was written"
+        );
+        let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(
+            report.contains(want),
+            "{name}: {want:?} missing from\n{report}"
+        );
+    }
+}
+
+/// `--envoy`: the script as Envoy's Lua filter runs it and the plugin, in two real Envoys, on
+/// a route carrying the metadata the script reads (route-team reads `metadata():get("team")`).
+#[test]
+fn migrate_envoy_compares_in_real_envoys_with_the_route_metadata() {
+    let out = out_dir("route-team-envoy");
+    let (code, output) = moonshift(&[
+        "migrate",
+        "cli/tests/envoyfilters/route-team.yaml",
+        "--out",
+        out.to_str().unwrap(),
+        "--envoy",
+    ]);
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("same     GET / (in Envoy)"), "{output}");
+    assert!(
+        output.contains("4 of 4 requests behave the same"),
+        "{output}"
+    );
+    let lua = std::fs::read_to_string(out.join("original.lua")).unwrap();
+    assert!(lua.contains("metadata()"), "{lua}");
 }

@@ -9,6 +9,9 @@ use full_moon::ast::{
 };
 use full_moon::node::Node;
 use full_moon::tokenizer::{Symbol, TokenReference, TokenType};
+/// The name Envoy's Lua reads route metadata under when the filter's own name has none.
+use moonshift_harness::lua::FILTER_NAME as LUA_FILTER;
+use moonshift_shared::operations::{self, OperationConfig};
 use moonshift_shared::strftime::Format;
 use moonshift_shared::template::{Phase, Template};
 use serde_json::{json, Value};
@@ -59,9 +62,15 @@ pub struct Reading {
 
 #[derive(Debug, Default, Clone)]
 pub struct Reads {
+    /// Request headers read (with the value a condition compares them to).
     pub headers: BTreeSet<(String, Option<String>)>,
+    /// Response headers read in `envoy_on_response` (`:status` aside): the compared
+    /// upstream replies carry them.
+    pub response_headers: BTreeSet<(String, Option<String>)>,
     pub paths: BTreeSet<String>,
     pub methods: BTreeSet<String>,
+    /// Route metadata keys read with `metadata():get(key)`.
+    pub metadata: BTreeSet<String>,
 }
 
 /// Why a node has no translation, and what to use instead.
@@ -227,7 +236,7 @@ fn handle_call(method: &str) -> (String, &'static str) {
     let instead = match method {
         "body" | "bodyChunks" => "body rewriting is out of scope for Moonshift: Envoy's ext_proc, or a native filter",
         "httpCall" => "an authorization call: Envoy's ext_authz; other side calls: ext_proc",
-        "metadata" => "route metadata is not yet a template source; set the value with Envoy's header_mutation per route",
+        "metadata" => "route metadata as a value: `handle:metadata():get(\"key\")` with a literal key",
         "connection" => "JWT or certificate claims: Envoy's jwt_authn `claim_to_headers`, or %DOWNSTREAM_PEER_URI_SAN%",
         "streamInfo" => "dynamic metadata: proxy-wasm writes filter state, not dynamic metadata (docs/migrating.md)",
         "trailers" => "trailers are out of scope",
@@ -289,7 +298,7 @@ impl Reader<'_> {
             };
         }
         if let Some(name) = self.header_get(e) {
-            self.reading.reads.headers.insert((name.clone(), None));
+            self.read_header((name.clone(), None));
             if self.changed.contains(&name) {
                 return Err(no(
                     format!("reads {name} after the script changed it"),
@@ -301,6 +310,43 @@ impl Reader<'_> {
         match e {
             Expression::Number(token) => Ok((token.token().to_string(), BTreeSet::new())),
             Expression::Parentheses { expression, .. } => self.template(expression),
+            // `headers:get("a") or headers:get("b")`: Envoy's `%REQ(a?b)%`.
+            Expression::BinaryOperator {
+                lhs,
+                binop: BinOp::Or(_),
+                rhs,
+            } => {
+                let (Some(first), Some(second)) = (self.header_get(lhs), self.header_get(rhs))
+                else {
+                    return Err(no(
+                        "`or` of something other than two header reads",
+                        "a header or another: headers:get(\"a\") or headers:get(\"b\"); a default value: a set_if_absent operation before",
+                    ));
+                };
+                if let Some(changed) = [&first, &second]
+                    .into_iter()
+                    .find(|h| self.changed.contains(*h))
+                {
+                    return Err(no(
+                        format!("reads {changed} after the script changed it"),
+                        WRITE_IT_NATIVE,
+                    ));
+                }
+                if first == ":status" || second == ":status" {
+                    return Err(no("`or` with :status", WRITE_IT_NATIVE));
+                }
+                let command = match self.phase {
+                    Phase::Request => "REQ",
+                    Phase::Response => "RESP",
+                };
+                for name in [&first, &second] {
+                    self.read_header((name.clone(), None));
+                }
+                Ok((
+                    format!("%{command}({first}?{second})%"),
+                    BTreeSet::from([first, second]),
+                ))
+            }
             Expression::BinaryOperator {
                 lhs,
                 binop: BinOp::TwoDots(_),
@@ -349,6 +395,30 @@ impl Reader<'_> {
                             && addr == "downstreamRemoteAddress" =>
                     {
                         Ok(("%DOWNSTREAM_REMOTE_ADDRESS%".into(), BTreeSet::new()))
+                    }
+                    (handle, [(metadata, _), (get, args)])
+                        if matches!(self.names.get(handle), Some(Binding::Handle))
+                            && metadata == "metadata"
+                            && get == "get" =>
+                    {
+                        let key = match args_list(*args).as_slice() {
+                            [key] => string_expr(key).filter(|k| !k.is_empty() && !k.contains(':')),
+                            _ => None,
+                        };
+                        let key = key.ok_or_else(|| {
+                            no(
+                                "metadata():get() of something other than a literal key",
+                                "a literal key: metadata():get(\"team\")",
+                            )
+                        })?;
+                        self.reading.notes.push(format!(
+                            "`metadata():get(\"{key}\")` becomes %METADATA(ROUTE:{LUA_FILTER}:{key})%: it reads {LUA_FILTER}, where Envoy's Lua looks when the filter's own name has no metadata; if your routes keep it under the Lua filter's own name, put that name in the template. Only a string renders (a number or table renders empty)"
+                        ));
+                        self.reading.reads.metadata.insert(key.clone());
+                        Ok((
+                            format!("%METADATA(ROUTE:{LUA_FILTER}:{key})%"),
+                            BTreeSet::new(),
+                        ))
                     }
                     (handle, [(method, _), ..])
                         if matches!(self.names.get(handle), Some(Binding::Handle)) =>
@@ -408,7 +478,7 @@ impl Reader<'_> {
                     ),
                 };
                 let test = if is_nil(other) {
-                    self.reading.reads.headers.insert((subject.clone(), None));
+                    self.read_header((subject.clone(), None));
                     self.header_test(&subject, json!({"present": !equal}))?
                 } else if let Some(value) = string_expr(other) {
                     let test = self.exact(&subject, &value)?;
@@ -427,7 +497,7 @@ impl Reader<'_> {
             }
             _ => {
                 if let Some(name) = self.header_subject(e) {
-                    self.reading.reads.headers.insert((name.clone(), None));
+                    self.read_header((name.clone(), None));
                     return Ok(vec![self.header_test(&name, json!({"present": true}))?]);
                 }
                 self.match_call(e).map(|c| vec![c])
@@ -488,10 +558,7 @@ impl Reader<'_> {
                 self.header_test(name, json!({"exact": value}))
             }
             _ => {
-                self.reading
-                    .reads
-                    .headers
-                    .insert((name.to_string(), Some(value.to_string())));
+                self.read_header((name.to_string(), Some(value.to_string())));
                 self.header_test(name, json!({"exact": value}))
             }
         }
@@ -557,10 +624,7 @@ impl Reader<'_> {
                     .replace('%', ""),
             );
         } else {
-            self.reading
-                .reads
-                .headers
-                .insert((name.clone(), Some(pattern.clone())));
+            self.read_header((name.clone(), Some(pattern.clone())));
         }
         let test = if plain {
             json!({"contains": pattern})
@@ -660,29 +724,79 @@ impl Reader<'_> {
                 }
             }
             Stmt::FunctionCall(call) => self.call(call, when),
-            Stmt::If(branch) => {
-                if branch.else_if().is_some() || branch.else_block().is_some() {
-                    return self.unconverted(branch, no("an `if` with `elseif` or `else`", "one `if` per case, each with its whole condition"));
-                }
-                match self.condition(branch.condition()) {
-                    Ok(conditions) => {
-                        let mut inner = when.to_vec();
-                        inner.extend(conditions);
-                        let changed_before = self.changed.clone();
-                        let tested = condition_headers(&json!(inner));
-                        self.block(branch.block(), &inner);
-                        // An operation in the block that changes a header the condition tests
-                        // would change the later operations' answer; the Lua tested once.
-                        if let Some(h) = self.changed.difference(&changed_before).find(|h| tested.contains(*h)) {
-                            let h = h.clone();
-                            self.unconverted(branch, no(format!("the block changes {h}, which its condition tests"), WRITE_IT_NATIVE));
-                        }
-                    }
-                    Err(why) => self.unconverted(branch.condition(), why),
-                }
-            }
+            Stmt::If(branch) => self.if_chain(branch, when),
             other => self.unconverted(other, no("a statement this reader does not know (loops, assignments to globals, nested functions)", WRITE_IT_NATIVE)),
         }
+    }
+
+    /// `if A then X elseif B then Y else Z end`: X under A, Y under `not A` and B, Z under
+    /// `not A` and `not B`. The Lua tests once, before any arm runs; the operations test as
+    /// they run, so no arm may change a header any of the conditions tests, and a condition an
+    /// arm after it negates must be one test (the negation of several is an `or`).
+    fn if_chain(&mut self, branch: &ast::If, when: &[Value]) {
+        let mut arms: Vec<(Option<&Expression>, &ast::Block)> =
+            vec![(Some(branch.condition()), branch.block())];
+        for arm in branch.else_if().into_iter().flatten() {
+            arms.push((Some(arm.condition()), arm.block()));
+        }
+        if let Some(block) = branch.else_block() {
+            arms.push((None, block));
+        }
+        let last = arms.len() - 1;
+        let changed_before = self.changed.clone();
+        let mut earlier_failed: Vec<Value> = Vec::new();
+        let mut tested = BTreeSet::new();
+        for (i, (condition, block)) in arms.into_iter().enumerate() {
+            let own = match condition.map(|c| (c, self.condition(c))) {
+                None => Vec::new(),
+                Some((_, Ok(own))) => own,
+                Some((c, Err(why))) => return self.unconverted(c, why),
+            };
+            let mut inner = when.to_vec();
+            inner.extend(earlier_failed.iter().cloned());
+            inner.extend(own.iter().cloned());
+            tested.extend(condition_headers(&json!(inner)));
+            self.block(block, &inner);
+            if i < last {
+                match (own.as_slice(), condition) {
+                    ([one], _) => earlier_failed.push(json!({"not": one})),
+                    (_, Some(c)) => {
+                        return self.unconverted(
+                            c,
+                            no(
+                                "an `elseif` or `else` after a condition of several tests (it runs when any of them fails: an `or`)",
+                                "one `if` per case, each with its whole condition",
+                            ),
+                        )
+                    }
+                    (_, None) => {}
+                }
+            }
+        }
+        // An operation that changes a header a condition tests would change the answer for the
+        // operations after it; the Lua tested once.
+        if let Some(h) = self
+            .changed
+            .difference(&changed_before)
+            .find(|h| tested.contains(*h))
+        {
+            let h = h.clone();
+            self.unconverted(
+                branch,
+                no(
+                    format!("the `if` changes {h}, which its condition tests"),
+                    WRITE_IT_NATIVE,
+                ),
+            );
+        }
+    }
+
+    /// Records that the script reads header `name` (compared with `value`) in this phase.
+    fn read_header(&mut self, read: (String, Option<String>)) {
+        match self.phase {
+            Phase::Request => self.reading.reads.headers.insert(read),
+            Phase::Response => self.reading.reads.response_headers.insert(read),
+        };
     }
 
     fn call(&mut self, call: &ast::FunctionCall, when: &[Value]) {
@@ -785,7 +899,12 @@ impl Reader<'_> {
                 ),
             );
         };
-        if name.starts_with(':') {
+        // A rewrite of where the request goes is converted (request-decorator's `rewrite`);
+        // any other change to a pseudo-header is not.
+        let rewrite = matches!(name.as_str(), ":path" | ":authority")
+            && action == "set"
+            && self.phase == Phase::Request;
+        if name.starts_with(':') && !rewrite {
             return self.unconverted(
                 call,
                 no(
@@ -795,6 +914,9 @@ impl Reader<'_> {
             );
         }
         let mut entry = json!({"action": action, "name": name});
+        if rewrite {
+            entry["rewrite"] = json!(true);
+        }
         match (action, args.get(1)) {
             ("remove", None) => {}
             ("remove", Some(_)) | (_, None) => {
@@ -805,6 +927,18 @@ impl Reader<'_> {
             }
             (_, Some(value)) => match self.template(value) {
                 Ok((template, reads)) => {
+                    if let Some(why) = rewrite
+                        .then(|| refused_rewrite(&entry, &template))
+                        .flatten()
+                    {
+                        return self.unconverted(
+                            call,
+                            no(
+                                format!("a {name} rewrite request-decorator refuses: {why}"),
+                                "Envoy's route `prefix_rewrite` / `regex_rewrite` / `host_rewrite_literal`",
+                            ),
+                        );
+                    }
                     self.note_unguarded(call, &reads, when, "renders it empty");
                     entry["value"] = json!(template);
                 }
@@ -984,4 +1118,15 @@ pub fn read(source: &str) -> Result<Reading, String> {
         reader.block(function.body().block(), &[]);
     }
     Ok(reading)
+}
+
+/// Why request-decorator's own validation refuses the rewrite `entry` with `template` as its
+/// value, or `None` when it accepts it.
+fn refused_rewrite(entry: &Value, template: &str) -> Option<String> {
+    let mut op = entry.clone();
+    op["value"] = json!(template);
+    let op: OperationConfig = serde_json::from_value(op).ok()?;
+    operations::validate(&[op], Phase::Request)
+        .err()
+        .map(|e| e.to_string())
 }

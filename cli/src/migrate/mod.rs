@@ -16,14 +16,15 @@
 //!    plus the user's own; the exit status is 0 only when every request behaves the same.
 
 pub mod lua;
-mod manifests;
 mod source;
 
+use crate::manifests::{self, Plugin};
 use crate::{compare, validate};
 use lua::{Reading, Step};
+use moonshift_harness::exchange::RouteMetadata;
 use moonshift_harness::scenario::ExchangeSpec;
-use moonshift_harness::wasm::WasmModule;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -47,8 +48,12 @@ pub struct Args {
     #[arg(long)]
     pub modules: Option<PathBuf>,
     /// Only convert and write; do not compare.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "envoy")]
     pub no_compare: bool,
+    /// Compare in two real Envoys as well: the script as Envoy's Lua filter runs it (written to
+    /// `<out>/original.lua`) and the plugin (Envoy from ENVOY_BIN, else `.venv/bin/envoy`).
+    #[arg(long)]
+    pub envoy: bool,
 }
 
 /// The pipeline configuration the steps make.
@@ -100,17 +105,10 @@ pub fn pipeline_config(reading: &Reading) -> Value {
 
 /// Requests that exercise what the Lua reads: a plain GET, then each header present (with every
 /// value a condition names, or a placeholder) and all of them at once, each path, each method.
-pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
-    let mut specs = Vec::new();
-    // A request line as `--requests` takes them; the shape is fixed, so it always parses.
-    let spec = |path: &str, method: &str, headers: Vec<(String, String)>| -> Option<ExchangeSpec> {
-        serde_json::from_value(json!({"path": path, "method": method, "headers": headers})).ok()
-    };
-    specs.extend(spec("/", "GET", vec![]));
-    specs.extend(spec("/orders/42?page=2", "POST", vec![]));
-    let headers: Vec<(String, String)> = reading
-        .reads
-        .headers
+/// The headers read (pseudo-headers aside), each with the value a condition compares it to, or
+/// one of its own.
+fn valued(reads: &BTreeSet<(String, Option<String>)>) -> Vec<(String, String)> {
+    reads
         .iter()
         .filter(|(name, _)| !name.starts_with(':'))
         .map(|(name, value)| {
@@ -119,7 +117,18 @@ pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
                 value.clone().unwrap_or_else(|| "moonshift".into()),
             )
         })
-        .collect();
+        .collect()
+}
+
+pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
+    let mut specs = Vec::new();
+    // A request line as `--requests` takes them; the shape is fixed, so it always parses.
+    let spec = |path: &str, method: &str, headers: Vec<(String, String)>| -> Option<ExchangeSpec> {
+        serde_json::from_value(json!({"path": path, "method": method, "headers": headers})).ok()
+    };
+    specs.extend(spec("/", "GET", vec![]));
+    specs.extend(spec("/orders/42?page=2", "POST", vec![]));
+    let headers = valued(&reading.reads.headers);
     for header in &headers {
         specs.extend(spec("/", "GET", vec![header.clone()]));
     }
@@ -141,8 +150,36 @@ pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
     for method in &reading.reads.methods {
         specs.extend(spec("/", method, headers.clone()));
     }
+    // The upstream's reply with each response header the script reads, then with all of them.
+    let replied = |headers: Vec<(String, String)>| -> Option<ExchangeSpec> {
+        serde_json::from_value(json!({"path": "/", "upstream": {"headers": headers}})).ok()
+    };
+    let response_headers = valued(&reading.reads.response_headers);
+    for header in &response_headers {
+        specs.extend(replied(vec![header.clone()]));
+    }
+    if response_headers.len() > 1 {
+        let mut all = response_headers.clone();
+        all.dedup_by(|a, b| a.0 == b.0);
+        specs.extend(replied(all));
+    }
     specs.truncate(64);
     specs
+}
+
+/// A route that has every metadata key the Lua reads, each with a value of its own, under the
+/// name the compared Lua filter has (`envoy.filters.http.lua`).
+pub fn derived_route_metadata(reading: &Reading) -> RouteMetadata {
+    let fields: serde_json::Map<String, Value> = reading
+        .reads
+        .metadata
+        .iter()
+        .map(|key| (key.clone(), json!(format!("moonshift-{key}"))))
+        .collect();
+    if fields.is_empty() {
+        return RouteMetadata::new();
+    }
+    RouteMetadata::from([(moonshift_harness::lua::FILTER_NAME.to_string(), fields)])
 }
 
 fn report(origin: &str, reading: &Reading, config: Option<&Value>) -> String {
@@ -191,12 +228,13 @@ fn report(origin: &str, reading: &Reading, config: Option<&Value>) -> String {
     out
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
+/// Writes `dir/name`; its path.
+fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(name);
     std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     println!("wrote {}", path.display());
-    Ok(())
+    Ok(path)
 }
 
 pub fn run(args: &Args) -> Result<bool, String> {
@@ -240,14 +278,31 @@ pub fn run(args: &Args) -> Result<bool, String> {
         moonshift_oci::BUNDLE,
         args.version
     );
-    for (name, manifest) in manifests::all(
-        &found.target,
-        &image,
-        digest.as_deref(),
-        &config,
-        &found.lua,
-    ) {
-        write(&args.out, &name, &manifest)?;
+    let plugin = Plugin {
+        image,
+        digest,
+        plugin_name: Some("pipeline"),
+        phase: "UNSPECIFIED_PHASE",
+        // As the Lua: a script error lets the request through.
+        fail_strategy: "FAIL_OPEN",
+        config: &config,
+    };
+    let mut target = found.target.clone();
+    let lua_name = format!("{}-lua", target.name);
+    target.name = format!("{}-moonshift", target.name);
+    let header = "# Written by `moonshift migrate`. Apply it and delete the EnvoyFilter in one step\n# (kubectl apply -f wasmplugin.yaml && kubectl delete envoyfilter ...), or headers are doubled.\n";
+    for (name, manifest) in [
+        ("wasmplugin.yaml", format!("{header}{}", manifests::yaml(&manifests::wasm_plugin(&target, &plugin)))),
+        ("trafficextension.yaml", format!("{header}{}", manifests::yaml(&manifests::traffic_extension(&target, &plugin)))),
+        (
+            "trafficextension-lua.yaml",
+            format!(
+                "# The stay-on-Lua option: the same script, managed by Istio 1.30's TrafficExtension.\n{}",
+                manifests::yaml(&manifests::lua_traffic_extension(&found.target, &lua_name, &found.lua))
+            ),
+        ),
+    ] {
+        write(&args.out, name, &manifest)?;
     }
     print!("{report}");
     if args.no_compare {
@@ -257,11 +312,31 @@ pub fn run(args: &Args) -> Result<bool, String> {
     if let Some(path) = &args.requests {
         requests.extend(crate::input::requests(path)?);
     }
-    let module = WasmModule::load(&modules.join("pipeline.wasm"))?;
+    let plugin = compare::Plugin {
+        wasm: modules.join("pipeline.wasm"),
+        root_id: "pipeline".into(),
+        config: Some(config),
+    };
     println!(
         "\n## Compare: the Lua and the plugin on {} requests\n",
         requests.len()
     );
-    let verdicts = compare::compare(&found.lua, module, "pipeline", Some(config), requests)?;
+    let route_metadata = derived_route_metadata(&reading);
+    let plugins = [plugin];
+    let mut verdicts = compare::compare(
+        &found.lua,
+        &plugins,
+        requests.clone(),
+        route_metadata.clone(),
+    )?;
+    if args.envoy {
+        let lua = write(&args.out, "original.lua", &found.lua)?;
+        verdicts.extend(compare::compare_in_envoy(
+            &lua,
+            &plugins,
+            &requests,
+            &route_metadata,
+        )?);
+    }
     Ok(compare::print(&verdicts, false))
 }

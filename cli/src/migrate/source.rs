@@ -5,17 +5,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Where the plugin goes, from the EnvoyFilter.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Target {
-    pub name: String,
-    pub namespace: String,
-    /// `spec.workloadSelector.labels`.
-    pub labels: Option<Value>,
-    /// `spec.targetRefs`.
-    pub target_refs: Option<Value>,
-    /// `match.mode` for the direction the patch applied to; `None`: every direction.
-    pub mode: Option<&'static str>,
-}
+pub use crate::manifests::Target;
 
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -123,7 +113,7 @@ pub fn find(text: &str, path: &Path) -> Result<Found, String> {
                 .and_then(|w| w.get("labels"))
                 .cloned(),
             target_refs: spec.get("targetRefs").cloned(),
-            mode: mode(&spec),
+            mode: mode(&spec).map(str::to_string),
         };
         found.extend(lua.into_iter().map(|lua| Found {
             lua,

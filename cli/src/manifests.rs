@@ -1,0 +1,97 @@
+//! The manifests that deploy a plugin: a `WasmPlugin` and its Istio 1.30 `TrafficExtension`
+//! twin (and, for `migrate`, the stay-on-Lua `TrafficExtension`), each validated by the tests
+//! against Istio's own CRD schemas. `migrate` and `deploy` both write them from here.
+
+use serde_json::{json, Value};
+
+/// Where the plugin goes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Target {
+    pub name: String,
+    pub namespace: String,
+    /// `spec.selector.matchLabels` (an EnvoyFilter's `workloadSelector.labels`).
+    pub labels: Option<Value>,
+    /// `spec.targetRefs`.
+    pub target_refs: Option<Value>,
+    /// `match[].mode`; `None`: every direction.
+    pub mode: Option<String>,
+}
+
+/// What the plugin is.
+#[derive(Debug, Clone)]
+pub struct Plugin<'a> {
+    /// `registry/repo/name:tag`, without the scheme.
+    pub image: String,
+    /// The image's manifest digest (`sha256:<hex>`), when known.
+    pub digest: Option<String>,
+    /// The root id of a plugin in the bundle's image (`pipeline`); `None` for a filter's own.
+    pub plugin_name: Option<&'a str>,
+    /// WasmPlugin's spelling (`UNSPECIFIED_PHASE`, `AUTHN`, `AUTHZ`, `STATS`).
+    pub phase: &'a str,
+    pub fail_strategy: &'a str,
+    pub config: &'a Value,
+}
+
+pub fn yaml(value: &Value) -> String {
+    serde_yaml_ng::to_string(value).unwrap_or_default()
+}
+
+fn place(target: &Target, spec: &mut Value) {
+    if let Some(labels) = &target.labels {
+        spec["selector"] = json!({"matchLabels": labels});
+    }
+    if let Some(refs) = &target.target_refs {
+        spec["targetRefs"] = refs.clone();
+    }
+    if let Some(mode) = &target.mode {
+        spec["match"] = json!([{"mode": mode}]);
+    }
+}
+
+fn metadata(target: &Target) -> Value {
+    json!({"name": target.name, "namespace": target.namespace})
+}
+
+/// The `wasm` part both kinds share.
+fn wasm(plugin: &Plugin) -> Value {
+    let mut wasm = json!({
+        "url": format!("oci://{}", plugin.image),
+        "imagePullPolicy": "IfNotPresent",
+        "failStrategy": plugin.fail_strategy,
+        "pluginConfig": plugin.config,
+    });
+    if let Some(name) = plugin.plugin_name {
+        wasm["pluginName"] = json!(name);
+    }
+    if let Some(digest) = &plugin.digest {
+        // The CRD takes the bare hex.
+        wasm["sha256"] = json!(digest.trim_start_matches("sha256:"));
+    }
+    wasm
+}
+
+pub fn wasm_plugin(target: &Target, plugin: &Plugin) -> Value {
+    let mut spec = wasm(plugin);
+    spec["phase"] = json!(plugin.phase);
+    place(target, &mut spec);
+    json!({"apiVersion": "extensions.istio.io/v1alpha1", "kind": "WasmPlugin", "metadata": metadata(target), "spec": spec})
+}
+
+/// TrafficExtension spells WasmPlugin's `UNSPECIFIED_PHASE` as `UNSPECIFIED`.
+pub fn traffic_extension(target: &Target, plugin: &Plugin) -> Value {
+    let phase = match plugin.phase {
+        "UNSPECIFIED_PHASE" => "UNSPECIFIED",
+        other => other,
+    };
+    let mut spec = json!({"phase": phase, "wasm": wasm(plugin)});
+    place(target, &mut spec);
+    json!({"apiVersion": "extensions.istio.io/v1alpha1", "kind": "TrafficExtension", "metadata": metadata(target), "spec": spec})
+}
+
+/// The stay-on-Lua option: the script itself, managed by a `TrafficExtension`.
+pub fn lua_traffic_extension(target: &Target, name: &str, lua: &str) -> Value {
+    let mut spec = json!({"phase": "UNSPECIFIED", "lua": {"inlineCode": lua}});
+    place(target, &mut spec);
+    let metadata = json!({"name": name, "namespace": target.namespace});
+    json!({"apiVersion": "extensions.istio.io/v1alpha1", "kind": "TrafficExtension", "metadata": metadata, "spec": spec})
+}
