@@ -63,8 +63,8 @@ build:
 	@# The pipeline is the bundle's root_id `pipeline`: the same module under its own name.
 	cp $(DIST)/moonshift-bundle.wasm $(DIST)/pipeline.wasm
 	@$(MAKE) --no-print-directory sizes
-	@# The moonshift command (migrate, compare, validate), prebuilt: target/release/moonshift.
-	cargo build --release -q -p moonshift-cli
+	@# The moonshift command (migrate, compare, validate), prebuilt: target/tools/moonshift.
+	cargo build --profile tools -q -p moonshift-cli
 
 sizes:
 	@printf '%-20s %10s %10s\n' filter 'raw bytes' 'gzip bytes'
@@ -76,7 +76,7 @@ sizes:
 # plugin config, the manifests, the report, the in-process compare), then that plugin and the
 # Lua side by side in a real Envoy, then every filter the same way.
 demo: setup build
-	target/release/moonshift migrate examples/istio/seed-envoyfilter.yaml --out target/demo
+	target/tools/moonshift migrate examples/istio/seed-envoyfilter.yaml --out target/demo
 	@echo; echo "== the WasmPlugin migrate wrote (target/demo/wasmplugin.yaml) =="; cat target/demo/wasmplugin.yaml
 	cargo run -q -p moonshift-tests --bin demo -- --pipeline-config target/demo/pipeline-config.json
 
@@ -97,8 +97,8 @@ examples:
 # (both written under target/bench/), `--costs` for the counted cost per request inside each
 # module, `--ab <filter> <a.wasm> <b.wasm>` for a paired comparison of two builds of a filter.
 bench: setup build
-	cargo build --release -q -p moonshift-bench
-	taskset -c 1 target/release/moonshift-bench $(BENCH_FLAGS)
+	cargo build --profile tools -q -p moonshift-bench
+	taskset -c 1 target/tools/moonshift-bench $(BENCH_FLAGS)
 
 # One OCI image layout per filter under target/images/, with its manifest digest and size.
 images: build

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 before=${1:?usage: bench/paired.sh BEFORE_DIR [ROUNDS]}
 rounds=${2:-10}
-bench="taskset -c 1 target/release/moonshift-bench --ab"
+bench="taskset -c 1 target/tools/moonshift-bench --ab"
 mkdir -p target/bench
 for f in timestamp-header path-logger response-decorator local-ratelimit; do
   $bench $f "$before/$f.wasm" target/filters/$f.wasm "$rounds"

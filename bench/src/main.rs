@@ -97,18 +97,10 @@ fn nothing() -> Value {
 /// local-ratelimit's bucket must never limit, and api-key-auth admits the load generator's own
 /// `user-agent: moonshift-bench` as its key (the admitted path: hash, compare, `x-validated`).
 fn bench_config(filter: &str) -> Option<Value> {
-    match filter {
-        "local-ratelimit" => Some(huge_bucket()),
-        "api-key-auth" => {
-            Some(json!({"api_key_header": "user-agent", "allowed_keys": ["moonshift-bench"]}))
-        }
-        _ => serde_json::from_str(&envoy::deployed_config(filter)).ok(),
-    }
-}
-
-/// A bucket too large to ever limit.
-fn huge_bucket() -> Value {
-    json!({"token_bucket": {"max_tokens": 4_000_000_000u32, "tokens_per_fill": 4_000_000_000u32, "fill_interval": "1s"}})
+    // The filter's own `bench_config` (its Cargo.toml), else its deployed configuration.
+    moonshift_oci::facts::of(&moonshift_tests::paths::workspace_root(), filter)
+        .ok()
+        .map(|facts| facts.bench_config)
 }
 
 /// C and D: the filter as its Lua reference and as its Wasm module, with the same configuration.
@@ -168,7 +160,8 @@ fn none() -> Variant {
 pub fn cases() -> Vec<Case> {
     let native_ratelimit = envoy::native_local_ratelimit(json!({
         "stat_prefix": "http_local_rate_limiter",
-        "token_bucket": huge_bucket()["token_bucket"],
+        // The bucket local-ratelimit is measured with, too large to ever limit.
+        "token_bucket": bench_config("local-ratelimit").map(|c| c["token_bucket"].clone()),
         "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
         "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
     }));

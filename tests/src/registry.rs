@@ -2,7 +2,6 @@
 //! throwaway config and storage under `target/`, stopped by its process id when dropped.
 
 use crate::paths;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,10 +19,7 @@ impl Registry {
             std::path::Path::new(binary).exists(),
             "{binary} is missing: run `make setup` (installs Debian's docker-registry)"
         );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = crate::envoy::free_port();
         let dir = paths::workspace_root()
             .join("target/registry")
             .join(format!("{label}-{}", std::process::id()));

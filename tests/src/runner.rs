@@ -13,7 +13,9 @@ use crate::h2client;
 use crate::http::Request;
 use crate::paths;
 use crate::upstream::{Reply, Upstream};
-use moonshift_harness::exchange::{show_bytes, Header, Level, LogLine, Outcome, Response};
+use moonshift_harness::exchange::{
+    show_bytes, Header, Level, LogLine, Outcome, Response, RouteMetadata,
+};
 use moonshift_harness::lua_config;
 use moonshift_harness::scenario::{ExchangeSpec, Scenario};
 use serde_json::{json, Value};
@@ -240,15 +242,40 @@ pub fn play(
     protocol: Protocol,
 ) -> Result<Played, String> {
     let label = format!("play-{filter}-{flavour:?}-{protocol:?}").to_lowercase();
-    let upstream = Upstream::start();
     // The Lua rendered with this scenario's config: a directory of this process's own, as test
     // binaries may play the same filter side by side with other configs.
     let dir = envoy::scratch_dir(&format!("{label}-lua"));
     let entry = filter_entry(filter, scenario.config.as_ref(), flavour, &dir)?;
-    let envoy = Envoy::try_start(&label, &[entry], upstream.port, 1)
-        .map_err(|f| format!("Envoy did not start ({:?}):\n{}", f.exit_code, f.log))?;
+    play_entries(
+        &label,
+        vec![entry],
+        &scenario.exchanges,
+        &scenario.route_metadata,
+        protocol,
+    )
+}
+
+/// Plays `exchanges` against a fresh Envoy (one worker) with the HTTP filters `filters` in
+/// order (any Lua or Wasm filter entries), its route carrying `route_metadata`. An exchange
+/// Envoy cannot be sent (no `:path`; for HTTP/2, a request the client cannot represent) gives
+/// `None`.
+pub fn play_entries(
+    label: &str,
+    filters: Vec<Value>,
+    exchanges: &[ExchangeSpec],
+    route_metadata: &RouteMetadata,
+    protocol: Protocol,
+) -> Result<Played, String> {
+    let upstream = Upstream::start();
+    let envoy = Envoy::try_start_with(label, &envoy::Launch::default(), |port, admin| {
+        envoy::with_route_metadata(
+            envoy::bootstrap(port, admin, upstream.port, &filters),
+            route_metadata,
+        )
+    })
+    .map_err(|f| format!("Envoy did not start ({:?}):\n{}", f.exit_code, f.log))?;
     let mut outcomes = Vec::new();
-    for spec in &scenario.exchanges {
+    for spec in exchanges {
         std::thread::sleep(Duration::from_millis(spec.advance_ms));
         upstream.set_reply(Reply {
             status: spec.upstream.status,
@@ -259,6 +286,7 @@ pub fn play(
                 .map(|(k, v)| (k.clone(), v.bytes()))
                 .collect(),
             body: b"upstream ok".to_vec(),
+            delay: Duration::from_millis(spec.upstream.delay_ms),
         });
         for _ in 0..spec.repeat {
             let request = client_request(spec)
@@ -281,6 +309,13 @@ pub fn play(
                     (":path".into(), r.path.clone()),
                     (":method".into(), r.method.clone().into_bytes()),
                 ];
+                // HTTP/1.1 carries :authority as `host` (itself left out of comparisons).
+                headers.extend(
+                    r.headers
+                        .iter()
+                        .filter(|(name, _)| name.eq_ignore_ascii_case("host"))
+                        .map(|(_, value)| (":authority".to_string(), value.clone())),
+                );
                 headers.extend(r.headers.iter().cloned());
                 headers
             });
@@ -324,46 +359,74 @@ pub const ENVOY_RESPONSE_HEADERS: [&str; 6] = [
     "connection",
 ];
 
-/// How clock-dependent values are compared.
-#[derive(Debug, Clone)]
+/// How clock-dependent values are compared: request headers that carry the time the request was
+/// in flight, each with its strftime format.
+#[derive(Debug, Clone, Default)]
 pub struct ClockRule {
-    /// The timestamp-header's header and format, when the filter is timestamp-header.
-    pub timestamp: Option<(String, timestamp_header::strftime::Format)>,
+    pub timestamps: Vec<(String, timestamp_header::strftime::Format)>,
 }
 
 impl ClockRule {
     pub fn for_scenario(filter: &str, scenario: &Scenario) -> Self {
-        let given = scenario.config.clone().unwrap_or(json!({}));
-        let config = match filter {
-            "timestamp-header" => given,
-            // A pipeline stamps through its timestamp-header member, with that member's config.
-            "pipeline" => {
-                let members = given.get("filters").and_then(Value::as_array);
-                let member = members.and_then(|m| {
-                    m.iter().find(|f| {
-                        f.get("filter").and_then(Value::as_str) == Some("timestamp-header")
-                    })
-                });
-                match member {
-                    Some(member) => member.get("config").cloned().unwrap_or(json!({})),
-                    None => return Self { timestamp: None },
+        Self::for_config(filter, scenario.config.as_ref())
+    }
+
+    /// The timestamps a plugin with `root_id` and `config` writes: timestamp-header's header
+    /// (its own, or as a pipeline member), and any operation whose value is exactly
+    /// `%START_TIME(format)%`.
+    pub fn for_config(root_id: &str, config: Option<&Value>) -> Self {
+        let empty = json!({});
+        let config = config.unwrap_or(&empty);
+        let mut rule = Self::default();
+        let members: Vec<(&str, &Value)> = match root_id {
+            "pipeline" => config
+                .get("filters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| {
+                    Some((
+                        m.get("filter")?.as_str()?,
+                        m.get("config").unwrap_or(&empty),
+                    ))
+                })
+                .collect(),
+            _ => vec![(root_id, config)],
+        };
+        for (filter, config) in members {
+            if filter == "timestamp-header" {
+                let header = config
+                    .get("header")
+                    .and_then(Value::as_str)
+                    .unwrap_or("x-request-timestamp");
+                let format = config
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .unwrap_or("%Y-%m-%dT%H:%M:%SZ");
+                rule.add(header, format);
+            }
+            let operations = config.get("operations").and_then(Value::as_array);
+            for op in operations.into_iter().flatten() {
+                let (Some(name), Some(value)) = (
+                    op.get("name").and_then(Value::as_str),
+                    op.get("value").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                if let Some(format) = value
+                    .strip_prefix("%START_TIME(")
+                    .and_then(|v| v.strip_suffix(")%"))
+                {
+                    rule.add(name, format);
                 }
             }
-            _ => return Self { timestamp: None },
-        };
-        let header = config
-            .get("header")
-            .and_then(Value::as_str)
-            .unwrap_or("x-request-timestamp")
-            .to_ascii_lowercase();
-        let format = config
-            .get("format")
-            .and_then(Value::as_str)
-            .unwrap_or("%Y-%m-%dT%H:%M:%SZ");
-        Self {
-            timestamp: timestamp_header::strftime::Format::parse(format)
-                .ok()
-                .map(|f| (header, f)),
+        }
+        rule
+    }
+
+    fn add(&mut self, header: &str, format: &str) {
+        if let Ok(format) = timestamp_header::strftime::Format::parse(format) {
+            self.timestamps.push((header.to_ascii_lowercase(), format));
         }
     }
 }
@@ -381,7 +444,7 @@ pub fn canonical(
     if let Some(headers) = out.upstream_request.as_mut() {
         headers
             .retain(|(k, _)| !k.starts_with(':') && !ENVOY_REQUEST_HEADERS.contains(&k.as_str()));
-        if let Some((name, format)) = &rule.timestamp {
+        for (name, format) in &rule.timestamps {
             for (k, v) in headers.iter_mut() {
                 if k == name
                     && (window.0..=window.1)

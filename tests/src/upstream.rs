@@ -29,6 +29,8 @@ pub struct Reply {
     /// Names and raw value bytes.
     pub headers: Vec<(String, Vec<u8>)>,
     pub body: Vec<u8>,
+    /// How long to wait before answering.
+    pub delay: std::time::Duration,
 }
 
 impl Default for Reply {
@@ -37,6 +39,7 @@ impl Default for Reply {
             status: 200,
             headers: vec![("x-upstream".into(), b"moonshift".to_vec())],
             body: b"upstream ok".to_vec(),
+            delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -115,6 +118,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             });
             state.reply.clone()
         };
+        thread::sleep(reply.delay);
         let mut out = format!("HTTP/1.1 {} Moonshift\r\n", reply.status).into_bytes();
         for (name, value) in &reply.headers {
             out.extend_from_slice(name.as_bytes());

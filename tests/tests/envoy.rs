@@ -4,6 +4,7 @@
 use moonshift_tests::envoy::{self, Envoy};
 use moonshift_tests::http::Request;
 use moonshift_tests::paths::{self, FILTERS};
+use moonshift_tests::runner;
 use moonshift_tests::upstream::Upstream;
 use regex::Regex;
 use serde_json::Value;
@@ -140,6 +141,31 @@ fn path_logger_template_and_level() {
     assert!(line.contains("[warning]"), "{line}");
 }
 
+/// `%RESPONSE_DURATION%` in Envoy's real time: an upstream that waits 300 ms gives at least
+/// 300, in Lua (`handle:timestamp()` at each end, kept in dynamic metadata) and in Wasm (the
+/// request's start kept per stream) alike. The upper bound only catches a wrong unit.
+#[test]
+fn path_logger_response_duration_counts_the_upstreams_time() {
+    let config = serde_json::json!({"response": {"message": "took %RESPONSE_DURATION% ms"}});
+    let took = Regex::new(r"took (\d+) ms").unwrap();
+    for flavour in [runner::Flavour::Lua, runner::Flavour::Wasm] {
+        let upstream = Upstream::start();
+        upstream.set_reply(moonshift_tests::upstream::Reply {
+            delay: std::time::Duration::from_millis(300),
+            ..Default::default()
+        });
+        let dir = envoy::scratch_dir("path-logger-duration");
+        let entry = runner::filter_entry("path-logger", Some(&config), flavour, &dir).unwrap();
+        let envoy = Envoy::start("path-logger-duration", &[entry], upstream.port, 1);
+        assert_eq!(envoy.send(&Request::get("/slow")).status, 200);
+        let line = envoy
+            .wait_for_log("took ")
+            .unwrap_or_else(|| panic!("{flavour:?}: no response line:\n{}", envoy.log()));
+        let ms: u64 = took.captures(&line).unwrap()[1].parse().unwrap();
+        assert!((300..10_000).contains(&ms), "{flavour:?}: {line}");
+    }
+}
+
 #[test]
 fn response_decorator_marks_responses() {
     for (flavour, entry) in flavours("response-decorator") {
@@ -170,6 +196,7 @@ fn response_decorator_operations_in_order() {
             ("cache-control".into(), b"public".to_vec()),
         ],
         body: b"ok".to_vec(),
+        ..Default::default()
     });
     let response = envoy.send(&Request::get("/"));
     assert!(response.values("x-upstream").is_empty(), "{response:?}");
@@ -479,21 +506,21 @@ fn the_bundle_serves_every_filter_from_one_shared_vm() {
     );
     // The four plugins share their VMs: as many live VMs as one filter alone has, where four
     // separate modules have four times as many.
-    let shared = envoy.counter("wasm.envoy.wasm.runtime.v8.active");
+    let shared = envoy.settled_gauge("wasm.envoy.wasm.runtime.v8.active");
     let one = Envoy::start(
         "bundle-one",
         &[envoy::wasm_filter("path-logger", None)],
         upstream.port,
         2,
     );
-    let single = one.counter("wasm.envoy.wasm.runtime.v8.active");
+    let single = one.settled_gauge("wasm.envoy.wasm.runtime.v8.active");
     let separate_chain: Vec<_> = moonshift_tests::paths::FILTERS
         .iter()
         .map(|f| envoy::wasm_filter(f, Some(&envoy::deployed_config(f))))
         .collect();
     let modules = separate_chain.len() as u64;
     let all = Envoy::start("bundle-all", &separate_chain, upstream.port, 2);
-    let separate = all.counter("wasm.envoy.wasm.runtime.v8.active");
+    let separate = all.settled_gauge("wasm.envoy.wasm.runtime.v8.active");
     println!("live V8 VMs with 2 workers: one filter {single}, {modules} modules {separate}, four filters in the shared bundle {shared}");
     assert_eq!(shared, single);
     assert_eq!(separate, modules * single);

@@ -197,14 +197,8 @@ fn main() {
             cell("Envoy + Lua", 48),
             cell("Envoy + Wasm", 48),
         );
-        let rule = ClockRule {
-            timestamp: matches!(demo.filter, "timestamp-header" | "pipeline").then(|| {
-                (
-                    "x-request-timestamp".to_string(),
-                    timestamp_header::strftime::Format::parse("%Y-%m-%dT%H:%M:%SZ").unwrap(),
-                )
-            }),
-        };
+        // The timestamps the plugin writes, from its configuration (as compare does).
+        let rule = ClockRule::for_config(demo.filter, demo.config.as_ref());
         for (((title, request), (lua_out, lua_window)), (wasm_out, wasm_window)) in
             demo.requests.iter().zip(&lua).zip(&wasm)
         {
