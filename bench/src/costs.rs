@@ -21,11 +21,9 @@ pub fn measure(label: &str, module: &str, root_id: &str, config: Option<&Value>)
     let compiled = WasmModule::load_metered(&artifacts::wasm_module(module))
         .unwrap_or_else(|e| panic!("{module}: {e}"));
     let plugin = Plugin {
-        configuration: config.map(|c| c.to_string().into_bytes()),
-        plugin_name: format!("moonshift.{root_id}"),
-        root_id: root_id.into(),
         // `warn`, as the timed runs' `envoy -l warning`: path-logger's info line is not written.
         log_level: 3,
+        ..Plugin::named(root_id, config)
     };
     let clock = Clock::at_millis(1_795_737_600_000);
     let mut worker = WasmWorker::start(&compiled, &Process::new(), &clock, &plugin)

@@ -94,6 +94,13 @@ fn label(spec: &ExchangeSpec) -> String {
     out
 }
 
+/// The name of the `i`th plugin of a compared chain, in-process and in Envoy alike (a module may
+/// log it or key shared data by it). Plugins of one chain need distinct names, as Istio's
+/// `<namespace>.<name>` are.
+fn plugin_name(i: usize, root_id: &str) -> String {
+    format!("chain-{i}.{root_id}")
+}
+
 /// Plays `requests` through `lua_source` and through `plugins` (one filter chain), on a route
 /// with `route_metadata`.
 pub fn compare(
@@ -110,12 +117,11 @@ pub fn compare(
     let chain: Vec<(&WasmModule, wasm::Plugin)> = modules
         .iter()
         .zip(plugins)
-        .map(|(module, p)| {
+        .enumerate()
+        .map(|(i, (module, p))| {
             let plugin = wasm::Plugin {
-                configuration: p.config.as_ref().map(|c| c.to_string().into_bytes()),
-                plugin_name: format!("moonshift.{}", p.root_id),
-                root_id: p.root_id.clone(),
-                log_level: 0,
+                plugin_name: plugin_name(i, &p.root_id),
+                ..wasm::Plugin::named(&p.root_id, p.config.as_ref())
             };
             (module, plugin)
         })
@@ -173,8 +179,7 @@ pub fn compare_in_envoy(
             let configuration = p.config.as_ref().map(Value::to_string);
             let mut entry =
                 envoy::wasm_filter_at(&p.root_id, &absolute(&p.wasm)?, configuration.as_deref());
-            // Plugins of one chain need distinct names, as Istio's `<namespace>.<name>` are.
-            entry["typed_config"]["config"]["name"] = json!(format!("chain-{i}.{}", p.root_id));
+            entry["typed_config"]["config"]["name"] = json!(plugin_name(i, &p.root_id));
             Ok(entry)
         })
         .collect::<Result<Vec<_>, String>>()?;

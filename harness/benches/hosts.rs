@@ -23,10 +23,8 @@ fn hosts(c: &mut Criterion) {
         let mut lua = LuaWorker::start(&source, &clock).expect("Lua loads");
         let module = WasmModule::load(&artifacts::wasm_module(filter)).expect("module");
         let plugin = Plugin {
-            configuration: config.as_ref().map(|c| c.to_string().into_bytes()),
-            plugin_name: format!("moonshift.{filter}"),
-            root_id: filter.into(),
             log_level: 2,
+            ..Plugin::named(filter, config.as_ref())
         };
         let mut wasm =
             WasmWorker::start(&module, &Process::new(), &clock, &plugin).expect("Wasm starts");

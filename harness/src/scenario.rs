@@ -345,12 +345,7 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
         true => lua_config::render(&subject.lua_source, scenario.config.as_ref())?,
         false => subject.lua_source.clone(),
     };
-    let plugin = Plugin {
-        configuration: scenario.config.as_ref().map(|c| c.to_string().into_bytes()),
-        plugin_name: format!("moonshift.{}", subject.name),
-        root_id: subject.name.clone(),
-        log_level: 0,
-    };
+    let plugin = Plugin::named(&subject.name, scenario.config.as_ref());
     run_chain(&lua_source, &[(&subject.module, plugin)], scenario)
 }
 

@@ -147,6 +147,20 @@ pub struct Plugin {
     pub log_level: u32,
 }
 
+impl Plugin {
+    /// The plugin for `root_id` with `config` (`None`: no configuration at all), named as the
+    /// Envoy configs of `moonshift_tests::envoy` name it (`moonshift.<root_id>`), logging
+    /// everything (trace).
+    pub fn named(root_id: &str, config: Option<&serde_json::Value>) -> Self {
+        Self {
+            configuration: config.map(|c| c.to_string().into_bytes()),
+            plugin_name: format!("moonshift.{root_id}"),
+            root_id: root_id.to_string(),
+            log_level: 0,
+        }
+    }
+}
+
 /// One worker's VM.
 pub struct WasmWorker {
     store: Store<HostState>,

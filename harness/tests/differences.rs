@@ -48,12 +48,7 @@ fn refused_formats_lua_renders_them_wasm_refuses_the_config() {
         "{:?}",
         String::from_utf8_lossy(&stamped)
     );
-    let plugin = Plugin {
-        configuration: Some(config.to_string().into_bytes()),
-        plugin_name: "moonshift.timestamp-header".into(),
-        root_id: "timestamp-header".into(),
-        log_level: 0,
-    };
+    let plugin = Plugin::named("timestamp-header", Some(&config));
     let refused = WasmWorker::start(&subject.module, &Process::new(), &clock, &plugin).unwrap_err();
     assert_eq!(refused.reason, "proxy_on_configure returned false");
     let message = String::from_utf8_lossy(&refused.logs.last().unwrap().message).into_owned();
@@ -74,12 +69,7 @@ fn every_invalid_config_is_refused_by_the_wasm_with_its_message() {
         ("response-decorator", json!({"operations": [{"action": "add", "name": "x"}]}), "response-decorator: invalid configuration: operations[0].value is required when action is \"add\", \"set\" or \"set_if_absent\""),
     ];
     for (filter, config, want) in cases {
-        let plugin = Plugin {
-            configuration: Some(config.to_string().into_bytes()),
-            plugin_name: format!("moonshift.{filter}"),
-            root_id: filter.into(),
-            log_level: 0,
-        };
+        let plugin = Plugin::named(filter, Some(&config));
         let refused = WasmWorker::start(
             &support::subject(filter).module,
             &Process::new(),

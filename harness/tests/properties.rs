@@ -54,12 +54,7 @@ fn run_both(
     let clock = Clock::at_millis(requests.first().map_or(0, |r| r.0));
     let source = lua_config::render(&subject.lua_source, Some(config)).expect("config renders");
     let mut lua = LuaWorker::start(&source, &clock).expect("Lua loads");
-    let plugin = Plugin {
-        configuration: Some(config.to_string().into_bytes()),
-        plugin_name: format!("moonshift.{filter}"),
-        root_id: filter.into(),
-        log_level: 0,
-    };
+    let plugin = Plugin::named(filter, Some(config));
     let mut wasm =
         WasmWorker::start(&subject.module, &Process::new(), &clock, &plugin).expect("Wasm starts");
     wasm.take_logs();
