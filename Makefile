@@ -82,6 +82,8 @@ demo: setup build
 
 test: setup build
 	cargo test --workspace
+	@# `regex` conditions, which the shipped modules are built without (docs/templates-and-conditions.md).
+	cargo test -p moonshift-shared --features regex --lib
 	$(MAKE) --no-print-directory test-envoy-matrix
 
 # The smoke tests and every scenario in Envoy, on the oldest supported Envoy.
@@ -118,6 +120,8 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) $(addprefix -p ,$(FILTERS)) -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p moonshift-kit -p moonshift-bundle -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -p moonshift-bundle --features regex -- -D warnings
+	cargo clippy -p moonshift-shared --features regex --all-targets -- -D warnings
 
 fmt:
 	cargo fmt --all

@@ -11,22 +11,24 @@
 //! A string test is one of `exact`, `prefix`, `suffix`, `contains`, `lua_pattern` or `regex`,
 //! applied to the value Lua's `headers():get()` gives (repeated values joined with `,`; `:path`
 //! includes the query). A missing header fails every string test. `lua_pattern` is the test
-//! real scripts write (`string.find(value, pattern)`), translated by [`crate::lua_pattern`];
-//! `regex` is the `regex` crate's syntax in byte mode, matching the whole value as Envoy's
-//! `safe_regex` does, and has no Lua reference (Envoy's Lua has no regex library; `moonshift
-//! migrate` writes `lua_pattern`). Patterns are compiled at configure time and a bad one is
-//! refused with its field named.
+//! real scripts write (`string.find(value, pattern)`), matched natively by
+//! [`crate::lua_pattern`]. `regex` is the `regex` crate's syntax in byte mode, matching the
+//! whole value as Envoy's `safe_regex` does; it has no Lua reference (Envoy's Lua has no regex
+//! library; `moonshift migrate` writes `lua_pattern`), and it is built only with this crate's
+//! `regex` feature ([`regex`]), which the shipped modules leave off: the regex engine would
+//! more than double their size. Without it a `regex` test is refused, naming the field. Patterns are
+//! parsed at configure time and a bad one is refused with its field named.
 //!
 //! `path` and `method` read the request and `status` the response: each is refused where its
 //! phase cannot see it.
 
 use crate::config::{self, ConfigError};
-use crate::lua_pattern;
+use crate::lua_pattern::LuaPattern;
 use crate::template::{Context, Phase};
-use regex_automata::nfa::thompson::{self, pikevm};
-use regex_automata::util::syntax;
 use serde::Deserialize;
-use std::cell::RefCell;
+
+#[cfg(feature = "regex")]
+pub mod regex;
 
 /// A string test as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -70,9 +72,6 @@ pub enum ConditionConfig {
 
 /// The longest pattern a condition may hold.
 pub const MAX_PATTERN: usize = 1024;
-/// What one compiled pattern may cost in memory (the `regex` crate's `size_limit`).
-const REGEX_SIZE_LIMIT: usize = 1 << 18;
-
 /// A validated string test.
 #[derive(Debug, Clone)]
 pub enum Match {
@@ -80,25 +79,11 @@ pub enum Match {
     Prefix(Vec<u8>),
     Suffix(Vec<u8>),
     Contains(Vec<u8>),
-    /// A `lua_pattern` (search) or a `regex` (anchored at both ends), compiled.
-    Pattern(Box<Compiled>),
-}
-
-/// A compiled pattern and its matching scratch space, reused across requests (a plugin's
-/// conditions live on one worker's VM, which runs one callback at a time).
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    vm: pikevm::PikeVM,
-    cache: RefCell<pikevm::Cache>,
-}
-
-impl Compiled {
-    pub(crate) fn is_match(&self, value: &[u8]) -> bool {
-        match self.cache.try_borrow_mut() {
-            Ok(mut cache) => self.vm.is_match(&mut cache, value),
-            Err(_) => self.vm.is_match(&mut self.vm.create_cache(), value),
-        }
-    }
+    /// A `lua_pattern`: found anywhere, as `string.find` finds it.
+    LuaPattern(Box<LuaPattern>),
+    /// A `regex`, anchored at both ends.
+    #[cfg(feature = "regex")]
+    Regex(Box<regex::Compiled>),
 }
 
 impl Match {
@@ -110,37 +95,11 @@ impl Match {
             Self::Contains(want) => {
                 want.is_empty() || value.windows(want.len()).any(|w| w == want.as_slice())
             }
-            Self::Pattern(compiled) => compiled.is_match(value),
+            Self::LuaPattern(pattern) => pattern.find(value),
+            #[cfg(feature = "regex")]
+            Self::Regex(compiled) => compiled.is_match(value),
         }
     }
-}
-
-/// Compiles `source` in byte mode: `.` is any byte (`\n` too), classes are ASCII.
-pub(crate) fn compile(field: &str, source: &str) -> Result<Box<Compiled>, ConfigError> {
-    let vm = pikevm::PikeVM::builder()
-        .syntax(
-            syntax::Config::new()
-                .unicode(false)
-                .utf8(false)
-                .dot_matches_new_line(true),
-        )
-        .thompson(
-            thompson::Config::new()
-                .utf8(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
-        )
-        .build(source)
-        .map_err(|e| {
-            // The syntax error's last line says what is wrong (`error: unclosed group`).
-            let why =
-                std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string);
-            ConfigError::new(format!(
-                "{field} does not compile: {}",
-                why.lines().last().unwrap_or_default().trim()
-            ))
-        })?;
-    let cache = RefCell::new(vm.create_cache());
-    Ok(Box::new(Compiled { vm, cache }))
 }
 
 impl MatchConfig {
@@ -172,16 +131,23 @@ impl MatchConfig {
             "suffix" => Match::Suffix(bytes),
             "contains" => Match::Contains(bytes),
             "lua_pattern" => {
-                let source = lua_pattern::to_regex(value.as_bytes()).map_err(|why| {
+                let pattern = LuaPattern::parse(value.as_bytes()).map_err(|why| {
                     ConfigError::invalid(
                         &field,
                         &format!("must be a Lua pattern with a regex equivalent: {why}"),
                         value.as_str(),
                     )
                 })?;
-                Match::Pattern(compile(&field, &source)?)
+                Match::LuaPattern(Box::new(pattern))
             }
-            _ => Match::Pattern(compile(&field, &format!("^(?:{value})$"))?),
+            #[cfg(feature = "regex")]
+            _ => Match::Regex(regex::compile(&field, &format!("^(?:{value})$"))?),
+            #[cfg(not(feature = "regex"))]
+            _ => {
+                return Err(ConfigError::new(format!(
+                    "{field} needs a module built with the `regex` feature, which this one is not; write the test as a lua_pattern"
+                )))
+            }
         })
     }
 }

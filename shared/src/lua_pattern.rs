@@ -1,41 +1,113 @@
-//! Lua patterns, as real scripts match with them (`path:match("^/api/")`), translated to a
-//! regular expression that finds a match exactly where LuaJIT's `string.find` does.
+//! Lua patterns, as real scripts match with them (`path:match("^/api/")`), matched natively:
+//! [`LuaPattern::find`] answers exactly where LuaJIT's `string.find` finds a match.
 //!
 //! Envoy's Lua has no regex library, so a script tests strings with Lua patterns. A condition
 //! written as `lua_pattern` keeps the script's own pattern: the Lua reference hands it to
-//! `string.find` unchanged, and the Wasm compiles [`to_regex`]'s translation with
-//! `regex::bytes` in byte mode (`unicode(false)`, `.` matching `\n` too). Whether a subject
-//! matches is then the same answer: a Lua pattern without `%b`, `%f` and back-references is a
-//! regular expression over bytes, and Lua's matcher backtracks through every way of matching it.
+//! `string.find` unchanged, and the Wasm parses it once, at configure time, into a
+//! [`LuaPattern`]. A Lua pattern without `%b`, `%f` and back-references is a row of single-byte
+//! items, each once (`a`), optional (`a?`) or repeated (`a*`, `a+`, `a-`), between optional
+//! anchors: a regular language over bytes, and Lua's matcher backtracks through every way of
+//! matching it. Whether a subject matches is then whether that row, read as an automaton,
+//! accepts it. `find` runs the automaton over the subject once, one set of states per byte:
+//! linear time and no allocation, where Lua's backtracking can take quadratic time or worse on a
+//! hostile header. No regex engine is linked for it (`regex` conditions are a feature of their
+//! own; see `condition`).
 //!
-//! Classes are those of the C locale LuaJIT runs under in Envoy (`%a` is `[A-Za-z]`, `%s` is
-//! `[\t\n\v\f\r ]`). Refused, with the position named: `%b`, `%f`, `%1`–`%9` (no regex
-//! equivalent), `%g` (not in LuaJIT, which is Lua 5.1), a trailing `%`, an unclosed `[` or `(`,
-//! an unmatched `)`, and NUL (Lua 5.1 patterns stop at NUL; write `%z`).
+//! Classes are those of the C locale LuaJIT runs under in Envoy (`%a` is `A-Za-z`, `%s` is
+//! `\t\n\v\f\r` and space). Refused, with the position named: `%b`, `%f`, `%1`–`%9` (not
+//! regular), `%g` (not in LuaJIT, which is Lua 5.1), a trailing `%`, an unclosed `[` or `(`, an
+//! unmatched `)`, a range ending in `%`, and NUL (Lua 5.1 patterns stop at NUL; write `%z`).
 
-/// Why a pattern has no translation: a sentence naming the byte offset.
+/// Why a pattern is refused: a sentence naming the byte offset.
 pub type PatternError = String;
 
-/// The regex ranges of a `%x` class letter, without brackets; `None` for a letter that is not a
-/// class (then `%x` is the literal `x`, as in Lua).
-fn class_ranges(letter: u8) -> Option<&'static str> {
-    Some(match letter.to_ascii_lowercase() {
-        b'a' => r"A-Za-z",
-        b'd' => r"0-9",
-        b'l' => r"a-z",
-        b's' => r"\t\n\x0B\x0C\r ",
-        b'u' => r"A-Z",
-        b'w' => r"0-9A-Za-z",
-        b'x' => r"0-9A-Fa-f",
-        b'p' => r"!-/:-@\[-`{-~",
-        b'c' => r"\x00-\x1F\x7F",
-        b'z' => r"\x00",
+/// The most items a pattern may hold (`a+` is two); the condition engine bounds patterns to
+/// 1024 bytes, which never reach it.
+pub const MAX_ITEMS: usize = 1024;
+
+/// A set of byte values: bit `b` of `low` for `b < 128`, of `high` for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct ByteSet {
+    low: u128,
+    high: u128,
+}
+
+impl ByteSet {
+    const ALL: Self = Self {
+        low: u128::MAX,
+        high: u128::MAX,
+    };
+
+    /// The bytes `lo..=hi` (none when `lo > hi`, as Lua's `lo <= c && c <= hi` is never true).
+    fn range(lo: u8, hi: u8) -> Self {
+        (lo..=hi).fold(Self::default(), |set, b| set.with(b))
+    }
+
+    fn with(self, b: u8) -> Self {
+        if b < 128 {
+            Self {
+                low: self.low | 1 << b,
+                ..self
+            }
+        } else {
+            Self {
+                high: self.high | 1 << (b - 128),
+                ..self
+            }
+        }
+    }
+
+    fn union(self, other: Self) -> Self {
+        Self {
+            low: self.low | other.low,
+            high: self.high | other.high,
+        }
+    }
+
+    fn complement(self) -> Self {
+        Self {
+            low: !self.low,
+            high: !self.high,
+        }
+    }
+
+    fn contains(self, b: u8) -> bool {
+        if b < 128 {
+            self.low >> b & 1 == 1
+        } else {
+            self.high >> (b - 128) & 1 == 1
+        }
+    }
+}
+
+/// The set of a `%x` class letter; `None` for a letter that is not a class (then `%x` is the
+/// literal `x`, as in Lua).
+fn class(letter: u8) -> Option<ByteSet> {
+    let r = ByteSet::range;
+    let set = match letter.to_ascii_lowercase() {
+        b'a' => r(b'A', b'Z').union(r(b'a', b'z')),
+        b'd' => r(b'0', b'9'),
+        b'l' => r(b'a', b'z'),
+        b's' => r(b'\t', b'\r').with(b' '),
+        b'u' => r(b'A', b'Z'),
+        b'w' => r(b'0', b'9').union(r(b'A', b'Z')).union(r(b'a', b'z')),
+        b'x' => r(b'0', b'9').union(r(b'A', b'F')).union(r(b'a', b'f')),
+        b'p' => r(b'!', b'/')
+            .union(r(b':', b'@'))
+            .union(r(b'[', b'`'))
+            .union(r(b'{', b'~')),
+        b'c' => r(0, 0x1F).with(0x7F),
+        b'z' => r(0, 0),
         _ => return None,
+    };
+    Some(match letter.is_ascii_uppercase() {
+        true => set.complement(),
+        false => set,
     })
 }
 
-/// `%x` as a regex item (outside a set): a class, or the literal byte.
-fn escape_item(letter: u8, at: usize) -> Result<String, PatternError> {
+/// `%x` outside a set: a class, or the literal byte.
+fn escape_item(letter: u8, at: usize) -> Result<ByteSet, PatternError> {
     match letter {
         b'b' | b'f' => Err(format!(
             "%{} at byte {at} has no regular-expression equivalent",
@@ -45,33 +117,28 @@ fn escape_item(letter: u8, at: usize) -> Result<String, PatternError> {
             "the back-reference %{} at byte {at} has no regular-expression equivalent",
             letter as char
         )),
-        b'g' | b'G' => Err(format!(
-            "%{} at byte {at} is not a class in LuaJIT (Lua 5.1)",
-            letter as char
-        )),
-        _ => Ok(match class_ranges(letter) {
-            Some(ranges) if letter.is_ascii_uppercase() => format!("[^{ranges}]"),
-            Some(ranges) => format!("[{ranges}]"),
-            None => byte(letter),
-        }),
+        b'g' | b'G' => Err(not_in_luajit(letter, at)),
+        _ => Ok(class(letter).unwrap_or_else(|| ByteSet::default().with(letter))),
     }
 }
 
-/// One byte as a regex literal.
-fn byte(b: u8) -> String {
-    format!(r"\x{b:02X}")
+fn not_in_luajit(letter: u8, at: usize) -> PatternError {
+    format!(
+        "%{} at byte {at} is not a class in LuaJIT (Lua 5.1)",
+        letter as char
+    )
 }
 
-/// Translates the set starting at `pattern[start] == b'['`; returns the regex class and the
-/// offset just past the closing `]`.
-fn set(pattern: &[u8], start: usize) -> Result<(String, usize), PatternError> {
+/// Reads the set starting at `pattern[start] == b'['`; returns it and the offset just past
+/// the closing `]`.
+fn set(pattern: &[u8], start: usize) -> Result<(ByteSet, usize), PatternError> {
     let unclosed = || format!("the set opened at byte {start} is not closed by `]`");
     let mut i = start + 1;
     let negated = pattern.get(i) == Some(&b'^');
     if negated {
         i += 1;
     }
-    let mut members = String::new();
+    let mut members = ByteSet::default();
     let mut first = true;
     loop {
         let b = *pattern.get(i).ok_or_else(unclosed)?;
@@ -82,24 +149,16 @@ fn set(pattern: &[u8], start: usize) -> Result<(String, usize), PatternError> {
         first = false;
         if b == b'%' {
             let letter = *pattern.get(i + 1).ok_or_else(unclosed)?;
-            match class_ranges(letter) {
-                Some(ranges) if letter.is_ascii_uppercase() => {
-                    members.push_str(&format!("[^{ranges}]"));
-                }
-                Some(ranges) => members.push_str(ranges),
-                None if letter == b'g' || letter == b'G' => {
-                    return Err(format!(
-                        "%{} at byte {i} is not a class in LuaJIT (Lua 5.1)",
-                        letter as char
-                    ))
-                }
-                None => members.push_str(&byte(letter)),
+            if letter == b'g' || letter == b'G' {
+                return Err(not_in_luajit(letter, i));
             }
+            members =
+                members.union(class(letter).unwrap_or_else(|| ByteSet::default().with(letter)));
             i += 2;
         } else if let (Some(b'-'), Some(&end)) = (pattern.get(i + 1), pattern.get(i + 2)) {
             if end == b']' {
                 // `a-]`: a literal `a`, then `-` is read as the next member.
-                members.push_str(&byte(b));
+                members = members.with(b);
                 i += 1;
                 continue;
             }
@@ -108,87 +167,185 @@ fn set(pattern: &[u8], start: usize) -> Result<(String, usize), PatternError> {
                     "the range at byte {i} ends in `%`, which Lua reads two ways; write the range without it"
                 ));
             }
-            // Lua's test `lo <= c && c <= hi` is never true for a reversed range: no member.
-            if b <= end {
-                members.push_str(&format!("{}-{}", byte(b), byte(end)));
-            }
+            members = members.union(ByteSet::range(b, end));
             i += 3;
         } else {
-            members.push_str(&byte(b));
+            members = members.with(b);
             i += 1;
         }
     }
-    let class = match (members.is_empty(), negated) {
-        (true, false) => r"[^\x00-\xFF]".to_string(),
-        (true, true) => r"[\x00-\xFF]".to_string(),
-        (false, false) => format!("[{members}]"),
-        (false, true) => format!("[^{members}]"),
+    let set = match negated {
+        true => members.complement(),
+        false => members,
     };
-    Ok((class, i + 1))
+    Ok((set, i + 1))
 }
 
-/// The regex for `pattern`, to compile with `regex::bytes::RegexBuilder` in byte mode
-/// (`unicode(false)`, `dot_matches_new_line(true)`); it matches where `string.find` finds one.
-pub fn to_regex(pattern: &[u8]) -> Result<String, PatternError> {
-    if let Some(at) = pattern.iter().position(|&b| b == 0) {
-        return Err(format!(
-            "NUL at byte {at} ends a Lua 5.1 pattern; write %z for a NUL byte"
-        ));
-    }
-    let mut out = String::new();
-    let mut i = 0;
-    if pattern.first() == Some(&b'^') {
-        out.push('^');
-        i = 1;
-    }
-    let mut open_groups: Vec<usize> = Vec::new();
-    while let Some(&b) = pattern.get(i) {
-        // A `$` as the last byte anchors at the end; anywhere else it is literal.
-        if b == b'$' && i + 1 == pattern.len() {
-            out.push('$');
-            break;
+/// How often an item matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Times {
+    Once,
+    /// `?`
+    AtMostOnce,
+    /// `*` and `-` (greedy and lazy find the same matches; only whether one exists counts).
+    AnyNumber,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Item {
+    set: ByteSet,
+    times: Times,
+}
+
+/// A parsed Lua pattern, ready to [`find`](LuaPattern::find) in any subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LuaPattern {
+    /// `^` first: a match must start at the subject's first byte.
+    at_start: bool,
+    /// `$` last: a match must end at the subject's last byte.
+    at_end: bool,
+    items: Vec<Item>,
+}
+
+impl LuaPattern {
+    /// Parses `pattern` as LuaJIT's `string.find` reads it.
+    pub fn parse(pattern: &[u8]) -> Result<Self, PatternError> {
+        if let Some(at) = pattern.iter().position(|&b| b == 0) {
+            return Err(format!(
+                "NUL at byte {at} ends a Lua 5.1 pattern; write %z for a NUL byte"
+            ));
         }
-        let (item, next) = match b {
-            b'(' => {
-                open_groups.push(i);
-                out.push_str("(?:");
+        let at_start = pattern.first() == Some(&b'^');
+        let mut parsed = Self {
+            at_start,
+            at_end: false,
+            items: Vec::new(),
+        };
+        let mut i = usize::from(at_start);
+        let mut open_captures: Vec<usize> = Vec::new();
+        while let Some(&b) = pattern.get(i) {
+            // A `$` as the last byte anchors at the end; anywhere else it is literal.
+            if b == b'$' && i + 1 == pattern.len() {
+                parsed.at_end = true;
+                break;
+            }
+            // Captures only delimit what a match returns: whether one exists is the same.
+            // What follows either parenthesis is a new item (`(*` is a literal `*`).
+            if b == b'(' {
+                open_captures.push(i);
                 i += 1;
                 continue;
             }
-            b')' => {
-                if open_groups.pop().is_none() {
+            if b == b')' {
+                if open_captures.pop().is_none() {
                     return Err(format!("the `)` at byte {i} closes no capture"));
                 }
-                out.push(')');
                 i += 1;
                 continue;
             }
-            b'%' => {
-                let letter = *pattern
-                    .get(i + 1)
-                    .ok_or_else(|| format!("the pattern ends with `%` (byte {i})"))?;
-                (escape_item(letter, i)?, i + 2)
+            let (set, next) = match b {
+                b'%' => {
+                    let letter = *pattern
+                        .get(i + 1)
+                        .ok_or_else(|| format!("the pattern ends with `%` (byte {i})"))?;
+                    (escape_item(letter, i)?, i + 2)
+                }
+                b'[' => set(pattern, i)?,
+                b'.' => (ByteSet::ALL, i + 1),
+                other => (ByteSet::default().with(other), i + 1),
+            };
+            i = next;
+            // A quantifier applies to the single-byte item just read; `+` is once, then any.
+            let times = match pattern.get(i) {
+                Some(b'*' | b'-') => Times::AnyNumber,
+                Some(b'?') => Times::AtMostOnce,
+                Some(b'+') => {
+                    parsed.items.push(Item {
+                        set,
+                        times: Times::Once,
+                    });
+                    Times::AnyNumber
+                }
+                _ => Times::Once,
+            };
+            if times != Times::Once {
+                i += 1;
             }
-            b'[' => set(pattern, i)?,
-            b'.' => (".".to_string(), i + 1),
-            other => (byte(other), i + 1),
-        };
-        out.push_str(&item);
-        i = next;
-        // A quantifier applies to the single-byte item just written.
-        match pattern.get(i) {
-            Some(b'*') => out.push('*'),
-            Some(b'+') => out.push('+'),
-            Some(b'-') => out.push_str("*?"),
-            Some(b'?') => out.push('?'),
-            _ => continue,
+            parsed.items.push(Item { set, times });
+            if parsed.items.len() > MAX_ITEMS {
+                return Err(format!("the pattern holds more than {MAX_ITEMS} items"));
+            }
         }
-        i += 1;
+        if let Some(at) = open_captures.first() {
+            return Err(format!("the capture opened at byte {at} is not closed"));
+        }
+        Ok(parsed)
     }
-    if let Some(at) = open_groups.first() {
-        return Err(format!("the capture opened at byte {at} is not closed"));
+
+    /// Whether `string.find(subject, pattern)` finds a match.
+    pub fn find(&self, subject: &[u8]) -> bool {
+        let accept = self.items.len();
+        let mut states = States::default();
+        states.insert(0);
+        self.skip_optional(&mut states);
+        for &byte in subject {
+            if states.contains(accept) && !self.at_end {
+                return true;
+            }
+            let mut next = States::default();
+            for (i, item) in self.items.iter().enumerate() {
+                if states.contains(i) && item.set.contains(byte) {
+                    next.insert(match item.times {
+                        Times::AnyNumber => i,
+                        Times::Once | Times::AtMostOnce => i + 1,
+                    });
+                }
+            }
+            // Unanchored, a match may also start at the next byte.
+            if !self.at_start {
+                next.insert(0);
+            }
+            self.skip_optional(&mut next);
+            if next.is_empty() {
+                return false;
+            }
+            states = next;
+        }
+        states.contains(accept)
     }
-    Ok(out)
+
+    /// Adds, to every state, the states reached by matching optional items zero times. One
+    /// pass in order suffices: skipping only moves forward.
+    fn skip_optional(&self, states: &mut States) {
+        for (i, item) in self.items.iter().enumerate() {
+            if item.times != Times::Once && states.contains(i) {
+                states.insert(i + 1);
+            }
+        }
+    }
+}
+
+/// Which items the automaton may be at (state `i`: items `0..i` matched), as bits: enough for
+/// `MAX_ITEMS + 1` states, on the stack.
+#[derive(Debug, Clone, Copy, Default)]
+struct States([u64; MAX_ITEMS / 64 + 1]);
+
+impl States {
+    fn insert(&mut self, state: usize) {
+        if let Some(word) = self.0.get_mut(state / 64) {
+            *word |= 1 << (state % 64);
+        }
+    }
+
+    fn contains(&self, state: usize) -> bool {
+        self.0
+            .get(state / 64)
+            .is_some_and(|word| word >> (state % 64) & 1 == 1)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(|&word| word == 0)
+    }
 }
 
 #[cfg(test)]

@@ -45,16 +45,6 @@ fn holds_table() {
         ),
         (
             Phase::Request,
-            r#"[{"header": {"name": "x-a", "regex": "[0-9],[0-9]"}}]"#,
-            true,
-        ),
-        (
-            Phase::Request,
-            r#"[{"header": {"name": "x-a", "regex": "[0-9]"}}]"#,
-            false,
-        ),
-        (
-            Phase::Request,
             r#"[{"header": {"name": "x-a", "lua_pattern": "%d$"}}]"#,
             true,
         ),
@@ -99,7 +89,6 @@ fn refusals_table() {
     let cases: &[(Phase, &str, &str)] = &[
         (Phase::Request, r#"[{"path": {}}]"#, "when[0].path must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got none"),
         (Phase::Request, r#"[{"path": {"exact": "/", "prefix": "/"}}]"#, "when[0].path must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got exact, prefix"),
-        (Phase::Request, r#"[{"path": {"regex": "("}}]"#, "when[0].path.regex does not compile: error: unclosed group"),
         (Phase::Request, r#"[{"path": {"lua_pattern": "%b()"}}]"#, r#"when[0].path.lua_pattern must be a Lua pattern with a regex equivalent: %b at byte 0 has no regular-expression equivalent, got "%b()""#),
         (Phase::Request, r#"[{"header": {"name": "x", "present": true, "exact": "1"}}]"#, "when[0].header must hold exactly one of present, exact, prefix, suffix, contains, lua_pattern, regex"),
         (Phase::Request, r#"[{"header": {"name": ":status", "present": true}}]"#, r#"when[0].header.name must be a header name or one of :authority, :method, :path, :scheme, got ":status""#),
@@ -113,4 +102,42 @@ fn refusals_table() {
     for (phase, json, want) in cases {
         assert_eq!(parse(json, *phase).err().as_deref(), Some(*want), "{json}");
     }
+}
+
+/// `regex` tests, in a build with the `regex` feature (`make test` runs this crate's tests with
+/// it too): whole-value matches, and a bad pattern named.
+#[cfg(feature = "regex")]
+#[test]
+fn regex_tests_with_the_feature() {
+    for (json, want) in [
+        (
+            r#"[{"header": {"name": "x-a", "regex": "[0-9],[0-9]"}}]"#,
+            true,
+        ),
+        (r#"[{"header": {"name": "x-a", "regex": "[0-9]"}}]"#, false),
+    ] {
+        let conditions = parse(json, Phase::Request).unwrap();
+        assert_eq!(
+            all_hold(&conditions, &mut fake(), Phase::Request),
+            want,
+            "{json}"
+        );
+    }
+    assert_eq!(
+        parse(r#"[{"path": {"regex": "("}}]"#, Phase::Request)
+            .err()
+            .as_deref(),
+        Some("when[0].path.regex does not compile: error: unclosed group")
+    );
+}
+
+/// Without the `regex` feature (the shipped modules), a `regex` test is refused, naming the
+/// field and what to write instead.
+#[cfg(not(feature = "regex"))]
+#[test]
+fn regex_tests_are_refused_without_the_feature() {
+    assert_eq!(
+        parse(r#"[{"path": {"regex": "^/a"}}]"#, Phase::Request).err().as_deref(),
+        Some("when[0].path.regex needs a module built with the `regex` feature, which this one is not; write the test as a lua_pattern")
+    );
 }
