@@ -118,7 +118,12 @@ fn a_flood_of_keys_leaves_late_clients_their_own_buckets_and_memory_bounded() {
             _ => (rss1.saturating_sub(rss0), rss2.saturating_sub(rss1)),
         };
         // Envoy's own heap moves by up to ~200 KB over 10,000 requests (seen in CI), so the
-        // bound is half of what per-key growth would give, not "no growth".
+        // bound is half of what per-key growth would give, not "no growth". Filling can show
+        // next to no growth (RSS moves by whole pages, and a table allocated up front shows
+        // none): 900 buckets take at least 32 B each (a key's hash and a bucket's state) in
+        // any layout, the floor the bound starts from. The exact count is in-process:
+        // harness/tests/ratelimit_table.rs.
+        let fill = fill.max(900 * 32);
         assert!(
             over * 900 * 2 < fill * 10_000,
             "{scope}: memory grew {over} B over 10,000 more keys, {fill} B over the first 900"
