@@ -85,6 +85,14 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// What `Filter::configure` returns on a refusal (the kit logs it and refuses the plugin), so
+/// that a filter's configure is `Ok(Self { settings: config::parse(config)? })`.
+impl From<ConfigError> for String {
+    fn from(error: ConfigError) -> Self {
+        error.0
+    }
+}
+
 /// Parses a filter configuration. `None`, empty or all-blank bytes give `T::default()`.
 ///
 /// Errors carry the path of the offending field (`token_bucket.max_tokens: invalid type: ...`);

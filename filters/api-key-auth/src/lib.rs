@@ -53,9 +53,9 @@ impl Filter for ApiKeyAuth {
     type Stream = ();
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        config::parse(config)
-            .map(|settings| Self { settings })
-            .map_err(|e| e.to_string())
+        Ok(Self {
+            settings: config::parse(config)?,
+        })
     }
 
     fn on_request_headers(&self, _stream: &mut ()) -> Action {

@@ -165,7 +165,7 @@ impl Filter for LocalRateLimit {
     type Stream = Consulted;
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        Self::new(config).map_err(|e| e.to_string())
+        Ok(Self::new(config)?)
     }
 
     fn on_request_headers(&self, stream: &mut Consulted) -> Action {

@@ -22,9 +22,9 @@ impl Filter for LocalReply {
     type Stream = ();
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        config::parse(config)
-            .map(|rules| Self { rules })
-            .map_err(|e| e.to_string())
+        Ok(Self {
+            rules: config::parse(config)?,
+        })
     }
 
     /// The first rule that holds answers; the reply then runs back through the response phase

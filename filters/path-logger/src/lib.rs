@@ -25,15 +25,12 @@ impl Filter for PathLogger {
     type Stream = Option<u64>;
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        config::parse(config)
-            .map(|settings| {
-                let timed = settings
-                    .response
-                    .as_ref()
-                    .is_some_and(|(_, template)| template.is_timed());
-                Self { settings, timed }
-            })
-            .map_err(|e| e.to_string())
+        let settings = config::parse(config)?;
+        let timed = settings
+            .response
+            .as_ref()
+            .is_some_and(|(_, template)| template.is_timed());
+        Ok(Self { settings, timed })
     }
 
     fn on_request_headers(&self, started: &mut Option<u64>) -> Action {

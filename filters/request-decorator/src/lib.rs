@@ -20,9 +20,9 @@ impl Filter for RequestDecorator {
     type Stream = ();
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        config::parse(config)
-            .map(|operations| Self { operations })
-            .map_err(|e| e.to_string())
+        Ok(Self {
+            operations: config::parse(config)?,
+        })
     }
 
     fn on_request_headers(&self, _stream: &mut ()) -> Action {

@@ -20,9 +20,9 @@ impl Filter for ResponseDecorator {
     type Stream = ();
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        config::parse(config)
-            .map(|operations| Self { operations })
-            .map_err(|e| e.to_string())
+        Ok(Self {
+            operations: config::parse(config)?,
+        })
     }
 
     /// Runs on upstream responses and on local replies alike, as Lua's `envoy_on_response` does.

@@ -47,12 +47,10 @@ impl Filter for TimestampHeader {
     type Stream = ();
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        config::parse(config)
-            .map(|settings| Self {
-                settings,
-                last: RefCell::new(None),
-            })
-            .map_err(|e| e.to_string())
+        Ok(Self {
+            settings: config::parse(config)?,
+            last: RefCell::new(None),
+        })
     }
 
     fn on_request_headers(&self, _stream: &mut ()) -> Action {
