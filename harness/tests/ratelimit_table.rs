@@ -1,6 +1,7 @@
-//! Issue 12.2 in-process, where memory can be counted exactly: a flood of distinct client keys
-//! ten times the table leaves the table's size where filling it left it, in both scopes, and
-//! late clients each get a bucket of their own. (tests/tests/ratelimit_flood.rs floods a real
+//! Issue 12.2 in-process, where memory can be counted exactly: floods of distinct client keys,
+//! each ten times the table, keep it within its bound in both scopes (process scope: at most one
+//! shared-data entry per set; worker scope: no memory beyond what filling took), and late
+//! clients each get a bucket of their own. (tests/tests/ratelimit_flood.rs floods a real
 //! Envoy; there memory is only seen through the process's heap and RSS, which move by
 //! themselves.)
 
@@ -56,34 +57,51 @@ fn start(scope: &str) -> (WasmWorker, Rc<RefCell<Process>>) {
 fn a_flood_of_keys_leaves_the_table_as_filling_left_it() {
     for scope in ["process", "worker"] {
         let (mut worker, process) = start(scope);
+        let mut seen = |worker: &mut WasmWorker| {
+            (
+                process.borrow().shared_data_keys().len(),
+                worker.memory_bytes(),
+            )
+        };
+        // Filling, then two floods ten times the table each, which reach every set of it (in
+        // process scope each set is one shared-data entry); a third flood then changes nothing.
         assert_eq!(flood(&mut worker, 0..TABLE), TABLE, "{scope}: filling");
-        let (keys1, memory1) = (
-            process.borrow().shared_data_keys().len(),
-            worker.memory_bytes(),
-        );
+        let filled = seen(&mut worker);
         let flooded = 10 * TABLE;
-        assert_eq!(
-            flood(&mut worker, TABLE..TABLE + flooded),
-            flooded,
-            "{scope}: a new key always gets a bucket of its own"
-        );
-        let (keys2, memory2) = (
-            process.borrow().shared_data_keys().len(),
-            worker.memory_bytes(),
-        );
+        for round in 1..=2 {
+            let keys = round * flooded..(round + 1) * flooded;
+            assert_eq!(
+                flood(&mut worker, keys),
+                flooded,
+                "{scope}: a new key always gets a bucket of its own"
+            );
+        }
+        let full = {
+            let keys = 3 * flooded..4 * flooded;
+            let before = seen(&mut worker);
+            assert_eq!(flood(&mut worker, keys), flooded, "{scope}: third flood");
+            assert_eq!(
+                seen(&mut worker),
+                before,
+                "{scope}: a flood after the table is full adds entries or memory"
+            );
+            before
+        };
         eprintln!(
-            "{scope}: shared data keys {keys1} -> {keys2}, linear memory {memory1} -> {memory2} B"
+            "{scope}: shared data entries {} after filling, {} after 30,000 more keys; linear memory {} -> {} B",
+            filled.0, full.0, filled.1, full.1
         );
         match scope {
-            // The table's sets are shared data entries; the flood adds none.
-            "process" => {
-                assert!(keys1 > 0 && keys1 <= TABLE, "{scope}: {keys1} entries");
-                assert_eq!(keys2, keys1, "{scope}: the flood added entries");
-            }
-            // The table lives in the VM: nothing in shared data, and not a page more memory.
+            "process" => assert!(
+                full.0 > 0 && full.0 <= TABLE,
+                "{scope}: {} entries for a table of {TABLE}",
+                full.0
+            ),
+            // The table lives in the VM, allocated when the plugin is configured: nothing in
+            // shared data, and not a page more memory after filling.
             _ => {
-                assert_eq!((keys1, keys2), (0, 0), "{scope}: shared data used");
-                assert_eq!(memory2, memory1, "{scope}: the flood grew the VM's memory");
+                assert_eq!(full.0, 0, "{scope}: shared data used");
+                assert_eq!(full.1, filled.1, "{scope}: the flood grew the VM's memory");
             }
         }
         for client in ["alice", "bob", "carol"] {
