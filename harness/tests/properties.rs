@@ -283,6 +283,7 @@ proptest! {
                     Just(json!([{"header": {"name": "x-api-key", "prefix": "a"}}])),
                     Just(json!([{"header": {"name": "user-agent", "lua_pattern": "^[%w%-]+$"}}])),
                     Just(json!([{"path": {"lua_pattern": "^/[^/]*$"}}, {"method": ["GET"]}])),
+                    Just(json!([{"path": {"lua_pattern": "%f[%w]a%f[%W]"}}])),
                     Just(json!([{"not": {"path": {"contains": "a"}}}])),
                     Just(json!([{"path": {"suffix": "x"}}])),
                 ],

@@ -4,19 +4,20 @@
 //! Envoy's Lua has no regex library, so a script tests strings with Lua patterns. A condition
 //! written as `lua_pattern` keeps the script's own pattern: the Lua reference hands it to
 //! `string.find` unchanged, and the Wasm parses it once, at configure time, into a
-//! [`LuaPattern`]. A Lua pattern without `%b`, `%f` and back-references is a row of single-byte
-//! items, each once (`a`), optional (`a?`) or repeated (`a*`, `a+`, `a-`), between optional
-//! anchors: a regular language over bytes, and Lua's matcher backtracks through every way of
-//! matching it. Whether a subject matches is then whether that row, read as an automaton,
-//! accepts it. `find` runs the automaton over the subject once, one set of states per byte:
+//! [`LuaPattern`]. A Lua pattern without `%b` and back-references is a row of single-byte
+//! items, each once (`a`), optional (`a?`) or repeated (`a*`, `a+`, `a-`), and frontiers
+//! (`%f[set]`, a test of the bytes either side of a position), between optional anchors: a
+//! regular language over bytes, and Lua's matcher backtracks through every way of matching it.
+//! Whether a subject matches is then whether that row, read as an automaton, accepts it. `find` runs the automaton over the subject once, one set of states per byte:
 //! linear time and no allocation, where Lua's backtracking can take quadratic time or worse on a
 //! hostile header. No regex engine is linked for it (`regex` conditions are a feature of their
 //! own; see `condition`).
 //!
 //! Classes are those of the C locale LuaJIT runs under in Envoy (`%a` is `A-Za-z`, `%s` is
-//! `\t\n\v\f\r` and space). Refused, with the position named: `%b`, `%f`, `%1`–`%9` (not
-//! regular), `%g` (not in LuaJIT, which is Lua 5.1), a trailing `%`, an unclosed `[` or `(`, an
-//! unmatched `)`, a range ending in `%`, and NUL (Lua 5.1 patterns stop at NUL; write `%z`).
+//! `\t\n\v\f\r` and space). Refused, with the position named: `%b` and `%1`–`%9` (not
+//! regular), `%g` (not in LuaJIT, which is Lua 5.1), `%f` without a set, a trailing `%`, an
+//! unclosed `[` or `(`, an unmatched `)`, a range ending in `%`, and NUL (Lua 5.1 patterns stop
+//! at NUL; write `%z`).
 
 /// Why a pattern is refused: a sentence naming the byte offset.
 pub type PatternError = String;
@@ -109,7 +110,7 @@ fn class(letter: u8) -> Option<ByteSet> {
 /// `%x` outside a set: a class, or the literal byte.
 fn escape_item(letter: u8, at: usize) -> Result<ByteSet, PatternError> {
     match letter {
-        b'b' | b'f' => Err(format!(
+        b'b' => Err(format!(
             "%{} at byte {at} has no regular-expression equivalent",
             letter as char
         )),
@@ -192,9 +193,12 @@ enum Times {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Item {
-    set: ByteSet,
-    times: Times,
+enum Item {
+    /// One byte of `set`, `times` over.
+    Byte { set: ByteSet, times: Times },
+    /// `%f[set]`: matches no byte, where the byte before (NUL at the start) is not in `set` and
+    /// the byte after (NUL at the end) is.
+    Frontier(ByteSet),
 }
 
 /// A parsed Lua pattern, ready to [`find`](LuaPattern::find) in any subject.
@@ -243,6 +247,18 @@ impl LuaPattern {
                 i += 1;
                 continue;
             }
+            if b == b'%' && pattern.get(i + 1) == Some(&b'f') {
+                if pattern.get(i + 2) != Some(&b'[') {
+                    return Err(format!(
+                        "%f at byte {i} must be followed by a set, as in %f[%w]"
+                    ));
+                }
+                // What follows a frontier is a new item (`%f[%a]*` is a literal `*`).
+                let (set, next) = set(pattern, i + 2)?;
+                parsed.items.push(Item::Frontier(set));
+                i = next;
+                continue;
+            }
             let (set, next) = match b {
                 b'%' => {
                     let letter = *pattern
@@ -260,7 +276,7 @@ impl LuaPattern {
                 Some(b'*' | b'-') => Times::AnyNumber,
                 Some(b'?') => Times::AtMostOnce,
                 Some(b'+') => {
-                    parsed.items.push(Item {
+                    parsed.items.push(Item::Byte {
                         set,
                         times: Times::Once,
                     });
@@ -271,7 +287,7 @@ impl LuaPattern {
             if times != Times::Once {
                 i += 1;
             }
-            parsed.items.push(Item { set, times });
+            parsed.items.push(Item::Byte { set, times });
             if parsed.items.len() > MAX_ITEMS {
                 return Err(format!("the pattern holds more than {MAX_ITEMS} items"));
             }
@@ -285,27 +301,31 @@ impl LuaPattern {
     /// Whether `string.find(subject, pattern)` finds a match.
     pub fn find(&self, subject: &[u8]) -> bool {
         let accept = self.items.len();
+        // The byte at `at`, NUL past the end, as Lua's frontier reads it.
+        let byte_at = |at: usize| subject.get(at).copied().unwrap_or(0);
         let mut states = States::default();
         states.insert(0);
-        self.skip_optional(&mut states);
-        for &byte in subject {
+        self.cross_empty(&mut states, 0, byte_at(0));
+        for (at, &byte) in subject.iter().enumerate() {
             if states.contains(accept) && !self.at_end {
                 return true;
             }
             let mut next = States::default();
             for (i, item) in self.items.iter().enumerate() {
-                if states.contains(i) && item.set.contains(byte) {
-                    next.insert(match item.times {
-                        Times::AnyNumber => i,
-                        Times::Once | Times::AtMostOnce => i + 1,
-                    });
+                if let Item::Byte { set, times } = item {
+                    if states.contains(i) && set.contains(byte) {
+                        next.insert(match times {
+                            Times::AnyNumber => i,
+                            Times::Once | Times::AtMostOnce => i + 1,
+                        });
+                    }
                 }
             }
             // Unanchored, a match may also start at the next byte.
             if !self.at_start {
                 next.insert(0);
             }
-            self.skip_optional(&mut next);
+            self.cross_empty(&mut next, byte, byte_at(at + 1));
             if next.is_empty() {
                 return false;
             }
@@ -314,11 +334,16 @@ impl LuaPattern {
         states.contains(accept)
     }
 
-    /// Adds, to every state, the states reached by matching optional items zero times. One
-    /// pass in order suffices: skipping only moves forward.
-    fn skip_optional(&self, states: &mut States) {
+    /// Adds the states reached without consuming a byte, between `before` and `after`: past
+    /// optional items matched zero times, and past frontiers that hold there. One pass in order
+    /// suffices: both only move forward.
+    fn cross_empty(&self, states: &mut States, before: u8, after: u8) {
         for (i, item) in self.items.iter().enumerate() {
-            if item.times != Times::Once && states.contains(i) {
+            let crossed = match item {
+                Item::Byte { times, .. } => *times != Times::Once,
+                Item::Frontier(set) => !set.contains(before) && set.contains(after),
+            };
+            if crossed && states.contains(i) {
                 states.insert(i + 1);
             }
         }

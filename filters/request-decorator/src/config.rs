@@ -117,8 +117,8 @@ mod tests {
             ),
             (
                 "a bad Lua pattern",
-                r#"{"operations":[{"action":"remove","name":"x","when":[{"path":{"lua_pattern":"%f[%a]"}}]}]}"#,
-                Err(r#"operations[0].when[0].path.lua_pattern must be a Lua pattern with a regex equivalent: %f at byte 0 has no regular-expression equivalent, got "%f[%a]""#),
+                r#"{"operations":[{"action":"remove","name":"x","when":[{"path":{"lua_pattern":"%b()"}}]}]}"#,
+                Err(r#"operations[0].when[0].path.lua_pattern must be a Lua pattern with a regex equivalent: %b at byte 0 has no regular-expression equivalent, got "%b()""#),
             ),
         ];
         for (name, json, want) in cases {

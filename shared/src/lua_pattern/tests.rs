@@ -29,7 +29,7 @@ fn lua_finds(lua: &Lua, pattern: &[u8], subject: &[u8]) -> Result<bool, String> 
 #[test]
 fn patterns_real_scripts_use() {
     let lua = Lua::new();
-    let cases: [(&str, &[&str], &[&str]); 10] = [
+    let cases: [(&str, &[&str], &[&str]); 11] = [
         (
             "^/api/",
             &["/api/v1", "/api/"],
@@ -52,6 +52,12 @@ fn patterns_real_scripts_use() {
         ("^/v(%d)/", &["/v1/x"], &["/vx/"]),
         ("a.-b", &["axxb", "ab"], &["ba"]),
         ("^%[.*%]$", &["[x]", "[]"], &["[x", "x]"]),
+        // A whole word: frontiers either side.
+        (
+            "%f[%a]cat%f[%A]",
+            &["cat", "the cat sat", "cat-food"],
+            &["concat", "cats", "scatter"],
+        ),
     ];
     for (pattern, yes, no) in cases {
         let parsed = compile(pattern.as_bytes()).unwrap();
@@ -82,12 +88,13 @@ fn patterns_real_scripts_use() {
 
 #[test]
 fn refusals_name_the_place() {
-    let cases: [(&[u8], &str); 9] = [
+    let cases: [(&[u8], &str); 10] = [
         (b"%b()", "%b at byte 0 has no regular-expression equivalent"),
         (
-            b"x%f[%w]",
-            "%f at byte 1 has no regular-expression equivalent",
+            b"x%f%w",
+            "%f at byte 1 must be followed by a set, as in %f[%w]",
         ),
+        (b"%f[%w", "the set opened at byte 2 is not closed by `]`"),
         (
             b"(a)%1",
             "the back-reference %1 at byte 3 has no regular-expression equivalent",
@@ -118,6 +125,7 @@ fn piece() -> impl Strategy<Value = &'static str> {
         "a", "b", "-", ".", "^", "$", "*", "+", "?", "%a", "%d", "%s", "%S", "%w", "%p", "%.",
         "%%", "%-", "%z", "%c", "%u", "%l", "%x", "[ab]", "[^a]", "[]]", "[^]]", "[a-]", "[-a]",
         "[%a-]", "[b-a]", "[a-c]", "[%d%s]", "[^%S]", "(", ")", "()", " ", "\n", "\u{ff}", "A",
+        "%f[%a]", "%f[^a]", "%f[%s]", "%f[%z]", "%f[a-]",
     ])
 }
 
