@@ -57,7 +57,7 @@ fn start(scope: &str) -> (WasmWorker, Rc<RefCell<Process>>) {
 fn a_flood_of_keys_leaves_the_table_as_filling_left_it() {
     for scope in ["process", "worker"] {
         let (mut worker, process) = start(scope);
-        let mut seen = |worker: &mut WasmWorker| {
+        let seen = |worker: &mut WasmWorker| {
             (
                 process.borrow().shared_data_keys().len(),
                 worker.memory_bytes(),
