@@ -327,7 +327,6 @@ impl WasmWorker {
         ))
     }
 
-    /// Whether a trap killed this worker's VM.
     /// The module's linear memory in bytes: all a worker's VM holds (it only grows, a page of
     /// 64 KiB at a time). Deterministic for the same requests, unlike a process's RSS.
     pub fn memory_bytes(&mut self) -> usize {
@@ -336,6 +335,7 @@ impl WasmWorker {
             .map_or(0, |memory| memory.data_size(&self.store))
     }
 
+    /// Whether a trap killed this worker's VM.
     pub fn dead(&self) -> Option<&str> {
         self.dead.as_deref()
     }
