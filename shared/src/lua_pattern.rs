@@ -255,7 +255,7 @@ impl LuaPattern {
                 }
                 // What follows a frontier is a new item (`%f[%a]*` is a literal `*`).
                 let (set, next) = set(pattern, i + 2)?;
-                parsed.items.push(Item::Frontier(set));
+                parsed.push(Item::Frontier(set))?;
                 i = next;
                 continue;
             }
@@ -276,10 +276,10 @@ impl LuaPattern {
                 Some(b'*' | b'-') => Times::AnyNumber,
                 Some(b'?') => Times::AtMostOnce,
                 Some(b'+') => {
-                    parsed.items.push(Item::Byte {
+                    parsed.push(Item::Byte {
                         set,
                         times: Times::Once,
-                    });
+                    })?;
                     Times::AnyNumber
                 }
                 _ => Times::Once,
@@ -287,15 +287,22 @@ impl LuaPattern {
             if times != Times::Once {
                 i += 1;
             }
-            parsed.items.push(Item::Byte { set, times });
-            if parsed.items.len() > MAX_ITEMS {
-                return Err(format!("the pattern holds more than {MAX_ITEMS} items"));
-            }
+            parsed.push(Item::Byte { set, times })?;
         }
         if let Some(at) = open_captures.first() {
             return Err(format!("the capture opened at byte {at} is not closed"));
         }
         Ok(parsed)
+    }
+
+    /// Appends an item, refusing one beyond the automaton's [`MAX_ITEMS`] states: a byte item
+    /// and a frontier alike, as [`States`] has a bit for each.
+    fn push(&mut self, item: Item) -> Result<(), PatternError> {
+        if self.items.len() >= MAX_ITEMS {
+            return Err(format!("the pattern holds more than {MAX_ITEMS} items"));
+        }
+        self.items.push(item);
+        Ok(())
     }
 
     /// Whether `string.find(subject, pattern)` finds a match.

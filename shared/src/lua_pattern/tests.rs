@@ -207,4 +207,22 @@ fn the_item_bound_holds() {
             super::MAX_ITEMS
         ))
     );
+    // Frontiers are items too: each has a state, so they count against the same bound.
+    let frontiers = "%f[a]".repeat(super::MAX_ITEMS);
+    assert!(compile(frontiers.as_bytes()).is_ok());
+    for over in [
+        format!("{frontiers}%f[a]"),
+        format!("{frontiers}a"),
+        format!("a{frontiers}"),
+    ] {
+        assert_eq!(
+            compile(over.as_bytes()).map(|_| ()),
+            Err(format!(
+                "the pattern holds more than {} items",
+                super::MAX_ITEMS
+            )),
+            "{}",
+            &over[..20]
+        );
+    }
 }
