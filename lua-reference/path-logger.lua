@@ -112,6 +112,22 @@ local function cookie(header, name)
   return nil
 end
 
+-- %UNIQUE_ID%: a version 4 UUID, lowercase, as scripts write one with math.random. LuaJIT's
+-- generator is not cryptographic and starts from the same state in every VM, so it is seeded
+-- from the clock on first use, as scripts do: VMs seeded in the same second (Envoy's workers,
+-- started together) draw the same IDs. The Wasm reads the host's random source instead.
+local seeded = false
+local function unique_id()
+  if not seeded then
+    math.randomseed(os.time())
+    seeded = true
+  end
+  return (string.gsub("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", "[xy]", function(c)
+    if c == "x" then return string.format("%x", math.random(0, 15)) end
+    return string.format("%x", math.random(8, 11))
+  end))
+end
+
 -- What a command reads; nil when its source is missing. `headers` is the phase's map.
 local function read_raw(part, handle, headers)
   local command, argument = part.command, part.argument
@@ -139,6 +155,8 @@ local function read_raw(part, handle, headers)
   elseif command == "COOKIE" then
     local header = headers:get("cookie")
     return header and cookie(header, argument)
+  elseif command == "UNIQUE_ID" then
+    return unique_id()
   elseif command == "METADATA" then
     -- Route metadata under this Lua filter's own name (the namespace in ROUTE:namespace:key is
     -- for the Wasm: give it the name the Lua filter has). Only a string renders.

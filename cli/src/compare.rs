@@ -209,12 +209,15 @@ pub fn compare_in_envoy(
         route_metadata,
         Protocol::Http1,
     )?;
-    // A timestamp any plugin writes may be any second the request was in flight.
+    // A timestamp any plugin writes may be any second the request was in flight; a fresh UUID
+    // any plugin renders is compared by its form.
+    let rules: Vec<runner::ClockRule> = plugins
+        .iter()
+        .map(|p| runner::ClockRule::for_config(&p.root_id, p.config.as_ref()))
+        .collect();
     let rule = runner::ClockRule {
-        timestamps: plugins
-            .iter()
-            .flat_map(|p| runner::ClockRule::for_config(&p.root_id, p.config.as_ref()).timestamps)
-            .collect(),
+        unique_ids: rules.iter().any(|r| r.unique_ids),
+        timestamps: rules.into_iter().flat_map(|r| r.timestamps).collect(),
     };
     let verdicts = requests
         .iter()

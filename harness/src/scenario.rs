@@ -10,7 +10,8 @@
 use crate::clock::Clock;
 use crate::diff;
 use crate::exchange::{
-    reply_headers_by_name, show_bytes, Exchange, Header, Level, Outcome, RouteMetadata,
+    mask_unique_ids, renders_unique_ids, reply_headers_by_name, show_bytes, Exchange, Header,
+    Level, Outcome, RouteMetadata,
 };
 use crate::lua::LuaWorker;
 use crate::lua_config;
@@ -358,6 +359,12 @@ pub fn run_chain(
 ) -> Result<Report, String> {
     let clock = Clock::at_millis(DEFAULT_START_MS);
     let process = Process::new();
+    let unique_ids = plugins.iter().any(|(_, plugin)| {
+        plugin
+            .configuration
+            .as_deref()
+            .is_some_and(renders_unique_ids)
+    });
     let mut lua_workers = Vec::new();
     let mut wasm_workers = Vec::new();
     for worker in 0..scenario.workers.max(1) {
@@ -393,6 +400,13 @@ pub fn run_chain(
             let lua_outcome = lua.exchange(&exchange);
             clock.set_nanos(at);
             let wasm_outcome = wasm.exchange(&exchange);
+            let (lua_outcome, wasm_outcome) = match unique_ids {
+                true => (
+                    mask_unique_ids(&lua_outcome),
+                    mask_unique_ids(&wasm_outcome),
+                ),
+                false => (lua_outcome, wasm_outcome),
+            };
             let label = format!(
                 "{} / exchange {index} (worker {}, t={} ms)",
                 scenario.name,

@@ -194,6 +194,16 @@ mod route_metadata;
 mod shared;
 mod wasi;
 
+/// The seed of a new instance's `random_get` stream: a different one for each instance this
+/// process starts, as Envoy's VMs each draw their own random bytes (with one constant seed, two
+/// workers would draw the same UUIDs, which Envoy's never do). Instances started in the same
+/// order get the same seeds. Never zero, which xorshift cannot leave.
+fn next_random_seed() -> u64 {
+    static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (0x2545_F491_4F6C_DD1D ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1
+}
+
 use memory::{hand_over, read, read_str, write};
 
 /// Every host function, one ABI area per module.
@@ -222,7 +232,7 @@ impl WasmWorker {
             log_level: plugin.log_level,
             logs: Vec::new(),
             stream: StreamState::default(),
-            random: 0x2545_F491_4F6C_DD1D,
+            random: next_random_seed(),
             calls: Cost::default(),
         };
         let mut store = Store::new(&module.engine, state);

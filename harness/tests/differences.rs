@@ -114,3 +114,50 @@ fn lua_has_no_stats_the_wasm_counts_like_native() {
         "the Lua reference now counts something: update the README"
     );
 }
+
+/// `%UNIQUE_ID%` (docs/templates-and-conditions.md): both sides render a fresh version 4 UUID
+/// on every request, and the scenarios compare them masked. The difference is where the bytes
+/// come from. The Lua seeds LuaJIT's `math.random` from `os.time()`, as scripts do, so two VMs
+/// seeded in the same second (Envoy's workers) draw the same IDs; the Wasm reads each VM's host
+/// random source.
+#[test]
+fn unique_ids_are_fresh_but_only_the_lua_repeats_them_across_workers() {
+    let subject = support::subject("request-decorator");
+    let config = json!({"operations": [{"action": "set", "name": "x-id", "value": "%UNIQUE_ID%"}]});
+    let clock = Clock::at_millis(1_795_737_600_000);
+    let id = |outcome: moonshift_harness::exchange::Outcome| {
+        let headers = outcome.upstream_request.unwrap();
+        let value = headers.into_iter().find(|(k, _)| k == "x-id").unwrap().1;
+        assert!(
+            moonshift_harness::exchange::is_uuid_v4(&value),
+            "{:?}",
+            String::from_utf8_lossy(&value)
+        );
+        value
+    };
+    let source = lua_config::render(&subject.lua_source, Some(&config)).unwrap();
+    let plugin = Plugin::named("request-decorator", Some(&config));
+    let (mut lua_ids, mut wasm_ids) = (Vec::new(), Vec::new());
+    for _worker in 0..2 {
+        let mut lua = LuaWorker::start(&source, &clock).unwrap();
+        let mut wasm =
+            WasmWorker::start(&subject.module, &Process::new(), &clock, &plugin).unwrap();
+        lua_ids.push([
+            id(lua.exchange(&plain_request())),
+            id(lua.exchange(&plain_request())),
+        ]);
+        wasm_ids.push([
+            id(wasm.exchange(&plain_request())),
+            id(wasm.exchange(&plain_request())),
+        ]);
+    }
+    for ids in lua_ids.iter().chain(&wasm_ids) {
+        assert_ne!(ids[0], ids[1], "a worker's two requests got the same id");
+    }
+    assert_eq!(
+        lua_ids[0], lua_ids[1],
+        "the Lua's workers, seeded in the same second"
+    );
+    assert_ne!(wasm_ids[0][0], wasm_ids[1][0]);
+    assert_ne!(wasm_ids[0][1], wasm_ids[1][1]);
+}

@@ -312,6 +312,33 @@ pub fn increment_metric(id: u32, offset: i64) -> Result<(), Status> {
     check(unsafe { proxy_increment_metric(id, offset) })
 }
 
+// WASI's `random_get`, the one WASI call Moonshift makes itself: proxy-wasm has no random
+// source of its own, and proxy-wasm hosts answer this one from theirs (Envoy's
+// proxy-wasm-cpp-host implements it with BoringSSL's `RAND_bytes`; docs/envoy.md §9).
+#[cfg(target_arch = "wasm32")]
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+extern "C" {
+    /// Fills `buf_len` bytes at `buf`; returns a WASI errno, 0 for success.
+    #[link_name = "random_get"]
+    fn wasi_random_get(buf: *mut u8, buf_len: usize) -> u32;
+}
+
+/// Off a proxy there is no host: `ENOSYS`, as every other call answers `Unimplemented`.
+#[cfg(not(target_arch = "wasm32"))]
+unsafe fn wasi_random_get(_: *mut u8, _: usize) -> u32 {
+    52
+}
+
+/// Fills `buf` with the host's random bytes; `Err` with the WASI errno when it cannot.
+pub fn random_get(buf: &mut [u8]) -> Result<(), u32> {
+    // SAFETY: `buf` is borrowed mutably for the call; the host writes at most `buf.len()` bytes
+    // into it.
+    match unsafe { wasi_random_get(buf.as_mut_ptr(), buf.len()) } {
+        0 => Ok(()),
+        errno => Err(errno),
+    }
+}
+
 /// proxy-wasm ABI version marker: the host reads the ABI a module speaks from this export.
 #[no_mangle]
 pub extern "C" fn proxy_abi_version_0_2_1() {}

@@ -39,6 +39,12 @@ pub fn now() -> SystemTime {
     abi::current_time_nanoseconds().map_or(UNIX_EPOCH, |ns| UNIX_EPOCH + Duration::from_nanos(ns))
 }
 
+/// `N` random bytes from the host's random source (WASI `random_get`); `None` if it fails.
+pub fn random<const N: usize>() -> Option<[u8; N]> {
+    let mut bytes = [0; N];
+    abi::random_get(&mut bytes).ok().map(|()| bytes)
+}
+
 /// The plugin configuration bytes (`None`: no configuration at all).
 pub fn plugin_configuration() -> Result<Option<Vec<u8>>, Status> {
     const PLUGIN_CONFIGURATION: u32 = 7;

@@ -75,6 +75,10 @@ impl Context for Live {
         self.started_ms.map(|start| now.saturating_sub(start))
     }
 
+    fn random_bytes(&mut self) -> Option<[u8; 16]> {
+        host::random()
+    }
+
     fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
         let serialized = self
             .route_metadata

@@ -22,6 +22,7 @@
 //! | `%COOKIE(name)%` | the first `name=` cookie of the `cookie` header, raw | missing |
 //! | `%RESPONSE_DURATION%` | milliseconds from the request's headers to the response's (a response log message only: the filter that renders it records the start) | missing when no start was recorded |
 //! | `%METADATA(ROUTE:namespace:key)%` | the route's `filter_metadata[namespace][key]`, a string | missing (no such key, or not a string) |
+//! | `%UNIQUE_ID%` | a fresh version 4 UUID, lowercase (`3f2a…-4…-[89ab]…`), from the host's random source, new at each rendering | missing if the host has no random source |
 //!
 //! What "missing" renders as is the caller's choice: empty in a header value, `-` in a log line
 //! (Envoy's access-log convention). Lua and Wasm render it the same.
@@ -55,6 +56,7 @@ pub enum Source {
         key: String,
     },
     ResponseDuration,
+    UniqueId,
 }
 
 /// One command: what it reads, what it reads when that is missing (`%REQ(a?b)%`), and how many
@@ -90,6 +92,8 @@ pub trait Context {
     fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>>;
     /// Milliseconds since the request's headers, when the filter recorded them.
     fn response_duration_ms(&mut self) -> Option<u64>;
+    /// 16 bytes from the host's random source.
+    fn random_bytes(&mut self) -> Option<[u8; 16]>;
 }
 
 /// A parsed template.
@@ -99,7 +103,7 @@ pub struct Template {
 }
 
 /// The commands, for error messages.
-pub const COMMANDS: &str = "REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key)";
+pub const COMMANDS: &str = "REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key), UNIQUE_ID";
 
 /// Where an argument closes: the `)`'s index, the command's end (exclusive), and the span of
 /// the `:N` digits.
@@ -245,6 +249,7 @@ fn source(
             request_only(Source::Cookie(cookie.to_string()))
         }
         ("METADATA", Some(argument)) => route_metadata(&field, argument),
+        ("UNIQUE_ID", None) => Ok(Source::UniqueId),
         ("RESPONSE_DURATION", None) if place.timed => Ok(Source::ResponseDuration),
         ("RESPONSE_DURATION", None) => Err(ConfigError::new(format!(
             "{field} is rendered in a response log message only (path-logger's response.message)"
@@ -426,7 +431,26 @@ pub fn read(source: &Source, context: &mut impl Context) -> Option<Vec<u8>> {
         Source::ResponseDuration => context
             .response_duration_ms()
             .map(|ms| ms.to_string().into_bytes()),
+        Source::UniqueId => context.random_bytes().map(uuid_v4),
     }
+}
+
+/// `random` as a version 4 (random) UUID, RFC 9562 §5.4: the version nibble set to 4 and the
+/// variant bits to `10`, in lowercase hex, 8-4-4-4-12. What Envoy's `%UNIQUE_ID%` renders.
+pub fn uuid_v4(mut random: [u8; 16]) -> Vec<u8> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    random[6] = (random[6] & 0x0f) | 0x40;
+    random[8] = (random[8] & 0x3f) | 0x80;
+    let mut out = Vec::with_capacity(36);
+    for (i, byte) in random.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push(b'-');
+        }
+        for nibble in [byte >> 4, byte & 0x0f] {
+            out.extend(HEX.get(usize::from(nibble)));
+        }
+    }
+    out
 }
 
 /// `[v6]:port` gives `v6`, `v4:port` gives `v4`; anything else is returned as it is.

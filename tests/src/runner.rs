@@ -14,7 +14,8 @@ use crate::http::Request;
 use crate::paths;
 use crate::upstream::{Reply, Upstream};
 use moonshift_harness::exchange::{
-    show_bytes, Header, Level, LogLine, Outcome, Response, RouteMetadata,
+    mask_unique_ids, renders_unique_ids, show_bytes, Header, Level, LogLine, Outcome, Response,
+    RouteMetadata,
 };
 use moonshift_harness::lua_config;
 use moonshift_harness::scenario::{ExchangeSpec, Scenario};
@@ -359,11 +360,14 @@ pub const ENVOY_RESPONSE_HEADERS: [&str; 6] = [
     "connection",
 ];
 
-/// How clock-dependent values are compared: request headers that carry the time the request was
-/// in flight, each with its strftime format.
+/// How clock-dependent and random values are compared: request headers that carry the time the
+/// request was in flight, each with its strftime format; and whether fresh UUIDs
+/// (`%UNIQUE_ID%`) are masked, as the in-process harness masks them
+/// (`moonshift_harness::exchange::mask_unique_ids`).
 #[derive(Debug, Clone, Default)]
 pub struct ClockRule {
     pub timestamps: Vec<(String, timestamp_header::strftime::Format)>,
+    pub unique_ids: bool,
 }
 
 impl ClockRule {
@@ -377,7 +381,10 @@ impl ClockRule {
     pub fn for_config(root_id: &str, config: Option<&Value>) -> Self {
         let empty = json!({});
         let config = config.unwrap_or(&empty);
-        let mut rule = Self::default();
+        let mut rule = Self {
+            unique_ids: renders_unique_ids(config.to_string().as_bytes()),
+            ..Self::default()
+        };
         let members: Vec<(&str, &Value)> = match root_id {
             "pipeline" => config
                 .get("filters")
@@ -440,7 +447,10 @@ pub fn canonical(
     window: (u64, u64),
     protocol: Protocol,
 ) -> Outcome {
-    let mut out = outcome.clone();
+    let mut out = match rule.unique_ids {
+        true => mask_unique_ids(outcome),
+        false => outcome.clone(),
+    };
     if let Some(headers) = out.upstream_request.as_mut() {
         headers
             .retain(|(k, _)| !k.starts_with(':') && !ENVOY_REQUEST_HEADERS.contains(&k.as_str()));

@@ -10,6 +10,7 @@ pub(crate) struct Fake {
     pub now: i64,
     pub remote: Option<Vec<u8>>,
     pub san: Option<Vec<u8>>,
+    pub random: Option<[u8; 16]>,
 }
 
 impl Context for Fake {
@@ -32,6 +33,9 @@ impl Context for Fake {
     fn response_duration_ms(&mut self) -> Option<u64> {
         Some(12)
     }
+    fn random_bytes(&mut self) -> Option<[u8; 16]> {
+        self.random
+    }
     fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
         (namespace == "envoy.filters.http.lua" && key == "team").then(|| b"payments".to_vec())
     }
@@ -51,6 +55,7 @@ pub(crate) fn fake() -> Fake {
         now: 1_795_737_600,
         remote: Some(b"[2001:db8::1]:40000".to_vec()),
         san: Some(b"spiffe://cluster.local/ns/a/sa/b".to_vec()),
+        random: Some(*b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff"),
     }
 }
 
@@ -107,6 +112,9 @@ fn render_table() {
             "%METADATA(ROUTE:envoy.filters.http.lua:team)%",
             "payments",
         ),
+        // The fake's random bytes 00 11 .. ff: version nibble 6 -> 4, variant bits 8 -> 10.
+        (Phase::Request, "id=%UNIQUE_ID%", "id=00112233-4455-4677-8899-aabbccddeeff"),
+        (Phase::Response, "%UNIQUE_ID%:8%", "00112233-4455-4677-8899-aabbccddeeff:8%"),
     ];
     for (phase, text, want) in cases {
         let template = Template::parse("value", text, *phase).unwrap();
@@ -137,11 +145,11 @@ fn refusals_table() {
         (Phase::Request, "%RESP(server)%", "value %RESP(server)% reads the response, which the request phase has not got"),
         (Phase::Request, "%RESPONSE_CODE%", "value %RESPONSE_CODE% reads the response, which the request phase has not got"),
         (Phase::Response, "%REQ(:path)%", "value %REQ(:path)% reads the request, which a response-phase Lua script cannot read"),
-        (Phase::Request, "a %UPSTREAM_HOST% b", "value %UPSTREAM_HOST% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key)"),
+        (Phase::Request, "a %UPSTREAM_HOST% b", "value %UPSTREAM_HOST% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key), UNIQUE_ID"),
         (Phase::Request, "%REQ(a b)%", r#"value %REQ(a b)% must be a non-empty HTTP header name (RFC 9110 token characters), got "a b""#),
         (Phase::Request, "%START_TIME%", "value %START_TIME% needs a format, as Lua's os.date does: %START_TIME(%Y-%m-%dT%H:%M:%SZ)%"),
         (Phase::Request, "%START_TIME(%Q)%", r#"value %START_TIME(%Q)%: Unsupported("%Q") (the format is Lua's os.date subset)"#),
-        (Phase::Request, "%COOKIE()%", "value %COOKIE()% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key)"),
+        (Phase::Request, "%COOKIE()%", "value %COOKIE()% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key), UNIQUE_ID"),
         (Phase::Request, "%REQ(:path):0%", "value %REQ(:path):0% keeps at most N bytes: N must be a number from 1"),
         (Phase::Request, "%REQ(x-a?a b)%", r#"value %REQ(a b)% must be a non-empty HTTP header name (RFC 9110 token characters), got "a b""#),
         (Phase::Response, "%RESPONSE_DURATION%", "value %RESPONSE_DURATION% is rendered in a response log message only (path-logger's response.message)"),
@@ -176,4 +184,32 @@ fn addresses_queries_and_cookies() {
     assert_eq!(cookie(b"a=1;  b=2", b"b"), Some(&b"2"[..]));
     assert_eq!(cookie(b"a", b"a"), None);
     assert_eq!(cookie(b"a=\"q\"", b"a"), Some(&b"\"q\""[..]));
+}
+
+/// A UUID is 36 bytes, version 4 and variant `10` whatever the random bytes, and every other bit
+/// comes from them.
+#[test]
+fn uuid_v4_table() {
+    let cases: &[([u8; 16], &str)] = &[
+        ([0; 16], "00000000-0000-4000-8000-000000000000"),
+        ([0xff; 16], "ffffffff-ffff-4fff-bfff-ffffffffffff"),
+        (
+            *b"\x12\x34\x56\x78\x9a\xbc\xde\xf0\x0f\xed\xcb\xa9\x87\x65\x43\x21",
+            "12345678-9abc-4ef0-8fed-cba987654321",
+        ),
+    ];
+    for (random, want) in cases {
+        assert_eq!(String::from_utf8(uuid_v4(*random)).unwrap(), *want);
+    }
+}
+
+/// With no random source the command is missing, like any other.
+#[test]
+fn unique_id_without_a_random_source_is_missing() {
+    let template = Template::parse("value", "[%UNIQUE_ID%]", Phase::Request).unwrap();
+    let mut context = Fake {
+        random: None,
+        ..fake()
+    };
+    assert_eq!(template.render(&mut context, b"-"), b"[-]");
 }
