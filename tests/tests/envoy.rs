@@ -584,3 +584,46 @@ fn envoys_own_early_replies_reach_the_lua_but_no_wasm_module() {
         "no early-answered request reached the upstream"
     );
 }
+
+/// `%UNIQUE_ID%` in Envoy: the module's host random source (WASI `random_get`, which Envoy
+/// answers from BoringSSL) gives every response its own well-formed version 4 UUID, across two
+/// workers. The Lua reference's are well-formed too; whether they repeat across workers depends
+/// on which second each worker seeded in (harness/tests/differences.rs pins that difference).
+#[test]
+fn unique_ids_are_fresh_uuids_across_workers() {
+    let config =
+        r#"{"operations":[{"action":"add","name":"x-response-id","value":"%UNIQUE_ID%"}]}"#;
+    let config_json: Value = serde_json::from_str(config).unwrap();
+    let lua = runner::filter_entry(
+        "response-decorator",
+        Some(&config_json),
+        runner::Flavour::Lua,
+        &envoy::scratch_dir("unique-ids-lua"),
+    )
+    .unwrap();
+    for (flavour, entry) in [
+        (
+            "wasm",
+            envoy::wasm_filter("response-decorator", Some(config)),
+        ),
+        ("lua", lua),
+    ] {
+        let upstream = Upstream::start();
+        let envoy = Envoy::start(&format!("unique-ids-{flavour}"), &[entry], upstream.port, 2);
+        let mut ids = Vec::new();
+        for _ in 0..20 {
+            let response = envoy.send(&Request::get("/"));
+            let values = response.values("x-response-id");
+            assert_eq!(values.len(), 1, "{flavour}: {response:?}");
+            assert!(
+                moonshift_harness::exchange::is_uuid_v4(values[0].as_bytes()),
+                "{flavour}: {values:?}"
+            );
+            ids.push(values[0].clone());
+        }
+        if flavour == "wasm" {
+            let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+            assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+        }
+    }
+}
