@@ -158,13 +158,14 @@ fn none() -> Variant {
 }
 
 pub fn cases() -> Vec<Case> {
-    let native_ratelimit = envoy::native_local_ratelimit(json!({
-        "stat_prefix": "http_local_rate_limiter",
-        // The bucket local-ratelimit is measured with, too large to ever limit.
-        "token_bucket": bench_config("local-ratelimit").map(|c| c["token_bucket"].clone()),
-        "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100}},
-        "filter_enforced": {"runtime_key": "f", "default_value": {"numerator": 100}},
-    }));
+    // Native local_ratelimit with the bucket local-ratelimit is measured with, too large to
+    // ever limit: the filter's own translation.
+    let native_ratelimit = moonshift_bundle::native(
+        "local-ratelimit",
+        bench_config("local-ratelimit").as_ref(),
+        1,
+    )
+    .unwrap_or_else(|e| panic!("local-ratelimit's native equivalent: {e}"));
     let filters = moonshift_tests::paths::FILTERS.iter().copied();
     let all_lua: Vec<_> = filters.clone().map(|f| lua(f, bench_config(f))).collect();
     let all_wasm: Vec<_> = filters.clone().map(|f| wasm(f, bench_config(f))).collect();

@@ -24,9 +24,17 @@ moonshift_kit::export_filter!(Bundle, [request_headers, response_headers], per_s
 /// The filters, by `root_id`: the one list the bundle holds. A line names the filter's type
 /// and its configuration's type.
 pub(crate) const FILTERS: [Member; 7] = [
-    member!(TimestampHeader, timestamp_header::config::Config),
+    member!(
+        TimestampHeader,
+        timestamp_header::config::Config,
+        clock = timestamp_header::config::clock_headers
+    ),
     member!(PathLogger, path_logger::config::Config),
-    member!(LocalRateLimit, local_ratelimit::config::Config),
+    member!(
+        LocalRateLimit,
+        local_ratelimit::config::Config,
+        native = local_ratelimit::native::equivalent
+    ),
     member!(ResponseDecorator, response_decorator::config::Config),
     member!(RequestDecorator, request_decorator::config::Config),
     member!(LocalReply, local_reply::config::Config),
@@ -34,6 +42,15 @@ pub(crate) const FILTERS: [Member; 7] = [
 ];
 
 pub type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;
+
+/// Envoy's own filter doing what a configuration does on a number of workers: an HTTP filter
+/// entry, or why there is none.
+#[cfg(feature = "host")]
+pub type Native = fn(Option<&serde_json::Value>, usize) -> Result<serde_json::Value, String>;
+
+/// The request headers a configuration writes with the clock, each with its format.
+#[cfg(feature = "host")]
+pub type ClockHeaders = fn(Option<&[u8]>) -> Vec<(String, moonshift_shared::strftime::Format)>;
 
 /// A filter the bundle holds.
 #[allow(missing_debug_implementations)]
@@ -45,22 +62,70 @@ pub struct Member {
     /// Its configuration's JSON Schema, derived from its config type.
     #[cfg(feature = "schema")]
     pub schema: fn() -> serde_json::Value,
+    /// Its native equivalent, if it has one (feature `host`: the tools').
+    #[cfg(feature = "host")]
+    pub native: Option<Native>,
+    /// The headers it stamps with the clock, if it stamps any (feature `host`).
+    #[cfg(feature = "host")]
+    pub clock_headers: Option<ClockHeaders>,
 }
 
+/// A [`Member`] line: the filter's type, its configuration's type, and what the tools know of
+/// it beyond that, in the filter's own crate (`native = ...`, `clock = ...`), where it has any.
 macro_rules! member {
-    ($filter:ty, $config:ty) => {
+    ($filter:ty, $config:ty $(, native = $native:path)? $(, clock = $clock:path)?) => {
         Member {
             name: <$filter as Filter>::NAME,
             build: build::<$filter>,
             #[cfg(feature = "schema")]
             schema: moonshift_shared::config::schema::<$config>,
+            #[cfg(feature = "host")]
+            native: member!(@optional $($native)?),
+            #[cfg(feature = "host")]
+            clock_headers: member!(@optional $($clock)?),
         }
+    };
+    (@optional $function:path) => {
+        Some($function)
+    };
+    (@optional) => {
+        None
     };
 }
 use member;
 
 fn build<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
     F::configure(config).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
+}
+
+/// Envoy's native equivalent of `filter` with `config` on `workers` workers (an HTTP filter
+/// entry), or why there is none: the filter's own translation, where its crate has one.
+#[cfg(feature = "host")]
+pub fn native(
+    filter: &str,
+    config: Option<&serde_json::Value>,
+    workers: usize,
+) -> Result<serde_json::Value, String> {
+    match FILTERS.iter().find(|member| member.name == filter) {
+        Some(Member {
+            native: Some(native),
+            ..
+        }) => native(config, workers),
+        _ => Err(format!("{filter} has no native equivalent")),
+    }
+}
+
+/// The request headers `filter` with `config` stamps with the clock, each with its format.
+#[cfg(feature = "host")]
+pub fn clock_headers(
+    filter: &str,
+    config: Option<&[u8]>,
+) -> Vec<(String, moonshift_shared::strftime::Format)> {
+    FILTERS
+        .iter()
+        .find(|member| member.name == filter)
+        .and_then(|member| member.clock_headers)
+        .map_or_else(Vec::new, |clock| clock(config))
 }
 
 /// The filters this module holds, by name.
@@ -130,6 +195,44 @@ impl Filter for Bundle {
         stream
             .as_deref()
             .is_some_and(|state| self.filter.keeps(state))
+    }
+}
+
+/// What the tools read of the filters through the one list: only a filter whose crate has a
+/// native equivalent or clock headers gives one.
+#[cfg(all(test, feature = "host"))]
+mod host_facts {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn natives_and_clock_headers_come_from_the_filters_that_have_them() {
+        let have_native: Vec<&str> = super::filter_names()
+            .filter(|f| super::native(f, None, 1).is_ok())
+            .collect();
+        assert_eq!(have_native, ["local-ratelimit"]);
+        assert_eq!(
+            super::native("path-logger", None, 1),
+            Err("path-logger has no native equivalent".into())
+        );
+        let stamping: Vec<(&str, Vec<String>)> = super::filter_names()
+            .map(|f| {
+                (
+                    f,
+                    super::clock_headers(f, None)
+                        .into_iter()
+                        .map(|(h, _)| h)
+                        .collect(),
+                )
+            })
+            .filter(|(_, headers): &(&str, Vec<String>)| !headers.is_empty())
+            .collect();
+        assert_eq!(
+            stamping,
+            [("timestamp-header", vec!["x-request-timestamp".to_string()])]
+        );
+        let configured = super::clock_headers("timestamp-header", Some(br#"{"header": "X-At"}"#));
+        assert_eq!(configured.first().map(|(h, _)| h.as_str()), Some("x-at"));
+        assert!(super::clock_headers("timestamp-header", Some(b"{\"nope\": 1}")).is_empty());
     }
 }
 

@@ -82,17 +82,6 @@ pub fn lua_filter_at(path: &Path) -> Value {
     })
 }
 
-/// Envoy's own `envoy.filters.http.local_ratelimit` with `typed_config` fields given as JSON.
-pub fn native_local_ratelimit(fields: Value) -> Value {
-    let mut typed_config = json!({
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-    });
-    if let (Some(target), Some(source)) = (typed_config.as_object_mut(), fields.as_object()) {
-        target.extend(source.clone());
-    }
-    json!({"name": "envoy.filters.http.local_ratelimit", "typed_config": typed_config})
-}
-
 /// A bootstrap: listener on `listener_port` whose HTTP filters are `filters` then the router,
 /// routing everything to 127.0.0.1:`upstream_port`; admin on `admin_port`.
 pub fn bootstrap(

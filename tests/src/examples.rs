@@ -1,5 +1,6 @@
 //! The Envoy configs in `examples/envoy/`: for each filter, the same listener with the filter as
-//! its Lua reference and as its Wasm module (and, for local-ratelimit, Envoy's native filter), so
+//! its Lua reference and as its Wasm module (and Envoy's native filter, where the filter's crate
+//! has one), so
 //! a reader sees the before and after side by side and can run either. Generated from the same
 //! bootstrap the tests run (`make examples`); a test keeps the committed files equal to it and
 //! has Envoy validate each.
@@ -15,9 +16,13 @@ pub const PORTS: (u16, u16, u16) = (10_000, 9_901, 8_080);
 /// The filter's Wasm entry with its defaults written out (so the example shows where
 /// configuration goes) and its failure policy: both from its crate's facts, as the Istio
 /// manifests have them (`deploy/`). `failure_policy` replaces the deprecated `fail_open`.
+fn wasm_facts(filter: &str) -> moonshift_oci::facts::Facts {
+    moonshift_oci::facts::of(&crate::paths::workspace_root(), filter)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn wasm_entry(filter: &str) -> Value {
-    let facts = moonshift_oci::facts::of(&crate::paths::workspace_root(), filter)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let facts = wasm_facts(filter);
     let mut entry = envoy::wasm_filter_at(
         filter,
         Path::new(&format!("target/filters/{filter}.wasm")),
@@ -37,16 +42,11 @@ pub fn render_all() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     for filter in FILTERS.iter().copied() {
         let mut flavours = vec![("lua", lua_entry(filter)), ("wasm", wasm_entry(filter))];
-        if filter == "local-ratelimit" {
-            flavours.push((
-                "native",
-                envoy::native_local_ratelimit(json!({
-                    "stat_prefix": "http_local_rate_limiter",
-                    "token_bucket": {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "60s"},
-                    "filter_enabled": {"runtime_key": "local_rate_limit_enabled", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
-                    "filter_enforced": {"runtime_key": "local_rate_limit_enforced", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
-                })),
-            ));
+        // Envoy's own filter doing the same as the defaults, where the filter's crate has one.
+        if let Ok(native) =
+            moonshift_bundle::native(filter, Some(&wasm_facts(filter).plugin_config), 1)
+        {
+            flavours.push(("native", native));
         }
         for (flavour, entry) in flavours {
             let config = envoy::bootstrap(listener, admin, upstream, &[entry]);

@@ -1,11 +1,12 @@
 //! Plays a scenario file (the in-process suite's format) against a real Envoy, with the filter
-//! as its Lua reference, as its Wasm module, or (local-ratelimit) as Envoy's native filter, over
+//! as its Lua reference, as its Wasm module, or as Envoy's native filter where it has one, over
 //! HTTP/1.1 or HTTP/2, and turns what happened into the harness's [`Outcome`]s so the same diff
 //! compares them.
 //!
 //! What a real Envoy adds or varies is normalised by rule before comparing ([`canonical`]): the
-//! headers Envoy itself adds (`x-request-id`, `date`, ...), the clock (a timestamp-header value is
-//! accepted when it is the configured format rendered at a second the request was in flight), and
+//! headers Envoy itself adds (`x-request-id`, `date`, ...), the clock (a header a filter stamps
+//! with the time is accepted when it is its format rendered at a second the request was in
+//! flight), fresh UUIDs, and
 //! `x-ratelimit-reset` within one second.
 
 use crate::envoy::{self, Envoy};
@@ -19,6 +20,7 @@ use moonshift_harness::exchange::{
 };
 use moonshift_harness::lua_config;
 use moonshift_harness::scenario::{ExchangeSpec, Scenario};
+use moonshift_shared::strftime::Format;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,7 +29,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub enum Flavour {
     Lua,
     Wasm,
-    /// Envoy's own `envoy.filters.http.local_ratelimit` (local-ratelimit only).
+    /// Envoy's own filter doing the same, for a filter whose crate declares one
+    /// (`moonshift_bundle::native`).
     Native,
 }
 
@@ -56,66 +59,6 @@ pub fn playable(scenario: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
-/// The native equivalent of a local-ratelimit configuration, or why there is none. With one
-/// worker, `scope: worker` and `process` are the same bucket.
-pub fn native_config(config: Option<&Value>, one_worker: bool) -> Result<Value, String> {
-    let empty = json!({});
-    let config = config.unwrap_or(&empty);
-    for unsupported in ["client_key", "body"] {
-        if config.get(unsupported).is_some() {
-            return Err(format!("native local_ratelimit has no `{unsupported}`"));
-        }
-    }
-    if !one_worker && config.get("scope").and_then(Value::as_str) == Some("worker") {
-        return Err("native local_ratelimit has no per-worker scope".into());
-    }
-    let bucket = config.get("token_bucket").cloned().unwrap_or(json!({}));
-    let millis = |v: &Value| -> Option<u64> {
-        let text = v.as_str()?;
-        match text.strip_suffix("ms") {
-            Some(ms) => ms.parse().ok(),
-            None => text
-                .strip_suffix('s')?
-                .parse::<f64>()
-                .ok()
-                .map(|s| (s * 1000.0).round() as u64),
-        }
-    };
-    let interval_ms = bucket
-        .get("fill_interval")
-        .map_or(Some(60_000), millis)
-        .ok_or("bad fill_interval")?;
-    let fraction = |name: &str| {
-        let default = config
-            .get(name)
-            .and_then(|f| f.get("default_value"))
-            .cloned()
-            .unwrap_or(json!({"numerator": 100, "denominator": "HUNDRED"}));
-        json!({"runtime_key": format!("moonshift_{name}"), "default_value": default})
-    };
-    let mut native = json!({
-        "stat_prefix": config.get("stat_prefix").cloned().unwrap_or(json!("http_local_rate_limiter")),
-        "token_bucket": {
-            "max_tokens": bucket.get("max_tokens").cloned().unwrap_or(json!(100)),
-            "tokens_per_fill": bucket.get("tokens_per_fill").cloned().unwrap_or(json!(100)),
-            "fill_interval": format!("{}.{:03}s", interval_ms / 1000, interval_ms % 1000),
-        },
-        "filter_enabled": fraction("filter_enabled"),
-        "filter_enforced": fraction("filter_enforced"),
-    });
-    for field in [
-        "status",
-        "response_headers_to_add",
-        "request_headers_to_add_when_not_enforced",
-        "enable_x_ratelimit_headers",
-    ] {
-        if let Some(value) = config.get(field) {
-            native[field] = value.clone();
-        }
-    }
-    Ok(native)
-}
-
 /// The HTTP filter entry for `flavour`; Lua configs are rendered into a file under `dir`.
 pub fn filter_entry(
     filter: &str,
@@ -140,12 +83,8 @@ pub fn filter_entry(
             std::fs::write(&path, rendered).map_err(|e| e.to_string())?;
             Ok(envoy::lua_filter_at(&path))
         }
-        Flavour::Native => {
-            if filter != "local-ratelimit" {
-                return Err(format!("{filter} has no native equivalent"));
-            }
-            native_config(config, true).map(envoy::native_local_ratelimit)
-        }
+        // The filter's own translation (its crate's), on this runner's one worker.
+        Flavour::Native => moonshift_bundle::native(filter, config, 1),
     }
 }
 
@@ -366,7 +305,7 @@ pub const ENVOY_RESPONSE_HEADERS: [&str; 6] = [
 /// (`moonshift_harness::exchange::mask_unique_ids`).
 #[derive(Debug, Clone, Default)]
 pub struct ClockRule {
-    pub timestamps: Vec<(String, timestamp_header::strftime::Format)>,
+    pub timestamps: Vec<(String, Format)>,
     pub unique_ids: bool,
 }
 
@@ -375,9 +314,9 @@ impl ClockRule {
         Self::for_config(filter, scenario.config.as_ref())
     }
 
-    /// The timestamps a plugin with `root_id` and `config` writes: timestamp-header's header
-    /// (its own, or as a pipeline member), and any operation whose value is exactly
-    /// `%START_TIME(format)%`.
+    /// The timestamps a plugin with `root_id` and `config` writes: the headers its filter (or
+    /// each pipeline member) says it stamps (`moonshift_bundle::clock_headers`), and any
+    /// operation whose value is exactly `%START_TIME(format)%`.
     pub fn for_config(root_id: &str, config: Option<&Value>) -> Self {
         let empty = json!({});
         let config = config.unwrap_or(&empty);
@@ -401,16 +340,10 @@ impl ClockRule {
             _ => vec![(root_id, config)],
         };
         for (filter, config) in members {
-            if filter == "timestamp-header" {
-                let header = config
-                    .get("header")
-                    .and_then(Value::as_str)
-                    .unwrap_or("x-request-timestamp");
-                let format = config
-                    .get("format")
-                    .and_then(Value::as_str)
-                    .unwrap_or("%Y-%m-%dT%H:%M:%SZ");
-                rule.add(header, format);
+            let bytes = config.to_string();
+            for (header, format) in moonshift_bundle::clock_headers(filter, Some(bytes.as_bytes()))
+            {
+                rule.timestamps.push((header, format));
             }
             let operations = config.get("operations").and_then(Value::as_array);
             for op in operations.into_iter().flatten() {
@@ -432,7 +365,7 @@ impl ClockRule {
     }
 
     fn add(&mut self, header: &str, format: &str) {
-        if let Ok(format) = timestamp_header::strftime::Format::parse(format) {
+        if let Ok(format) = Format::parse(format) {
             self.timestamps.push((header.to_ascii_lowercase(), format));
         }
     }

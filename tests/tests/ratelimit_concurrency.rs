@@ -43,7 +43,7 @@ fn native(max_tokens: u32) -> Value {
 
 /// Native local_ratelimit with `token_bucket`, enabled and enforced for every request.
 fn native_bucket(token_bucket: Value) -> Value {
-    envoy::native_local_ratelimit(json!({
+    local_ratelimit::native::filter_entry(json!({
         "stat_prefix": "http_local_rate_limiter",
         "token_bucket": token_bucket,
         "filter_enabled": {"runtime_key": "e", "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
@@ -369,7 +369,7 @@ fn fractional_enabled_and_enforced_limit_the_share_native_limits() {
                 .count()
         };
         let native = limited(
-            envoy::native_local_ratelimit(common.clone()),
+            local_ratelimit::native::filter_entry(common.clone()),
             "fraction-native",
         );
         let wasm = limited(

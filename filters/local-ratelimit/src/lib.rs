@@ -6,6 +6,8 @@ pub mod config;
 pub mod decide;
 pub mod duration;
 pub mod limiter;
+#[cfg(feature = "host")]
+pub mod native;
 pub mod stores;
 
 use clients::{Client, Table};

@@ -94,6 +94,13 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<Settings, ConfigError> {
     config::from_json::<Config>(bytes)?.validate()
 }
 
+/// The request headers a configuration writes with the clock, each with its format: a
+/// comparison in a real Envoy, whose clock moves, accepts the format rendered at any second the
+/// request was in flight (the bundle's `clock_headers`, for the tools). None for a refused one.
+pub fn clock_headers(bytes: Option<&[u8]>) -> Vec<(String, Format)> {
+    parse(bytes).map_or_else(|_| Vec::new(), |s| vec![(s.header, s.format)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
