@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The Lua script, run as Envoy's Lua filter runs it (as written; no config table needed).
-    #[arg(long)]
-    pub lua: PathBuf,
+    /// Given several times, several Lua filters in one filter chain, in order.
+    #[arg(long, required = true)]
+    pub lua: Vec<PathBuf>,
     /// The proxy-wasm module (any: Moonshift's or not).
     #[arg(long, required_unless_present = "chain")]
     pub wasm: Option<PathBuf>,
@@ -101,10 +102,10 @@ fn plugin_name(i: usize, root_id: &str) -> String {
     format!("chain-{i}.{root_id}")
 }
 
-/// Plays `requests` through `lua_source` and through `plugins` (one filter chain), on a route
-/// with `route_metadata`.
+/// Plays `requests` through `lua_sources` (one Lua filter each, one filter chain) and through
+/// `plugins` (one filter chain), on a route with `route_metadata`.
 pub fn compare(
-    lua_source: &str,
+    lua_sources: &[String],
     plugins: &[Plugin],
     requests: Vec<ExchangeSpec>,
     route_metadata: RouteMetadata,
@@ -137,7 +138,8 @@ pub fn compare(
         route_metadata,
         lua_as_written: true,
     };
-    let report = scenario::run_chain(lua_source, &chain, &scenario)?;
+    let sources: Vec<&str> = lua_sources.iter().map(String::as_str).collect();
+    let report = scenario::run_chain(&sources, &chain, &scenario)?;
     Ok(report
         .exchanges
         .iter()
@@ -154,11 +156,11 @@ pub fn compare(
         .collect())
 }
 
-/// Plays `requests` in two real Envoys, one with the Lua file at `lua` as Envoy loads it, one with
-/// the module; compares what clients and the upstream observed (Envoy's own headers left out, a
+/// Plays `requests` in two real Envoys, one with the Lua files at `lua` as Envoy loads them (one
+/// Lua filter each, in order), one with the modules; compares what clients and the upstream observed (Envoy's own headers left out, a
 /// timestamp the plugin writes counted equal when it is a second the request was in flight).
 pub fn compare_in_envoy(
-    lua: &Path,
+    lua: &[PathBuf],
     plugins: &[Plugin],
     requests: &[ExchangeSpec],
     route_metadata: &RouteMetadata,
@@ -171,7 +173,10 @@ pub fn compare_in_envoy(
         ));
     }
     let absolute = |p: &Path| std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display()));
-    let lua_entry = envoy::lua_filter_at(&absolute(lua)?);
+    let lua_entries = lua
+        .iter()
+        .map(|path| absolute(path).map(|path| envoy::lua_filter_at(&path)))
+        .collect::<Result<Vec<_>, String>>()?;
     let wasm_entries = plugins
         .iter()
         .enumerate()
@@ -197,7 +202,7 @@ pub fn compare_in_envoy(
     }
     let with_lua = runner::play_entries(
         "compare-lua",
-        vec![lua_entry],
+        lua_entries,
         &played,
         route_metadata,
         Protocol::Http1,
@@ -319,7 +324,11 @@ fn plugins(args: &Args) -> Result<Vec<Plugin>, String> {
 }
 
 pub fn run(args: &Args) -> Result<bool, String> {
-    let lua = input::read(&args.lua)?;
+    let lua = args
+        .lua
+        .iter()
+        .map(|path| input::read(path))
+        .collect::<Result<Vec<_>, _>>()?;
     let plugins = plugins(args)?;
     let route_metadata: RouteMetadata = match &args.route_metadata {
         Some(path) => {

@@ -9,11 +9,14 @@
 use crate::clock::Clock;
 use crate::exchange::{
     joined, remove_header, replace_header, Exchange, Header, Level, LocalReply, LogLine, Outcome,
-    ResponsePhase, RouteMetadata,
+    RouteMetadata,
 };
 use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
+
+pub mod chain;
+pub use chain::LuaChain;
 
 /// The marker `respond()` raises to end the script; not a script error.
 const RESPONDED: &str = "moonshift-harness: respond() ends the script";
@@ -41,6 +44,19 @@ struct Stream {
 pub const FILTER_NAME: &str = "envoy.filters.http.lua";
 
 type Shared = Rc<RefCell<Stream>>;
+
+/// One stream in flight through one script: what its two phases share.
+struct InFlight {
+    stream: Shared,
+    handle: Handle,
+}
+
+impl InFlight {
+    /// The lines the script logged (and its errors), taken.
+    fn take_logs(&self) -> Vec<LogLine> {
+        std::mem::take(&mut self.stream.borrow_mut().logs)
+    }
+}
 
 #[derive(Clone)]
 struct Handle {
@@ -409,11 +425,19 @@ impl LuaWorker {
         }
     }
 
-    /// Runs one request/response through `envoy_on_request` and `envoy_on_response`.
+    /// Runs one request/response through `envoy_on_request` and `envoy_on_response`: a chain
+    /// of one script.
     pub fn exchange(&mut self, exchange: &Exchange) -> Outcome {
+        let clock = self.clock.clone();
+        chain::play(std::slice::from_ref(self), &clock, exchange)
+    }
+
+    /// A stream arriving at this script with `request_headers` (as the filters before it left
+    /// them).
+    fn begin(&self, exchange: &Exchange, request_headers: Vec<Header>) -> InFlight {
         let stream = Rc::new(RefCell::new(Stream {
             phase: Phase::Request,
-            request_headers: exchange.request_headers.clone(),
+            request_headers,
             response_headers: Vec::new(),
             local_reply: None,
             remote_address: exchange.remote_address.clone(),
@@ -430,23 +454,29 @@ impl LuaWorker {
             clock: self.clock.clone(),
             metadata,
         };
-        if let Some(error) = self.run("envoy_on_request", &handle) {
-            stream.borrow_mut().logs.push(error);
+        InFlight { stream, handle }
+    }
+
+    /// `envoy_on_request`: the request headers as the script left them, and its local reply.
+    fn request_phase(&self, flight: &InFlight) -> (Vec<Header>, Option<LocalReply>) {
+        if let Some(error) = self.run("envoy_on_request", &flight.handle) {
+            flight.stream.borrow_mut().logs.push(error);
         }
-        let (phase, map) = {
-            let mut s = stream.borrow_mut();
-            let local_reply = s.local_reply.take();
-            let started =
-                ResponsePhase::start(local_reply, exchange, &s.request_headers, &self.clock);
+        let mut s = flight.stream.borrow_mut();
+        (s.request_headers.clone(), s.local_reply.take())
+    }
+
+    /// `envoy_on_response` on the response header map `map` (`:status` first); the map as the
+    /// script left it.
+    fn response_phase(&self, flight: &InFlight, map: Vec<Header>) -> Vec<Header> {
+        {
+            let mut s = flight.stream.borrow_mut();
             s.phase = Phase::Response;
-            started
-        };
-        stream.borrow_mut().response_headers = map;
-        if let Some(error) = self.run("envoy_on_response", &handle) {
-            stream.borrow_mut().logs.push(error);
+            s.response_headers = map;
         }
-        let mut s = stream.borrow_mut();
-        let headers = std::mem::take(&mut s.response_headers);
-        phase.finish(headers, std::mem::take(&mut s.logs))
+        if let Some(error) = self.run("envoy_on_response", &flight.handle) {
+            flight.stream.borrow_mut().logs.push(error);
+        }
+        std::mem::take(&mut flight.stream.borrow_mut().response_headers)
     }
 }

@@ -13,7 +13,7 @@ use crate::exchange::{
     mask_unique_ids, renders_unique_ids, reply_headers_by_name, show_bytes, Exchange, Header,
     Level, Outcome, RouteMetadata,
 };
-use crate::lua::LuaWorker;
+use crate::lua::LuaChain;
 use crate::lua_config;
 use crate::wasm::chain::WasmChain;
 use crate::wasm::{Plugin, Process, WasmModule};
@@ -347,13 +347,14 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
         false => subject.lua_source.clone(),
     };
     let plugin = Plugin::named(&subject.name, scenario.config.as_ref());
-    run_chain(&lua_source, &[(&subject.module, plugin)], scenario)
+    run_chain(&[&lua_source], &[(&subject.module, plugin)], scenario)
 }
 
-/// Plays `scenario` through the Lua `lua_source` as written and through `plugins`, one filter
+/// Plays `scenario` through the Lua `lua_sources` as written (one Lua filter each, in
+/// filter-chain order) and through `plugins`, one filter
 /// chain of modules each with its own configuration (the scenario's `config` is not used).
 pub fn run_chain(
-    lua_source: &str,
+    lua_sources: &[&str],
     plugins: &[(&WasmModule, Plugin)],
     scenario: &Scenario,
 ) -> Result<Report, String> {
@@ -369,7 +370,7 @@ pub fn run_chain(
     let mut wasm_workers = Vec::new();
     for worker in 0..scenario.workers.max(1) {
         lua_workers.push(
-            LuaWorker::start(lua_source, &clock)
+            LuaChain::start(lua_sources, &clock)
                 .map_err(|e| format!("Lua worker {worker}: {e}"))?,
         );
         let mut wasm = WasmChain::start(plugins, &process, &clock)

@@ -106,3 +106,52 @@ fn a_local_reply_passes_back_through_the_plugins_before_it_only() {
     assert_eq!(seen_by(&chained[1]), ["first"]);
     assert!(chained[1].logs.is_empty(), "{:?}", chained[1].logs);
 }
+
+/// Two Lua scripts as two Lua filters (`LuaChain`), as Envoy 1.40 runs them (the real-Envoy twin
+/// is cli/tests/migrate.rs, two scripts): request functions in order, each seeing what the one
+/// before it left; response functions in reverse; a `respond()` skips the later request
+/// functions, but its reply goes through every response function, the later script's too.
+#[test]
+fn lua_filters_chain_as_envoy_chains_them() {
+    use moonshift_harness::lua::LuaChain;
+    let first = r#"
+        function envoy_on_request(h)
+          h:headers():add("x-first", "1")
+          if h:headers():get(":path") == "/deny" then
+            h:respond({[":status"] = "403"}, "no")
+          end
+        end
+        function envoy_on_response(h) h:headers():add("x-order", "first") end
+    "#;
+    let second = r#"
+        function envoy_on_request(h)
+          h:headers():add("x-second-saw", h:headers():get("x-first") or "nothing")
+        end
+        function envoy_on_response(h) h:headers():add("x-order", "second") end
+    "#;
+    let clock = Clock::at_millis(1_700_000_000_000);
+    let mut chain = LuaChain::start(&[first, second], &clock).expect("scripts load");
+    let request = |path: &str| Exchange::get("example.com", path);
+    let passed = chain.exchange(&request("/"));
+    let upstream = passed.upstream_request.expect("reaches the upstream");
+    assert_eq!(
+        joined(&upstream, "x-second-saw").as_deref(),
+        Some(&b"1"[..])
+    );
+    assert_eq!(
+        joined(&passed.response.headers, "x-order").as_deref(),
+        Some(&b"second,first"[..])
+    );
+    let denied = chain.exchange(&request("/deny"));
+    assert!(denied.upstream_request.is_none());
+    assert_eq!(denied.response.status, 403);
+    assert_eq!(
+        joined(&denied.response.headers, "x-order").as_deref(),
+        Some(&b"second,first"[..])
+    );
+    let refused = LuaChain::start(&[first, "function broken("], &clock).expect_err("refused");
+    assert!(
+        refused.starts_with("Lua filter 1: script does not load"),
+        "{refused}"
+    );
+}

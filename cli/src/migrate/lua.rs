@@ -73,6 +73,18 @@ pub struct Reads {
     pub metadata: BTreeSet<String>,
 }
 
+impl Reads {
+    /// Adds what `other` reads (several scripts read, together, what each reads).
+    pub fn extend(&mut self, other: &Reads) {
+        self.headers.extend(other.headers.iter().cloned());
+        self.response_headers
+            .extend(other.response_headers.iter().cloned());
+        self.paths.extend(other.paths.iter().cloned());
+        self.methods.extend(other.methods.iter().cloned());
+        self.metadata.extend(other.metadata.iter().cloned());
+    }
+}
+
 /// Why a node has no translation, and what to use instead.
 struct No {
     why: String,

@@ -20,7 +20,7 @@ mod source;
 
 use crate::manifests::{self, Plugin};
 use crate::{compare, validate};
-use lua::{Reading, Step};
+use lua::{Reading, Reads, Step};
 use moonshift_harness::exchange::RouteMetadata;
 use moonshift_harness::scenario::ExchangeSpec;
 use serde_json::{json, Value};
@@ -103,6 +103,53 @@ pub fn pipeline_config(reading: &Reading) -> Value {
     json!({"filters": filters})
 }
 
+/// The plugin for several Lua filters in chain order. In Envoy, the scripts' request functions
+/// run in order, and their response functions in reverse, on every response: also on a local
+/// reply one of them sends, which goes through every Lua filter's `envoy_on_response`, the
+/// later ones' too (observed in Envoy 1.40). The pipeline passes a local reply back only
+/// through the members before the one that sent it, so every script's response steps come
+/// first, in script order (the pipeline runs them in reverse), then every script's request
+/// steps in order: as [`pipeline_config`] does for one script.
+pub fn chain_config(readings: &[Reading]) -> Value {
+    let members = |reading: &Reading| match pipeline_config(reading) {
+        Value::Object(mut config) => match config.remove("filters") {
+            Some(Value::Array(filters)) => filters,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let (mut response, mut request) = (Vec::new(), Vec::new());
+    for reading in readings {
+        for member in members(reading) {
+            match member["filter"] == "response-decorator" {
+                true => response.push(member),
+                false => request.push(member),
+            }
+        }
+    }
+    response.extend(request);
+    json!({"filters": response})
+}
+
+/// The stay-on-Lua option: a TrafficExtension per script, named `name` (`name-1`, `name-2`, ...
+/// with several, each with a priority that keeps their order: higher runs first).
+fn lua_traffic_extensions(target: &manifests::Target, name: &str, scripts: &[String]) -> String {
+    match scripts {
+        [one] => manifests::yaml(&manifests::lua_traffic_extension(target, name, one)),
+        several => several
+            .iter()
+            .enumerate()
+            .map(|(i, script)| {
+                let mut manifest =
+                    manifests::lua_traffic_extension(target, &format!("{name}-{}", i + 1), script);
+                manifest["spec"]["priority"] = json!(several.len() - i);
+                manifests::yaml(&manifest)
+            })
+            .collect::<Vec<_>>()
+            .join("---\n"),
+    }
+}
+
 /// Requests that exercise what the Lua reads: a plain GET, then each header present (with every
 /// value a condition names, or a placeholder) and all of them at once, each path, each method.
 /// The headers read (pseudo-headers aside), each with the value a condition compares it to, or
@@ -120,7 +167,7 @@ fn valued(reads: &BTreeSet<(String, Option<String>)>) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
+pub fn derived_requests(reads: &Reads) -> Vec<ExchangeSpec> {
     let mut specs = Vec::new();
     // A request line as `--requests` takes them; the shape is fixed, so it always parses.
     let spec = |path: &str, method: &str, headers: Vec<(String, String)>| -> Option<ExchangeSpec> {
@@ -128,7 +175,7 @@ pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
     };
     specs.extend(spec("/", "GET", vec![]));
     specs.extend(spec("/orders/42?page=2", "POST", vec![]));
-    let headers = valued(&reading.reads.headers);
+    let headers = valued(&reads.headers);
     for header in &headers {
         specs.extend(spec("/", "GET", vec![header.clone()]));
     }
@@ -137,7 +184,7 @@ pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
         all.dedup_by(|a, b| a.0 == b.0);
         specs.extend(spec("/", "GET", all));
     }
-    for path in &reading.reads.paths {
+    for path in &reads.paths {
         let path = if path.starts_with('/') {
             path.clone()
         } else {
@@ -147,14 +194,14 @@ pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
         specs.extend(spec(&path, "GET", headers.clone()));
         specs.extend(spec(&format!("{path}x?q=1"), "GET", vec![]));
     }
-    for method in &reading.reads.methods {
+    for method in &reads.methods {
         specs.extend(spec("/", method, headers.clone()));
     }
     // The upstream's reply with each response header the script reads, then with all of them.
     let replied = |headers: Vec<(String, String)>| -> Option<ExchangeSpec> {
         serde_json::from_value(json!({"path": "/", "upstream": {"headers": headers}})).ok()
     };
-    let response_headers = valued(&reading.reads.response_headers);
+    let response_headers = valued(&reads.response_headers);
     for header in &response_headers {
         specs.extend(replied(vec![header.clone()]));
     }
@@ -169,9 +216,8 @@ pub fn derived_requests(reading: &Reading) -> Vec<ExchangeSpec> {
 
 /// A route that has every metadata key the Lua reads, each with a value of its own, under the
 /// name the compared Lua filter has (`envoy.filters.http.lua`).
-pub fn derived_route_metadata(reading: &Reading) -> RouteMetadata {
-    let fields: serde_json::Map<String, Value> = reading
-        .reads
+pub fn derived_route_metadata(reads: &Reads) -> RouteMetadata {
+    let fields: serde_json::Map<String, Value> = reads
         .metadata
         .iter()
         .map(|key| (key.clone(), json!(format!("moonshift-{key}"))))
@@ -241,14 +287,29 @@ pub fn run(args: &Args) -> Result<bool, String> {
     let text = crate::input::read(&args.file)?;
     let found = source::find(&text, &args.file)?;
     let origin = args.file.display().to_string();
-    let reading = lua::read(&found.lua)?;
-    if !reading.unconverted.is_empty() {
-        let report = report(&origin, &reading, None);
+    let readings = found
+        .scripts
+        .iter()
+        .map(|script| lua::read(script))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Each script's origin in the report: the file, and with several, the Lua filter's place.
+    let origins: Vec<String> = (0..readings.len())
+        .map(|i| match readings.len() {
+            1 => origin.clone(),
+            n => format!("{origin}, Lua filter {} of {n}", i + 1),
+        })
+        .collect();
+    if readings.iter().any(|r| !r.unconverted.is_empty()) {
+        let report: String = readings
+            .iter()
+            .zip(&origins)
+            .map(|(reading, origin)| report(origin, reading, None))
+            .collect();
         write(&args.out, "report.md", &report)?;
         print!("{report}");
         return Ok(false);
     }
-    let config = pipeline_config(&reading);
+    let config = chain_config(&readings);
     if let Some(refused) = validate::check("pipeline", &config) {
         return Err(format!(
             "the generated configuration is refused, which is a Moonshift bug: {refused}"
@@ -262,7 +323,13 @@ pub fn run(args: &Args) -> Result<bool, String> {
     let digest = moonshift_oci::image_of(&bundle, moonshift_oci::BUNDLE, &args.version)
         .map(|image| image.digest())
         .ok();
-    let report = report(&origin, &reading, Some(&config));
+    let last = readings.len().saturating_sub(1);
+    let report: String = readings
+        .iter()
+        .zip(&origins)
+        .enumerate()
+        .map(|(i, (reading, origin))| report(origin, reading, (i == last).then_some(&config)))
+        .collect();
     write(&args.out, "report.md", &report)?;
     write(
         &args.out,
@@ -298,7 +365,7 @@ pub fn run(args: &Args) -> Result<bool, String> {
             "trafficextension-lua.yaml",
             format!(
                 "# The stay-on-Lua option: the same script, managed by Istio 1.30's TrafficExtension.\n{}",
-                manifests::yaml(&manifests::lua_traffic_extension(&found.target, &lua_name, &found.lua))
+                lua_traffic_extensions(&found.target, &lua_name, &found.scripts)
             ),
         ),
     ] {
@@ -308,7 +375,11 @@ pub fn run(args: &Args) -> Result<bool, String> {
     if args.no_compare {
         return Ok(true);
     }
-    let mut requests = derived_requests(&reading);
+    let mut reads = Reads::default();
+    for reading in &readings {
+        reads.extend(&reading.reads);
+    }
+    let mut requests = derived_requests(&reads);
     if let Some(path) = &args.requests {
         requests.extend(crate::input::requests(path)?);
     }
@@ -321,16 +392,23 @@ pub fn run(args: &Args) -> Result<bool, String> {
         "\n## Compare: the Lua and the plugin on {} requests\n",
         requests.len()
     );
-    let route_metadata = derived_route_metadata(&reading);
+    let route_metadata = derived_route_metadata(&reads);
     let plugins = [plugin];
     let mut verdicts = compare::compare(
-        &found.lua,
+        &found.scripts,
         &plugins,
         requests.clone(),
         route_metadata.clone(),
     )?;
     if args.envoy {
-        let lua = write(&args.out, "original.lua", &found.lua)?;
+        let lua = match found.scripts.as_slice() {
+            [one] => vec![write(&args.out, "original.lua", one)?],
+            several => several
+                .iter()
+                .enumerate()
+                .map(|(i, script)| write(&args.out, &format!("original-{}.lua", i + 1), script))
+                .collect::<Result<_, _>>()?,
+        };
         verdicts.extend(compare::compare_in_envoy(
             &lua,
             &plugins,

@@ -9,8 +9,46 @@ pub use crate::manifests::Target;
 
 #[derive(Debug, Clone)]
 pub struct Found {
-    pub lua: String,
+    /// The scripts, in filter-chain order: one Lua filter each.
+    pub scripts: Vec<String>,
     pub target: Target,
+}
+
+/// Why several Lua filters of one EnvoyFilter are, or are not, in a known order: every patch
+/// that carries one inserts it `INSERT_BEFORE` the same filter, so each lands after the ones
+/// before it, in the order of `configPatches`. Anything else (`INSERT_FIRST`, which reverses
+/// them; `INSERT_AFTER`; different anchors or contexts) depends on more than this file.
+fn chain_order(spec: &Value) -> Result<(), String> {
+    let mut anchors = Vec::new();
+    for patch in spec
+        .get("configPatches")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let mut lua = Vec::new();
+        scripts(patch, &mut lua, &mut false);
+        if lua.is_empty() {
+            continue;
+        }
+        let operation = patch
+            .get("patch")
+            .and_then(|p| p.get("operation"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if operation != "INSERT_BEFORE" {
+            return Err(format!(
+                "a patch inserts its Lua with `{operation}`, not INSERT_BEFORE"
+            ));
+        }
+        anchors.push(patch.get("match").cloned().unwrap_or(Value::Null));
+    }
+    match anchors.windows(2).all(|pair| pair.first() == pair.get(1)) {
+        true => Ok(()),
+        false => {
+            Err("the patches insert their Lua at different places (their `match` differs)".into())
+        }
+    }
 }
 
 /// Every Lua filter's source in `value`: `inline_code`, or `default_source_code.inline_string`.
@@ -67,11 +105,12 @@ fn mode(spec: &Value) -> Option<&'static str> {
     }
 }
 
-/// Finds the one Lua script in `text` (`path` tells a `.lua` file).
+/// Finds the Lua in `text` (`path` tells a `.lua` file): one script, or several Lua filters of
+/// one EnvoyFilter in a known order ([`chain_order`]).
 pub fn find(text: &str, path: &Path) -> Result<Found, String> {
     if path.extension().is_some_and(|e| e == "lua") {
         return Ok(Found {
-            lua: text.to_string(),
+            scripts: vec![text.to_string()],
             target: Target {
                 name: "lua".into(),
                 namespace: "default".into(),
@@ -115,14 +154,26 @@ pub fn find(text: &str, path: &Path) -> Result<Found, String> {
             target_refs: spec.get("targetRefs").cloned(),
             mode: mode(&spec).map(str::to_string),
         };
-        found.extend(lua.into_iter().map(|lua| Found {
-            lua,
-            target: target.clone(),
-        }));
+        if lua.len() > 1 {
+            let envoy_filter = document.get("kind").and_then(Value::as_str) == Some("EnvoyFilter");
+            let ordered = match envoy_filter {
+                true => chain_order(&spec),
+                false => Err("only an EnvoyFilter's patches say their order here".into()),
+            };
+            if let Err(why) = ordered {
+                return Err(format!("{}: {} Lua scripts, and their order in the filter chain is not known: {why}; migrate one script at a time (split the file)", path.display(), lua.len()));
+            }
+        }
+        if !lua.is_empty() {
+            found.push(Found {
+                scripts: lua,
+                target,
+            });
+        }
     }
     match found.len() {
         0 => Err(format!("{}: no Lua filter found (inline_code or default_source_code.inline_string of an envoy.filters.http.lua)", path.display())),
         1 => Ok(found.remove(0)),
-        n => Err(format!("{}: {n} Lua scripts; migrate one script at a time (split the file)", path.display())),
+        n => Err(format!("{}: Lua in {n} documents, whose order in the filter chain depends on their priority and age; migrate one document at a time (split the file)", path.display())),
     }
 }
