@@ -18,12 +18,13 @@ use std::time::Duration;
 pub struct Variant {
     pub label: &'static str,
     filters: Vec<Value>,
-    /// Changes to the bootstrap (routes, access logs) that give the native effect.
-    patch: Option<fn(&mut Value)>,
+    /// Changes to the bootstrap (routes, access logs) that give the native effect: fields merged
+    /// into its `route` and `http_connection_manager` (a filter's `bench_native`).
+    patch: Option<Value>,
 }
 
 pub struct Case {
-    pub name: &'static str,
+    pub name: String,
     pub variants: Vec<Variant>,
     /// Measured in front of a direct response only (the platform's own costs).
     pub direct_only: bool,
@@ -87,20 +88,24 @@ fn hand_written_variant(label: &'static str, name: &str, root_id: &str) -> Varia
     }
 }
 
-/// response-decorator with no operations: the floor, a filter doing nothing.
-fn nothing() -> Value {
-    json!({"operations": []})
+/// A filter's facts (its crate's `[package.metadata.moonshift]`).
+fn facts(filter: &str) -> Option<moonshift_oci::facts::Facts> {
+    moonshift_oci::facts::of(&moonshift_tests::paths::workspace_root(), filter).ok()
 }
 
-/// The configuration a filter is measured with: the one it is deployed with (its crate's
-/// `plugin_config`, in `deploy/`), except where that would not serve every request:
-/// local-ratelimit's bucket must never limit, and api-key-auth admits the load generator's own
-/// `user-agent: moonshift-bench` as its key (the admitted path: hash, compare, `x-validated`).
+/// The configuration a filter is measured with: its own `bench_config` (its Cargo.toml), else
+/// the one it is deployed with (`plugin_config`, in `deploy/`).
 fn bench_config(filter: &str) -> Option<Value> {
-    // The filter's own `bench_config` (its Cargo.toml), else its deployed configuration.
-    moonshift_oci::facts::of(&moonshift_tests::paths::workspace_root(), filter)
-        .ok()
-        .map(|facts| facts.bench_config)
+    facts(filter).map(|facts| facts.bench_config)
+}
+
+/// The floor: the first filter (by name) whose crate names a configuration under which it does
+/// nothing (`bench_floor_config`), with that configuration.
+fn floor() -> Option<(&'static str, Value)> {
+    moonshift_tests::paths::FILTERS
+        .iter()
+        .copied()
+        .find_map(|filter| Some((filter, facts(filter)?.bench_floor_config?)))
 }
 
 /// C and D: the filter as its Lua reference and as its Wasm module, with the same configuration.
@@ -119,28 +124,59 @@ fn lua_and_wasm(filter: &str, config: Option<Value>) -> [Variant; 2] {
     ]
 }
 
-/// A single filter's case: A none, B `native`, C Lua and D Wasm with its [`bench_config`].
-fn filter_case(name: &'static str, native: Variant) -> Case {
+/// B for `filter`: its crate's `bench_native` (bootstrap fields), else its native equivalent
+/// with its benchmark configuration (`moonshift_bundle::native`); `None` if it has neither.
+fn native(filter: &str) -> Option<Variant> {
+    let facts = facts(filter)?;
+    if let Some(patch) = facts.bench_native {
+        return Some(Variant {
+            label: "B native",
+            filters: vec![],
+            patch: Some(patch),
+        });
+    }
+    let entry = moonshift_bundle::native(filter, Some(&facts.bench_config), 1).ok()?;
+    Some(Variant {
+        label: "B native",
+        filters: vec![entry],
+        patch: None,
+    })
+}
+
+/// A filter's case: A none, B native, C Lua and D Wasm with its [`bench_config`], and G the
+/// same effect by a hand-written module where its crate names one (`bench_by_hand`).
+fn filter_case(name: &str, native: Variant) -> Case {
+    let mut variants = with(vec![none(), native], lua_and_wasm(name, bench_config(name)));
+    if let Some(by_hand) = facts(name).and_then(|f| f.bench_by_hand) {
+        // The same effect by a hand-written module: the SDK's share of D's cost.
+        variants.push(Variant {
+            label: "G Wasm by hand, no SDK",
+            filters: vec![envoy::wasm_filter_at(name, &hand_written(&by_hand), None)],
+            patch: None,
+        });
+    }
     Case {
-        name,
-        variants: with(vec![none(), native], lua_and_wasm(name, bench_config(name))),
+        name: name.to_string(),
+        variants,
         direct_only: false,
     }
 }
 
-/// B: no filter, the bootstrap changed by `patch`.
-fn native_patch(patch: fn(&mut Value)) -> Variant {
-    Variant {
-        label: "B native",
-        filters: vec![],
-        patch: Some(patch),
-    }
-}
+/// Finds a part of the bootstrap.
+type Locate = fn(&mut Value) -> Option<&mut Value>;
 
-/// Adds one header through the route's `request_headers_to_add` / `response_headers_to_add`.
-fn add_route_header(config: &mut Value, field: &str, key: &str, value: &str) {
-    if let Some(r) = route(config) {
-        r[field] = json!([{"header": {"key": key, "value": value}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}]);
+/// Merges `patch`'s `route` and `http_connection_manager` fields into the bootstrap.
+fn apply_patch(config: &mut Value, patch: &Value) {
+    let targets: [(&str, Locate); 2] = [("route", route), ("http_connection_manager", hcm)];
+    for (key, target) in targets {
+        let (Some(fields), Some(into)) =
+            (patch.get(key).and_then(Value::as_object), target(config))
+        else {
+            continue;
+        };
+        for (field, value) in fields {
+            into[field.as_str()] = value.clone();
+        }
     }
 }
 
@@ -158,120 +194,73 @@ fn none() -> Variant {
 }
 
 pub fn cases() -> Vec<Case> {
-    // Native local_ratelimit with the bucket local-ratelimit is measured with, too large to
-    // ever limit: the filter's own translation.
-    let native_ratelimit = moonshift_bundle::native(
-        "local-ratelimit",
-        bench_config("local-ratelimit").as_ref(),
-        1,
-    )
-    .unwrap_or_else(|e| panic!("local-ratelimit's native equivalent: {e}"));
     let filters = moonshift_tests::paths::FILTERS.iter().copied();
     let all_lua: Vec<_> = filters.clone().map(|f| lua(f, bench_config(f))).collect();
     let all_wasm: Vec<_> = filters.clone().map(|f| wasm(f, bench_config(f))).collect();
     let all_bundle: Vec<_> = filters
+        .clone()
         .map(|f| {
             let config = bench_config(f).map(|c| c.to_string());
             envoy::bundle_filter(f, "moonshift", config.as_deref())
         })
         .collect();
-    vec![
-        Case {
-            // The floor: each filter type doing nothing (response-decorator with no operations),
-            // to tell the platform's cost of a filter from the cost of its work.
-            name: "floor (a filter doing nothing)",
-            variants: with(
-                vec![none()],
-                lua_and_wasm("response-decorator", Some(nothing())),
-            ),
+    let mut cases = Vec::new();
+    if let Some((filter, config)) = floor() {
+        // The floor: a filter doing nothing, to tell the platform's cost of a filter from the
+        // cost of its work.
+        cases.push(Case {
+            name: "floor (a filter doing nothing)".into(),
+            variants: with(vec![none()], lua_and_wasm(filter, Some(config))),
             direct_only: false,
-        },
-        Case {
-            // What the platform costs before any module code: Envoy's Wasm filter with a module
-            // it never enters, and with three empty callbacks, against an empty Lua script.
-            name: "floor by hand (no SDK)",
-            variants: vec![
-                none(),
-                Variant {
-                    label: "C Lua, empty envoy_on_response",
-                    filters: vec![envoy::lua_filter_at(
-                        &moonshift_tests::paths::workspace_root().join("bench/floor/empty.lua"),
-                    )],
-                    patch: None,
-                },
-                hand_written_variant("D Wasm, no callbacks", "no-callbacks", "floor"),
-                hand_written_variant("F Wasm, three empty callbacks", "empty-callbacks", "floor"),
-            ],
-            direct_only: true,
-        },
-        filter_case(
-            "timestamp-header",
-            native_patch(|c| {
-                add_route_header(
-                    c,
-                    "request_headers_to_add",
-                    "x-request-timestamp",
-                    "%START_TIME(%Y-%m-%dT%H:%M:%SZ)%",
-                )
-            }),
-        ),
-        filter_case(
-            "path-logger",
-            native_patch(|c| {
-                if let Some(h) = hcm(c) {
-                    h["access_log"] = json!([{"name": "envoy.access_loggers.file", "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                        "path": "/dev/null",
-                        "log_format": {"text_format_source": {"inline_string": "Request path: %REQ(:PATH)%\n"}}}}]);
-                }
-            }),
-        ),
-        filter_case(
-            "local-ratelimit",
+        });
+    }
+    cases.push(Case {
+        // What the platform costs before any module code: Envoy's Wasm filter with a module
+        // it never enters, and with three empty callbacks, against an empty Lua script.
+        name: "floor by hand (no SDK)".into(),
+        variants: vec![
+            none(),
             Variant {
-                label: "B native",
-                filters: vec![native_ratelimit],
+                label: "C Lua, empty envoy_on_response",
+                filters: vec![envoy::lua_filter_at(
+                    &moonshift_tests::paths::workspace_root().join("bench/floor/empty.lua"),
+                )],
                 patch: None,
             },
-        ),
-        {
-            let mut case = filter_case(
-                "response-decorator",
-                native_patch(|c| {
-                    add_route_header(c, "response_headers_to_add", "x-lua-processed", "true")
-                }),
-            );
-            // The same effect by a hand-written module: the SDK's share of D's cost.
-            case.variants.push(hand_written_variant(
-                "G Wasm by hand, no SDK",
-                "decorator-by-hand",
-                "response-decorator",
-            ));
-            case
-        },
-        Case {
-            name: "every filter chained",
-            variants: vec![
-                none(),
-                Variant {
-                    label: "C Lua",
-                    filters: all_lua,
-                    patch: None,
-                },
-                Variant {
-                    label: "D Wasm",
-                    filters: all_wasm,
-                    patch: None,
-                },
-                Variant {
-                    label: "E Wasm, one shared module",
-                    filters: all_bundle,
-                    patch: None,
-                },
-            ],
-            direct_only: false,
-        },
-    ]
+            hand_written_variant("D Wasm, no callbacks", "no-callbacks", "floor"),
+            hand_written_variant("F Wasm, three empty callbacks", "empty-callbacks", "floor"),
+        ],
+        direct_only: true,
+    });
+    // Each filter that has a native way to the same effect.
+    for filter in filters {
+        if let Some(native) = native(filter) {
+            cases.push(filter_case(filter, native));
+        }
+    }
+    cases.push(Case {
+        name: "every filter chained".into(),
+        variants: vec![
+            none(),
+            Variant {
+                label: "C Lua",
+                filters: all_lua,
+                patch: None,
+            },
+            Variant {
+                label: "D Wasm",
+                filters: all_wasm,
+                patch: None,
+            },
+            Variant {
+                label: "E Wasm, one shared module",
+                filters: all_bundle,
+                patch: None,
+            },
+        ],
+        direct_only: false,
+    });
+    cases
 }
 
 fn cpu_ticks(pid: u32) -> u64 {
@@ -330,8 +319,8 @@ fn measure(
                 r["direct_response"] = json!({"status": 200, "body": {"inline_string": "ok"}});
             }
         }
-        if let Some(patch) = variant.patch {
-            patch(&mut config);
+        if let Some(patch) = &variant.patch {
+            apply_patch(&mut config, patch);
         }
         config
     })
@@ -360,12 +349,15 @@ fn measure(
 
 /// The counted cost of one request through each module (see `costs`).
 fn cost_rows() -> Vec<costs::Row> {
-    let mut rows = vec![costs::measure(
-        "floor (response-decorator, no operations)",
-        "response-decorator",
-        "response-decorator",
-        Some(&nothing()),
-    )];
+    let mut rows = Vec::new();
+    if let Some((filter, config)) = floor() {
+        rows.push(costs::measure(
+            &format!("floor ({filter}, {config})"),
+            filter,
+            filter,
+            Some(&config),
+        ));
+    }
     for filter in moonshift_tests::paths::FILTERS.iter().copied() {
         rows.push(costs::measure(
             filter,
@@ -567,7 +559,7 @@ fn main() {
                 }
             }
             results.push(report::CaseResult {
-                case: case.name,
+                case: case.name.clone(),
                 backend,
                 labels: case.variants.iter().map(|v| v.label).collect(),
                 samples,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 pub struct CaseResult {
-    pub case: &'static str,
+    pub case: String,
     pub backend: Backend,
     pub labels: Vec<&'static str>,
     /// Per variant, one sample per round.
@@ -154,11 +154,11 @@ pub fn render(
     );
     let _ = writeln!(
         md,
-        "A: no filter. B: the native way to the same effect (route `request_headers_to_add` with `%START_TIME%`, an access log to /dev/null, native \
-         `local_ratelimit` with a bucket too large to limit, route `response_headers_to_add`). C: the Lua reference. D: the Wasm filter (V8), one module \
+        "A: no filter. B: the native way to the same effect, from each filter's crate (`bench_native`, or its native equivalent): route `request_headers_to_add` with `%START_TIME%`, an access log to /dev/null, native \
+         `local_ratelimit` with a bucket too large to limit, route `response_headers_to_add`. C: the Lua reference. D: the Wasm filter (V8), one module \
          (and so one VM per worker) per filter. E: the four filters from one module (`moonshift-bundle`), sharing one VM per worker (`vm_id`). \
          The platform's share, from hand-written modules in `bench/floor/` (WebAssembly text, no SDK): *floor by hand* compares an empty Lua script (C) with a \
-         module Envoy never enters (D) and one with three empty callbacks (F); G is response-decorator's effect written by hand, one host call and nothing else.\n"
+         module Envoy never enters (D) and one with three empty callbacks (F); G is a filter's effect written by hand (its crate's `bench_by_hand`: response-decorator's, one host call and nothing else).\n"
     );
     let _ = writeln!(
         md,

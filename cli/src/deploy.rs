@@ -212,6 +212,9 @@ mod tests {
             fail_why: String::new(),
             plugin_config: Value::Null,
             bench_config: Value::Null,
+            bench_native: None,
+            bench_floor_config: None,
+            bench_by_hand: None,
         }
     }
 

@@ -20,6 +20,15 @@ pub struct Facts {
     pub plugin_config: Value,
     /// The configuration benchmarks measure it with; `plugin_config` when not given.
     pub bench_config: Value,
+    /// How Envoy gets the same effect natively, for `moonshift-bench`'s B: fields merged into
+    /// the bootstrap's `route` and `http_connection_manager` (route headers, an access log).
+    /// Absent: the filter's native equivalent (`moonshift_bundle::native`), if it has one.
+    pub bench_native: Option<Value>,
+    /// A configuration under which the filter does nothing: the benchmarks' floor.
+    pub bench_floor_config: Option<Value>,
+    /// A hand-written module with the same effect, `bench/floor/<name>.wat`: the share of the
+    /// filter's cost that is not the platform's.
+    pub bench_by_hand: Option<String>,
 }
 
 impl Facts {
@@ -84,9 +93,28 @@ pub fn read(cargo_toml: &Path) -> Result<Facts, String> {
         })?,
         None => plugin_config.clone(),
     };
+    let json = |key: &str| -> Result<Option<Value>, String> {
+        meta.get(key)
+            .and_then(toml::Value::as_str)
+            .map(|text| {
+                serde_json::from_str(text).map_err(|e| {
+                    format!(
+                        "{}: package.metadata.moonshift.{key}: {e}",
+                        cargo_toml.display()
+                    )
+                })
+            })
+            .transpose()
+    };
     Ok(Facts {
         filter: name.to_string(),
         bench_config,
+        bench_native: json("bench_native")?,
+        bench_floor_config: json("bench_floor_config")?,
+        bench_by_hand: meta
+            .get("bench_by_hand")
+            .and_then(toml::Value::as_str)
+            .map(str::to_string),
         phase: field("phase")?,
         phase_why: field("phase_why")?,
         fail_strategy: field("fail_strategy")?,
