@@ -369,8 +369,41 @@ fn cost_rows() -> Vec<costs::Row> {
     rows
 }
 
+/// The Lua filters of an `--ab` setup: `files`, comma separated, in chain order, each written
+/// under target/bench/ab/ with its configuration rendered in. With several files and a
+/// pipeline configuration (`{filters: [{filter, config}, ...]}`, one member per file), the
+/// `i`th file gets the `i`th member's configuration: the same filters as Lua scripts chained
+/// and as one pipeline plugin. One file gets `config` itself.
+fn lua_chain(label: &str, files: &str, config: Option<&Value>) -> Result<Vec<Value>, String> {
+    let files: Vec<&str> = files.split(',').collect();
+    let members = config
+        .and_then(|c| c.get("filters"))
+        .and_then(Value::as_array)
+        .filter(|members| files.len() > 1 && members.len() == files.len());
+    let dir = moonshift_tests::paths::workspace_root().join("target/bench/ab");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut entries = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let source = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+        let own = match members {
+            Some(members) => members.get(i).and_then(|m| m.get("config")),
+            None => config,
+        };
+        let rendered = match moonshift_harness::lua_config::takes_config(&source) {
+            true => moonshift_harness::lua_config::render(&source, own)
+                .map_err(|e| format!("{file}: {e}"))?,
+            false => source,
+        };
+        let path = dir.join(format!("{label}-{i}.lua"));
+        std::fs::write(&path, rendered).map_err(|e| e.to_string())?;
+        entries.push(envoy::lua_filter_at(&path));
+    }
+    Ok(entries)
+}
+
 /// `--ab <filter> <a> <b> [rounds] [--config FILE]`: two setups of one filter in front of a
-/// direct response, each a `.wasm` module, a `.lua` script or `none`, with the filter's benchmark
+/// direct response, each a `.wasm` module, a `.lua` script (or several, comma separated: Lua
+/// filters chained, see [`lua_chain`]) or `none`, with the filter's benchmark
 /// configuration (or FILE's JSON; a `.lua` gets it rendered into its `config` table), alternating
 /// A B A B for `rounds` (default 10) rounds of 2 s:
 /// each one's CPU per request, and the per-round difference B - A, whose median is steadier than
@@ -378,7 +411,7 @@ fn cost_rows() -> Vec<costs::Row> {
 fn ab(args: &[String]) {
     let (Some(filter), Some(a), Some(b)) = (args.first(), args.get(1), args.get(2)) else {
         eprintln!(
-            "usage: moonshift-bench --ab <filter> <a.wasm|a.lua|none> <b.wasm|b.lua|none> [rounds]"
+            "usage: moonshift-bench --ab <filter> <a.wasm|a.lua[,b.lua...]|none> <b.wasm|b.lua[,...]|none> [rounds] [--config FILE]"
         );
         std::process::exit(2);
     };
@@ -401,24 +434,12 @@ fn ab(args: &[String]) {
         None => bench_config(filter),
     };
     let json = config.as_ref().map(Value::to_string);
-    // `none`: no filter; a `.lua` file: that script with `config` rendered in; else a module
-    // for `filter`'s root_id.
+    // `none`: no filter; a `.lua` file: that script with `config` rendered in; several, comma
+    // separated: that chain of Lua filters; else a module for `filter`'s root_id.
     let variant = |label: &'static str, spec: &str| -> Result<Variant, String> {
         let filters = match spec {
             "none" => vec![],
-            lua if lua.ends_with(".lua") => {
-                let source = std::fs::read_to_string(lua).map_err(|e| format!("{lua}: {e}"))?;
-                let rendered = match moonshift_harness::lua_config::takes_config(&source) {
-                    true => moonshift_harness::lua_config::render(&source, config.as_ref())
-                        .map_err(|e| format!("{lua}: {e}"))?,
-                    false => source,
-                };
-                let dir = moonshift_tests::paths::workspace_root().join("target/bench/ab");
-                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-                let path = dir.join(format!("{label}.lua"));
-                std::fs::write(&path, rendered).map_err(|e| e.to_string())?;
-                vec![envoy::lua_filter_at(&path)]
-            }
+            lua if lua.ends_with(".lua") => lua_chain(label, lua, config.as_ref())?,
             wasm => vec![envoy::wasm_filter_at(
                 filter,
                 std::path::Path::new(wasm),
