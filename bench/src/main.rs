@@ -9,7 +9,7 @@ mod load;
 mod report;
 
 use moonshift_tests::envoy::{self, Envoy, Launch};
-use moonshift_tests::runner::{filter_entry, Flavour};
+use moonshift_tests::runner::{self, filter_entry, Flavour};
 use moonshift_tests::upstream::Upstream;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -124,42 +124,44 @@ fn lua_and_wasm(filter: &str, config: Option<Value>) -> [Variant; 2] {
     ]
 }
 
-/// B for `filter`: its crate's `bench_native` (bootstrap fields), else its native equivalent
+/// B for a filter: its crate's `bench_native` (bootstrap fields), else its native equivalent
 /// with its benchmark configuration (`moonshift_bundle::native`); `None` if it has neither.
-fn native(filter: &str) -> Option<Variant> {
-    let facts = facts(filter)?;
-    if let Some(patch) = facts.bench_native {
-        return Some(Variant {
-            label: "B native",
-            filters: vec![],
-            patch: Some(patch),
-        });
-    }
-    let entry = moonshift_bundle::native(filter, Some(&facts.bench_config), 1).ok()?;
+fn native(facts: &moonshift_oci::facts::Facts) -> Option<Variant> {
+    let (filters, patch) = match &facts.bench_native {
+        Some(patch) => (vec![], Some(patch.clone())),
+        None => (
+            vec![moonshift_bundle::native(&facts.filter, Some(&facts.bench_config), 1).ok()?],
+            None,
+        ),
+    };
     Some(Variant {
         label: "B native",
-        filters: vec![entry],
-        patch: None,
+        filters,
+        patch,
     })
 }
 
-/// A filter's case: A none, B native, C Lua and D Wasm with its [`bench_config`], and G the
-/// same effect by a hand-written module where its crate names one (`bench_by_hand`).
-fn filter_case(name: &str, native: Variant) -> Case {
-    let mut variants = with(vec![none(), native], lua_and_wasm(name, bench_config(name)));
-    if let Some(by_hand) = facts(name).and_then(|f| f.bench_by_hand) {
-        // The same effect by a hand-written module: the SDK's share of D's cost.
-        variants.push(Variant {
-            label: "G Wasm by hand, no SDK",
-            filters: vec![envoy::wasm_filter_at(name, &hand_written(&by_hand), None)],
-            patch: None,
-        });
+/// A filter's case, if it has a native way to the same effect: A none, B native, C Lua and
+/// D Wasm with its `bench_config`, and G the same effect by a hand-written module where its
+/// crate names one (`bench_by_hand`: the SDK's share of D's cost).
+fn filter_case(facts: &moonshift_oci::facts::Facts) -> Option<Case> {
+    let name = facts.filter.as_str();
+    let mut variants = with(
+        vec![none(), native(facts)?],
+        lua_and_wasm(name, Some(facts.bench_config.clone())),
+    );
+    if let Some(by_hand) = &facts.bench_by_hand {
+        variants.push(hand_written_variant(
+            "G Wasm by hand, no SDK",
+            by_hand,
+            name,
+        ));
     }
-    Case {
+    Some(Case {
         name: name.to_string(),
         variants,
         direct_only: false,
-    }
+    })
 }
 
 /// Finds a part of the bootstrap.
@@ -233,11 +235,7 @@ pub fn cases() -> Vec<Case> {
         direct_only: true,
     });
     // Each filter that has a native way to the same effect.
-    for filter in filters {
-        if let Some(native) = native(filter) {
-            cases.push(filter_case(filter, native));
-        }
-    }
+    cases.extend(filters.filter_map(facts).filter_map(|f| filter_case(&f)));
     cases.push(Case {
         name: "every filter chained".into(),
         variants: vec![
@@ -381,24 +379,21 @@ fn lua_chain(label: &str, files: &str, config: Option<&Value>) -> Result<Vec<Val
         .and_then(Value::as_array)
         .filter(|members| files.len() > 1 && members.len() == files.len());
     let dir = moonshift_tests::paths::workspace_root().join("target/bench/ab");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut entries = Vec::new();
-    for (i, file) in files.iter().enumerate() {
-        let source = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
-        let own = match members {
-            Some(members) => members.get(i).and_then(|m| m.get("config")),
-            None => config,
-        };
-        let rendered = match moonshift_harness::lua_config::takes_config(&source) {
-            true => moonshift_harness::lua_config::render(&source, own)
-                .map_err(|e| format!("{file}: {e}"))?,
-            false => source,
-        };
-        let path = dir.join(format!("{label}-{i}.lua"));
-        std::fs::write(&path, rendered).map_err(|e| e.to_string())?;
-        entries.push(envoy::lua_filter_at(&path));
-    }
-    Ok(entries)
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let own = match members {
+                Some(members) => members.get(i).and_then(|m| m.get("config")),
+                None => config,
+            };
+            runner::lua_entry(
+                std::path::Path::new(file),
+                own,
+                &dir.join(format!("{label}-{i}.lua")),
+            )
+        })
+        .collect()
 }
 
 /// `--ab <filter> <a> <b> [rounds] [--config FILE]`: two setups of one filter in front of a

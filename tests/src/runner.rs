@@ -59,6 +59,27 @@ pub fn playable(scenario: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
+/// The Lua filter entry for the script at `source` with `config` rendered into its `config`
+/// table (a script without one runs as written), written to `path`, where Envoy loads it.
+pub fn lua_entry(
+    source: &std::path::Path,
+    config: Option<&Value>,
+    path: &std::path::Path,
+) -> Result<Value, String> {
+    let text = std::fs::read_to_string(source).map_err(|e| format!("{}: {e}", source.display()))?;
+    let rendered = match lua_config::takes_config(&text) {
+        true => {
+            lua_config::render(&text, config).map_err(|e| format!("{}: {e}", source.display()))?
+        }
+        false => text,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(path, rendered).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(envoy::lua_filter_at(path))
+}
+
 /// The HTTP filter entry for `flavour`; Lua configs are rendered into a file under `dir`.
 pub fn filter_entry(
     filter: &str,
@@ -71,18 +92,11 @@ pub fn filter_entry(
             filter,
             config.map(Value::to_string).as_deref(),
         )),
-        Flavour::Lua => {
-            let source =
-                std::fs::read_to_string(paths::lua_reference(filter)).map_err(|e| e.to_string())?;
-            let rendered = match lua_config::takes_config(&source) {
-                true => lua_config::render(&source, config)?,
-                false => source,
-            };
-            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-            let path = dir.join(format!("{filter}.lua"));
-            std::fs::write(&path, rendered).map_err(|e| e.to_string())?;
-            Ok(envoy::lua_filter_at(&path))
-        }
+        Flavour::Lua => lua_entry(
+            &paths::lua_reference(filter),
+            config,
+            &dir.join(format!("{filter}.lua")),
+        ),
         // The filter's own translation (its crate's), on this runner's one worker.
         Flavour::Native => moonshift_bundle::native(filter, config, 1),
     }
@@ -341,10 +355,10 @@ impl ClockRule {
         };
         for (filter, config) in members {
             let bytes = config.to_string();
-            for (header, format) in moonshift_bundle::clock_headers(filter, Some(bytes.as_bytes()))
-            {
-                rule.timestamps.push((header, format));
-            }
+            rule.timestamps.extend(moonshift_bundle::clock_headers(
+                filter,
+                Some(bytes.as_bytes()),
+            ));
             let operations = config.get("operations").and_then(Value::as_array);
             for op in operations.into_iter().flatten() {
                 let (Some(name), Some(value)) = (

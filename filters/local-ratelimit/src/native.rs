@@ -89,15 +89,15 @@ pub fn equivalent(config: Option<&Value>, workers: usize) -> Result<Value, Strin
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::indexing_slicing)]
     use super::*;
 
     #[test]
-    fn equivalents_table() {
+    fn equivalents_table() -> Result<(), String> {
         let typed = |config: Value, workers| {
             equivalent(Some(&config), workers).map(|entry| entry["typed_config"].clone())
         };
-        let defaults = typed(json!({}), 1).unwrap();
+        let defaults = typed(json!({}), 1)?;
         assert_eq!(
             defaults["token_bucket"],
             json!({"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "60s"})
@@ -111,11 +111,11 @@ mod tests {
             "local_rate_limit_enabled"
         );
         let bucket = json!({"token_bucket": {"max_tokens": 1, "tokens_per_fill": 3, "fill_interval": "250ms"}, "status": 503});
-        let native = typed(bucket, 2).unwrap();
+        let native = typed(bucket, 2)?;
         assert_eq!(native["token_bucket"]["fill_interval"], "0.250s");
         assert_eq!(native["status"], 503);
         assert_eq!(
-            typed(json!({"token_bucket": {"fill_interval": "1.5s"}}), 1).unwrap()["token_bucket"]
+            typed(json!({"token_bucket": {"fill_interval": "1.5s"}}), 1)?["token_bucket"]
                 ["fill_interval"],
             "1.500s"
         );
@@ -139,5 +139,6 @@ mod tests {
             assert_eq!(typed(config, workers), Err(why.to_string()));
         }
         assert!(typed(json!({"scope": "worker"}), 1).is_ok());
+        Ok(())
     }
 }
