@@ -4,18 +4,27 @@
 //! plugins the same `vm_config` (same `vm_id`, same code) and they share one VM per worker instead
 //! of one VM each.
 
+// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
+#![cfg_attr(not(any(test, feature = "schema", feature = "host")), no_std)]
+
+extern crate alloc;
+
 pub mod pipeline;
 #[cfg(feature = "schema")]
 pub mod schema;
 
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use api_key_auth::ApiKeyAuth;
+use core::any::Any;
 use local_ratelimit::LocalRateLimit;
 use local_reply::LocalReply;
 use moonshift_kit::{host, Action, DynFilter, Filter};
 use path_logger::PathLogger;
 use request_decorator::RequestDecorator;
 use response_decorator::ResponseDecorator;
-use std::any::Any;
 use timestamp_header::TimestampHeader;
 
 #[cfg(target_arch = "wasm32")]
@@ -157,7 +166,8 @@ pub fn build_filter(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynF
     let Some(member) = FILTERS.iter().find(|member| member.name == root_id) else {
         let names: Vec<&str> = filter_names().collect();
         return Err(format!(
-            "no filter has root_id {root_id:?}; use one of {} or pipeline",
+            "no filter has root_id {}; use one of {} or pipeline",
+            moonshift_shared::json::quote(root_id),
             names.join(", ")
         ));
     };

@@ -5,9 +5,14 @@
 //! and the ones before it only.
 
 use crate::Member;
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::any::Any;
 use moonshift_kit::{Action, DynFilter, Filter};
 use moonshift_shared::json::{self, Json};
-use std::any::Any;
 
 /// The most filters one pipeline may hold.
 pub const MAX_FILTERS: usize = 16;

@@ -3,6 +3,8 @@
 
 use crate::pipeline::{Pipeline, MAX_FILTERS};
 use crate::FILTERS;
+use alloc::format;
+use alloc::vec::Vec;
 use moonshift_kit::Filter;
 use serde_json::{json, Map, Value};
 

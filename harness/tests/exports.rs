@@ -7,14 +7,18 @@ use moonshift_harness::artifacts::{wasm_module, workspace_root};
 use std::collections::BTreeSet;
 
 /// What every module exports: memory, the WASI reactor entry, the ABI marker, the allocator the
-/// host fills buffers through, and the two configuration callbacks.
-const ALWAYS: [&str; 6] = [
+/// host fills buffers through, and the two configuration callbacks; and `memcmp`, which the kit
+/// defines for `core` (modules have no libc: kit/src/module.rs). A `#[no_mangle]` function is
+/// exported by the linker whatever its visibility; Envoy never calls an export that is not a
+/// proxy-wasm callback, so it costs nothing per request.
+const ALWAYS: [&str; 7] = [
     "memory",
     "_initialize",
     "proxy_abi_version_0_2_1",
     "proxy_on_memory_allocate",
     "proxy_on_vm_start",
     "proxy_on_configure",
+    "memcmp",
 ];
 
 /// The exports the crate in `dir` declares.
@@ -49,5 +53,36 @@ fn each_module_exports_only_what_its_filter_uses() {
     let modules = filters.map(|f| (*f, format!("filters/{f}")));
     for (module, dir) in modules.chain([("moonshift-bundle", "bundle".to_string())]) {
         assert_eq!(module_exports(module), declared_exports(&dir), "{module}");
+    }
+}
+
+/// What a module may import: the proxy-wasm ABI's host functions, and of WASI only `random_get`
+/// (the kit's one WASI call). Anything else, such as a C library function a module without `std`
+/// did not define (`env::memcmp`), makes Envoy refuse to load the module.
+fn module_imports(module: &str) -> BTreeSet<String> {
+    let bytes = std::fs::read(wasm_module(module)).unwrap();
+    let mut imported = BTreeSet::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::ImportSection(section) = payload.unwrap() {
+            for import in section {
+                let import = import.unwrap();
+                imported.insert(format!("{}::{}", import.module, import.name));
+            }
+        }
+    }
+    imported
+}
+
+#[test]
+fn each_module_imports_only_the_host_abi() {
+    let filters = moonshift_harness::artifacts::FILTERS.iter().copied();
+    for module in filters.chain(["moonshift-bundle"]) {
+        let foreign: Vec<String> = module_imports(module)
+            .into_iter()
+            .filter(|name| {
+                !name.starts_with("env::proxy_") && name != "wasi_snapshot_preview1::random_get"
+            })
+            .collect();
+        assert!(foreign.is_empty(), "{module} imports {foreign:?}");
     }
 }

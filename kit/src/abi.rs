@@ -1,6 +1,6 @@
 //! The proxy-wasm ABI 0.2.1 host functions Moonshift calls, exactly as the spec declares them
-//! (<https://github.com/proxy-wasm/spec/tree/main/abi-versions/v0.2.1>), and the only `unsafe`
-//! code in the workspace.
+//! (<https://github.com/proxy-wasm/spec/tree/main/abi-versions/v0.2.1>): with `module.rs` (the
+//! allocator, the panic handler), the only `unsafe` code in the workspace.
 //!
 //! Each wrapper passes pointers to memory the caller borrows for the duration of the call, and
 //! takes ownership of buffers the host returns (the host allocates them through
@@ -9,8 +9,9 @@
 
 #![allow(unsafe_code)]
 
-use std::alloc::{alloc, Layout};
-use std::ptr::{null_mut, NonNull};
+use alloc::alloc::{alloc, Layout};
+use alloc::vec::Vec;
+use core::ptr::{null_mut, NonNull};
 
 /// A proxy-wasm status other than `Ok` (spec: `proxy_status_t`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +24,8 @@ impl Status {
     pub const CAS_MISMATCH: Status = Status(8);
 }
 
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Status {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let name = match self.0 {
             1 => "NotFound",
             2 => "BadArgument",
@@ -263,7 +264,7 @@ pub fn send_local_response(status: u32, body: &[u8], headers: &[u8]) -> Result<(
     check(unsafe {
         proxy_send_local_response(
             status,
-            std::ptr::null(),
+            core::ptr::null(),
             0,
             body.as_ptr(),
             body.len(),

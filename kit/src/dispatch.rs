@@ -18,9 +18,10 @@
 
 use crate::filter::{Action, Filter};
 use crate::host::{self, LogLevel};
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::rc::Rc;
+use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 struct Root<F> {
     context_id: u32,
@@ -37,7 +38,7 @@ struct Stream<F: Filter> {
     state: F::Stream,
 }
 
-/// One module's plugins and streams. The export macro keeps one in a `thread_local!`; a VM is
+/// One module's plugins and streams. The export macro keeps one in a `static`; a VM is
 /// single-threaded, so each worker's VM has its own.
 ///
 /// `PER_STREAM` is a constant so that a stateless module carries no stream table at all.
@@ -46,8 +47,8 @@ pub struct Plugins<F: Filter, const PER_STREAM: bool> {
     streams: RefCell<BTreeMap<u32, Stream<F>>>,
 }
 
-impl<F: Filter, const PER_STREAM: bool> std::fmt::Debug for Plugins<F, PER_STREAM> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<F: Filter, const PER_STREAM: bool> core::fmt::Debug for Plugins<F, PER_STREAM> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Plugins").field("filter", &F::NAME).finish()
     }
 }
@@ -206,29 +207,27 @@ macro_rules! export_filter {
         $($crate::export_filter!(@phase $phase);)*
     };
     (@plugins $filter:ty, $per_stream:expr) => {
-        thread_local! {
-            static PLUGINS: $crate::dispatch::Plugins<$filter, $per_stream> =
-                const { $crate::dispatch::Plugins::new() };
-        }
+        static PLUGINS: $crate::module::VmLocal<$crate::dispatch::Plugins<$filter, $per_stream>> =
+            $crate::module::VmLocal($crate::dispatch::Plugins::new());
         #[no_mangle]
         pub extern "C" fn proxy_on_vm_start(_root_context_id: u32, _size: usize) -> u32 {
-            PLUGINS.with(|p| p.vm_start())
+            PLUGINS.vm_start()
         }
         #[no_mangle]
         pub extern "C" fn proxy_on_configure(root_context_id: u32, _size: usize) -> u32 {
-            PLUGINS.with(|p| p.configure(root_context_id))
+            PLUGINS.configure(root_context_id)
         }
     };
     (@phase request_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {
-            PLUGINS.with(|p| p.request(context_id))
+            PLUGINS.request(context_id)
         }
     };
     (@phase response_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {
-            PLUGINS.with(|p| p.response(context_id))
+            PLUGINS.response(context_id)
         }
     };
 }

@@ -1,7 +1,9 @@
 //! The one trait a filter implements, and its object-safe form for modules that hold several
 //! filters (the bundle).
 
-use std::any::Any;
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::any::Any;
 
 /// What a header callback tells Envoy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +42,7 @@ pub trait Filter: Sized + 'static {
     /// removal); otherwise the response phase gets `Stream::default()`. By default, state that
     /// takes no room (`()`) is not kept and any other state is.
     fn keeps(&self, _stream: &Self::Stream) -> bool {
-        std::mem::size_of::<Self::Stream>() != 0
+        core::mem::size_of::<Self::Stream>() != 0
     }
 }
 

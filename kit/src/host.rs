@@ -3,7 +3,9 @@
 
 use crate::abi::{self, Status};
 use crate::wire::{self, HeaderList};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::time::Duration;
 
 /// proxy-wasm log levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,9 +36,9 @@ pub fn log_level() -> Result<LogLevel, Status> {
     })
 }
 
-/// The wall clock, as the host reads it; the epoch if the host fails.
-pub fn now() -> SystemTime {
-    abi::current_time_nanoseconds().map_or(UNIX_EPOCH, |ns| UNIX_EPOCH + Duration::from_nanos(ns))
+/// The wall clock, as the host reads it: the time since the Unix epoch; zero if the host fails.
+pub fn now() -> Duration {
+    Duration::from_nanos(abi::current_time_nanoseconds().unwrap_or(0))
 }
 
 /// `N` random bytes from the host's random source (WASI `random_get`); `None` if it fails.

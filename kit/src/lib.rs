@@ -15,11 +15,20 @@
 //!   replies, shared data, counters.
 //! - [`filter`]: the [`Filter`] trait.
 //! - [`dispatch`]: context ids to plugins and streams; the [`export_filter!`] macro.
+//! - `module` (wasm32 only): the allocator, the panic handler and `VmLocal`, because modules
+//!   are built without `std` (its panic machinery alone was 20 to 33 KB of every module).
+
+// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 pub mod abi;
 pub mod dispatch;
 pub mod filter;
 pub mod host;
+#[cfg(all(target_arch = "wasm32", not(test)))]
+pub mod module;
 pub mod wire;
 
 pub use filter::{Action, DynFilter, Filter};

@@ -2,6 +2,9 @@
 //! `(u32 name size, u32 value size)` pair per entry, then each name and value followed by a NUL;
 //! a property path is its segments joined by NUL. All integers little-endian.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// A header map as the host gives it: names (lowercase in Envoy) with their raw value bytes,
 /// in order, repeated names kept.
 pub type HeaderList = Vec<(String, Vec<u8>)>;

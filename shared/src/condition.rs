@@ -25,6 +25,11 @@
 use crate::config::{self, ConfigError};
 use crate::lua_pattern::LuaPattern;
 use crate::template::{Context, Phase};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 use serde::Deserialize;
 
 #[cfg(feature = "regex")]
@@ -293,7 +298,7 @@ impl Condition {
             Self::Status(codes) => context
                 .header(Phase::Response, ":status")
                 .and_then(|s| {
-                    std::str::from_utf8(&s)
+                    core::str::from_utf8(&s)
                         .ok()
                         .and_then(|s| s.parse::<u16>().ok())
                 })

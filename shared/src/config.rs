@@ -9,8 +9,11 @@
 //! `token_bucket.fill_interval must be >= 50ms, got "10ms"`.
 
 use crate::json;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use core::fmt;
 use serde::de::DeserializeOwned;
-use std::fmt;
 
 /// A configuration the filter refuses. `on_configure` logs it and returns `false`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +86,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}
 
 /// What `Filter::configure` returns on a refusal (the kit logs it and refuses the plugin), so
 /// that a filter's configure is `Ok(Self { settings: config::parse(config)? })`.

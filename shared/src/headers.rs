@@ -5,6 +5,9 @@
 //! `String` getters panic on non-UTF-8 bytes. [`lua_get`] works on the `_bytes` header list and
 //! gives what Lua gives.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// A header map as proxy-wasm's `get_http_request_headers_bytes` returns it: names are lowercase,
 /// order and repeated entries are kept.
 pub type HeaderList = [(String, Vec<u8>)];

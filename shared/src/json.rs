@@ -9,8 +9,12 @@
 //! (`token_bucket.max_tokens: invalid type: ...`). `serde_json` itself is used by the tests to
 //! check this reader.
 
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::fmt;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
-use std::fmt;
 
 /// How deep arrays and objects may nest.
 pub const MAX_DEPTH: usize = 32;
@@ -72,7 +76,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
 
 /// `"text"` with JSON escapes, for error messages.
 pub fn quote(text: &str) -> String {
@@ -294,7 +298,7 @@ impl Parser<'_> {
             self.pos = start;
             return Err(self.error("numbers must be integers"));
         }
-        let text = std::str::from_utf8(digits).unwrap_or_default();
+        let text = core::str::from_utf8(digits).unwrap_or_default();
         let magnitude: u64 = text
             .parse()
             .map_err(|_| self.error("number out of range"))?;
@@ -585,7 +589,7 @@ fn unexpected(value: &Json) -> Unexpected<'_> {
 }
 
 struct Seq<'a> {
-    items: std::slice::Iter<'a, Json>,
+    items: core::slice::Iter<'a, Json>,
     index: usize,
 }
 
@@ -608,7 +612,7 @@ impl<'de> de::SeqAccess<'de> for Seq<'de> {
 }
 
 struct Map<'a> {
-    entries: std::slice::Iter<'a, (String, Json)>,
+    entries: core::slice::Iter<'a, (String, Json)>,
     value: Option<(&'a str, &'a Json)>,
 }
 

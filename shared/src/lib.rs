@@ -10,6 +10,11 @@
 //! All of it is pure and unit-tested on the host, except [`stream`] and [`operations::apply`],
 //! which read and change a live stream through `moonshift-kit`.
 
+// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
+#![cfg_attr(not(any(test, feature = "schema")), no_std)]
+
+extern crate alloc;
+
 pub mod clock;
 pub mod condition;
 pub mod config;

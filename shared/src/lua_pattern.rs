@@ -19,6 +19,10 @@
 //! unclosed `[` or `(`, an unmatched `)`, a range ending in `%`, and NUL (Lua 5.1 patterns stop
 //! at NUL; write `%z`).
 
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// Why a pattern is refused: a sentence naming the byte offset.
 pub type PatternError = String;
 

@@ -16,6 +16,8 @@
 //! ListValue list_value = 6 } }`. A repeated key or a repeated `kind` keeps the last, as
 //! protobuf does; anything malformed reads as missing.
 
+use alloc::vec::Vec;
+
 /// One field: its number and, for a length-delimited field, its bytes.
 struct Field<'a> {
     number: u64,

@@ -23,9 +23,12 @@ use crate::condition::{self, Condition, ConditionConfig};
 use crate::config::{self, ConfigError};
 use crate::stream::Live;
 use crate::template::{Context, Phase, Template};
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use moonshift_kit::host::Map;
 use serde::Deserialize;
-use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
@@ -206,7 +209,7 @@ pub fn apply(operations: &[Operation], phase: Phase, filter: &str) {
                     .map(|(key, _)| key)
                     .filter(|key| key.starts_with(name))
                     .collect();
-                names.sort();
+                names.sort_unstable();
                 names.dedup();
                 names.iter().try_for_each(|key| headers.remove(key))
             }

@@ -6,6 +6,7 @@
 
 use crate::headers::lua_get;
 use crate::template::{Context, Phase};
+use alloc::vec::Vec;
 use moonshift_kit::host::{self, Map};
 use moonshift_kit::wire::HeaderList;
 

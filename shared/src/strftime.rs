@@ -5,7 +5,10 @@
 //! beyond "C", no time zone database), and [`Format::render`] writes exactly what glibc writes.
 //! Composite conversions (`%c %D %F %r %R %T %x %X %h`) are expanded when parsing.
 
-use std::fmt::Write as _;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
 
 /// The conversions [`Format::parse`] accepts, for error messages and documentation.
 pub const SUPPORTED: &str =
@@ -57,6 +60,20 @@ pub enum FormatError {
     TrailingPercent,
 }
 
+/// For configuration errors: what is wrong, in words (never Rust's `Debug` form).
+impl core::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Unsupported(conversion) => write!(
+                f,
+                "must use only the conversions {SUPPORTED}, got {}",
+                crate::json::quote(conversion)
+            ),
+            Self::TrailingPercent => f.write_str("must not end with a lone \"%\""),
+        }
+    }
+}
+
 fn expansion(conversion: u8) -> Option<&'static str> {
     Some(match conversion {
         b'c' => "%a %b %e %H:%M:%S %Y",
@@ -102,7 +119,7 @@ impl Format {
                 return Err(FormatError::Unsupported(format!("%{next}")));
             }
             if !literal.is_empty() {
-                pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                pieces.push(Piece::Literal(core::mem::take(&mut literal)));
             }
             match expansion(byte) {
                 Some(composite) => Self::parse_into(composite, pieces)?,

@@ -29,6 +29,10 @@
 
 use crate::config::{self, ConfigError};
 use crate::strftime::Format;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 
 /// Which phase a template is rendered in: what it can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +237,7 @@ fn source(
         ("RESPONSE_CODE", None) => response_only(Source::ResponseCode),
         ("START_TIME", Some(format)) => Format::parse(format).map(Source::StartTime).map_err(|e| {
             ConfigError::new(format!(
-                "{field}: {e:?} (the format is Lua's os.date subset)"
+                "{field}: the %START_TIME% format (Lua's os.date subset) {e}"
             ))
         }),
         ("START_TIME", None) => Err(ConfigError::new(format!(

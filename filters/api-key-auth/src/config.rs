@@ -2,6 +2,9 @@
 //! of key auth expect beyond them. No field's error ever quotes a key.
 
 use crate::keys::{self, Allowed};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use moonshift_shared::condition::{Match, MatchConfig};
 use moonshift_shared::config::{self, ConfigError};
 use serde::Deserialize;

@@ -5,6 +5,8 @@
 //! once and compared with every allowed digest without an early exit, so the time taken does not
 //! tell how much of a key, or which key, matched.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use sha2::{Digest, Sha256};
 
 pub type Sha = [u8; 32];

@@ -1,8 +1,13 @@
 #![doc = include_str!("../README.md")]
+// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
+#![cfg_attr(not(any(test, feature = "schema")), no_std)]
+
+extern crate alloc;
 
 pub mod config;
 pub mod keys;
 
+use alloc::string::String;
 use config::Settings;
 use moonshift_kit::host::{self, LogLevel, Map};
 use moonshift_kit::{Action, Filter};

@@ -121,8 +121,8 @@ impl TokenBucket {
 
     /// `x-ratelimit-remaining`: whole tokens left.
     pub fn remaining(&self, cursor: Option<Cursor>, now_ms: u64) -> u64 {
-        let tokens = self.tokens(cursor, now_ms).max(0.0).floor();
-        tokens as u64
+        // `as` truncates toward zero, which is the floor of a non-negative number (and saturates).
+        self.tokens(cursor, now_ms).max(0.0) as u64
     }
 
     /// `x-ratelimit-reset`: 0 while a token is left, else the seconds until the next one, rounded up.
@@ -131,8 +131,18 @@ impl TokenBucket {
         if tokens >= 1.0 {
             0
         } else {
-            ((1.0 - tokens) / self.fill_rate).ceil() as u64
+            ceil((1.0 - tokens) / self.fill_rate)
         }
+    }
+}
+
+/// The ceiling of a positive `x` as a `u64`, as `x.ceil() as u64` (without `std`, `f64` has no
+/// `ceil`): saturating above `u64::MAX`, 0 for NaN.
+fn ceil(x: f64) -> u64 {
+    let whole = x as u64;
+    match (whole as f64) < x {
+        true => whole.saturating_add(1),
+        false => whole,
     }
 }
 

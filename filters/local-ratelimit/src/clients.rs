@@ -31,6 +31,7 @@
 //! rule, and tells clients apart by their raw keys instead of tags.
 
 use crate::bucket::{Cursor, TokenBucket, CURSOR_BYTES};
+use alloc::vec::Vec;
 
 /// Ways per set (fewer when `max_client_keys` is smaller).
 pub const WAYS: u32 = 4;

@@ -6,6 +6,9 @@
 
 use crate::bucket::TokenBucket;
 use crate::duration::parse_millis;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use moonshift_shared::config::{self, ConfigError};
 use serde::Deserialize;
 

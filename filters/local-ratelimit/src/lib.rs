@@ -1,4 +1,8 @@
 #![doc = include_str!("../README.md")]
+// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
+#![cfg_attr(not(any(test, feature = "schema", feature = "host")), no_std)]
+
+extern crate alloc;
 
 pub mod bucket;
 pub mod clients;
@@ -10,15 +14,19 @@ pub mod limiter;
 pub mod native;
 pub mod stores;
 
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 use clients::{Client, Table};
 use config::{ClientKey, Scope, Settings};
+use core::cell::{Cell, RefCell};
 use decide::{Counter, Sampler, Verdict};
 use limiter::{Decision, Store};
 use moonshift_kit::host::{self, Map};
 use moonshift_kit::{Action, Filter};
 use moonshift_shared::headers::lua_get;
 use moonshift_shared::{clock, json, ConfigError};
-use std::cell::{Cell, RefCell};
 use stores::{SharedData, WorkerMap};
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]

@@ -9,6 +9,9 @@
 
 use crate::bucket::{Cursor, TokenBucket};
 use crate::clients::{Client, Set, Table};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// How many compare-and-swap attempts one request makes before giving up.
 pub const MAX_CAS_ATTEMPTS: u32 = 16;

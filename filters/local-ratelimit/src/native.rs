@@ -3,6 +3,8 @@
 //! scenario that has one against native too (`tests/tests/scenarios_in_envoy.rs`), and the
 //! example configs show it beside the Lua and the Wasm (`examples/envoy/`).
 
+use alloc::format;
+use alloc::string::String;
 use serde_json::{json, Map, Value};
 
 /// The HTTP filter entry of native `local_ratelimit` with `typed_config` fields `fields`.

@@ -2,9 +2,12 @@
 //! whole process, like native Envoy) and a map owned by this worker's VM (like the Lua's globals).
 
 use crate::limiter::{Store, StoreError};
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 use moonshift_kit::abi::Status;
 use moonshift_kit::host::shared_data;
-use std::collections::HashMap;
 
 /// proxy-wasm shared data: one map per `vm_id`, visible to every worker.
 #[derive(Debug, Default)]
@@ -33,10 +36,11 @@ impl Store for SharedData {
 }
 
 /// This worker's buckets. Single-threaded: nothing writes between a read and its write, so every
-/// write succeeds.
+/// write succeeds. Ordered by key, not hashed: client keys come from requests, and a tree has no
+/// hash to collide.
 #[derive(Debug, Default)]
 pub struct WorkerMap {
-    entries: HashMap<String, Vec<u8>>,
+    entries: BTreeMap<String, Vec<u8>>,
 }
 
 impl Store for WorkerMap {

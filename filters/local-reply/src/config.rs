@@ -1,5 +1,8 @@
 //! `local-reply` configuration: JSON in, validated rules out.
 
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use moonshift_shared::condition::{self, Condition, ConditionConfig};
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::template::{Phase, Template};

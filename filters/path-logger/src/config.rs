@@ -1,5 +1,6 @@
 //! `path-logger` configuration: JSON in, validated [`Settings`] out.
 
+use alloc::string::String;
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::template::{Phase, Template};
 use serde::Deserialize;

@@ -1,7 +1,12 @@
 #![doc = include_str!("../README.md")]
+// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
+#![cfg_attr(not(any(test, feature = "schema")), no_std)]
+
+extern crate alloc;
 
 pub mod config;
 
+use alloc::string::String;
 use config::{Level, Settings};
 use moonshift_kit::host::{self, LogLevel};
 use moonshift_kit::{Action, Filter};

@@ -1,5 +1,6 @@
 //! `request-decorator` configuration: JSON in, validated operations out.
 
+use alloc::vec::Vec;
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::operations::{self, Operation, OperationConfig};
 use moonshift_shared::template::Phase;

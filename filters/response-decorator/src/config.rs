@@ -1,5 +1,7 @@
 //! `response-decorator` configuration: JSON in, validated operations out.
 
+use alloc::vec;
+use alloc::vec::Vec;
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::operations::{self, Action, Operation, OperationConfig};
 use moonshift_shared::template::Phase;

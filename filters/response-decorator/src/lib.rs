@@ -1,7 +1,13 @@
 #![doc = include_str!("../README.md")]
+// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
+#![cfg_attr(not(any(test, feature = "schema")), no_std)]
+
+extern crate alloc;
 
 pub mod config;
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use moonshift_kit::{Action, Filter};
 use moonshift_shared::operations::{self, Operation};
 use moonshift_shared::template::Phase;

@@ -1,6 +1,10 @@
 //! `timestamp-header` configuration: JSON in, validated [`Settings`] out.
 
 use crate::strftime::{Format, FormatError, SUPPORTED};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::json;
 use serde::Deserialize;

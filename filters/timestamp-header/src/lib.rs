@@ -1,13 +1,18 @@
 #![doc = include_str!("../README.md")]
+// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
+#![cfg_attr(not(any(test, feature = "schema")), no_std)]
+
+extern crate alloc;
 
 pub mod config;
 pub use moonshift_shared::strftime;
 
+use alloc::string::String;
 use config::{OnExisting, Settings};
+use core::cell::RefCell;
 use moonshift_kit::host::{self, Map};
 use moonshift_kit::{Action, Filter};
 use moonshift_shared::clock;
-use std::cell::RefCell;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 moonshift_kit::export_filter!(TimestampHeader, [request_headers]);

@@ -254,3 +254,24 @@ proptest! {
         prop_assert_eq!(admitted, max);
     }
 }
+
+#[test]
+fn ceil_is_std_ceil_for_every_positive_value_it_meets() {
+    let cases = [
+        0.0,
+        1e-300,
+        0.1,
+        0.5,
+        1.0,
+        1.000_000_1,
+        2.5,
+        9_007_199_254_740_993.0,
+        1.844_674_407_370_955_2e19,
+        1e30,
+        f64::INFINITY,
+        f64::NAN,
+    ];
+    for x in cases {
+        assert_eq!(super::ceil(x), x.ceil() as u64, "{x}");
+    }
+}
