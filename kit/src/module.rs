@@ -35,26 +35,10 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     if let Some(location) = info.location() {
         put(location.file().as_bytes());
         put(b":");
-        put(decimal(location.line(), &mut [0u8; 10]));
+        put(crate::wire::decimal(location.line(), &mut [0u8; 10]));
     }
     let _ = abi::log(5, line.get(..at).unwrap_or_default());
     core::arch::wasm32::unreachable()
-}
-
-/// `n` in decimal, written at the end of `buf`.
-fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
-    let mut start = buf.len();
-    loop {
-        start -= 1;
-        if let Some(digit) = buf.get_mut(start) {
-            *digit = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || start == 0 {
-            break;
-        }
-    }
-    buf.get(start..).unwrap_or_default()
 }
 
 /// A VM's statics (the export macro's plugins and streams). `std`'s `thread_local!` is gone

@@ -65,6 +65,23 @@ pub fn property_path(path: &[&str]) -> Vec<u8> {
         .join(&0u8)
 }
 
+/// `n` in decimal, written at the end of `buf` (the panic handler's line number, without the
+/// formatting machinery).
+pub fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        if let Some(digit) = buf.get_mut(start) {
+            *digit = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    buf.get(start..).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +130,18 @@ mod tests {
         assert_eq!(property_path(&["plugin_name"]), b"plugin_name");
         assert_eq!(property_path(&["source", "address"]), b"source\0address");
         assert_eq!(property_path(&[]), b"");
+    }
+
+    #[test]
+    fn decimal_writes_every_u32() {
+        for (n, want) in [
+            (0, "0"),
+            (7, "7"),
+            (10, "10"),
+            (4096, "4096"),
+            (u32::MAX, "4294967295"),
+        ] {
+            assert_eq!(super::decimal(n, &mut [0u8; 10]), want.as_bytes(), "{n}");
+        }
     }
 }
