@@ -187,15 +187,22 @@ local function string_matches(test, value)
   error("a regex condition has no Lua equivalent (Envoy's Lua has no regex library): write lua_pattern")
 end
 
-local function holds(condition, headers)
+-- The request's :path or :method: from `request` (what envoy_on_request kept, for conditions
+-- checked on the response) when given, else from the headers.
+local function request_line(request, headers, key, name)
+  if request ~= nil then return request[key] end
+  return headers:get(name)
+end
+
+local function holds(condition, headers, request)
   if condition.header ~= nil then
     local value = headers:get(condition.header.name)
     if condition.header.present ~= nil then return (value ~= nil) == condition.header.present end
     return string_matches(condition.header, value)
   elseif condition.path ~= nil then
-    return string_matches(condition.path, headers:get(":path"))
+    return string_matches(condition.path, request_line(request, headers, "path", ":path"))
   elseif condition.method ~= nil then
-    local method = headers:get(":method")
+    local method = request_line(request, headers, "method", ":method")
     for _, want in ipairs(condition.method) do
       if want == method then return true end
     end
@@ -207,16 +214,30 @@ local function holds(condition, headers)
     end
     return false
   elseif condition["not"] ~= nil then
-    return not holds(condition["not"], headers)
+    return not holds(condition["not"], headers, request)
   end
   return false
 end
 
-local function all_hold(when, headers)
+local function all_hold(when, headers, request)
   for _, condition in ipairs(when or {}) do
-    if not holds(condition, headers) then return false end
+    if not holds(condition, headers, request) then return false end
   end
   return true
+end
+
+-- Whether a condition of `operations` reads the request's :path or :method.
+local function reads_request_line(operations)
+  local function reads(condition)
+    if condition.path ~= nil or condition.method ~= nil then return true end
+    return condition["not"] ~= nil and reads(condition["not"])
+  end
+  for _, op in ipairs(operations) do
+    for _, condition in ipairs(op.when or {}) do
+      if reads(condition) then return true end
+    end
+  end
+  return false
 end
 
 -- Header operations, in order: Lua's add, replace and remove, and the two built on them.
@@ -228,9 +249,9 @@ local function prepare_operations(operations)
   return operations
 end
 
-local function apply_operations(operations, handle, headers)
+local function apply_operations(operations, handle, headers, request)
   for _, op in ipairs(operations) do
-    if all_hold(op.when, headers) then
+    if all_hold(op.when, headers, request) then
       if op.action == "remove" then
         headers:remove(op.name)
       elseif op.action == "remove_prefix" then

@@ -187,15 +187,22 @@ local function string_matches(test, value)
   error("a regex condition has no Lua equivalent (Envoy's Lua has no regex library): write lua_pattern")
 end
 
-local function holds(condition, headers)
+-- The request's :path or :method: from `request` (what envoy_on_request kept, for conditions
+-- checked on the response) when given, else from the headers.
+local function request_line(request, headers, key, name)
+  if request ~= nil then return request[key] end
+  return headers:get(name)
+end
+
+local function holds(condition, headers, request)
   if condition.header ~= nil then
     local value = headers:get(condition.header.name)
     if condition.header.present ~= nil then return (value ~= nil) == condition.header.present end
     return string_matches(condition.header, value)
   elseif condition.path ~= nil then
-    return string_matches(condition.path, headers:get(":path"))
+    return string_matches(condition.path, request_line(request, headers, "path", ":path"))
   elseif condition.method ~= nil then
-    local method = headers:get(":method")
+    local method = request_line(request, headers, "method", ":method")
     for _, want in ipairs(condition.method) do
       if want == method then return true end
     end
@@ -207,16 +214,30 @@ local function holds(condition, headers)
     end
     return false
   elseif condition["not"] ~= nil then
-    return not holds(condition["not"], headers)
+    return not holds(condition["not"], headers, request)
   end
   return false
 end
 
-local function all_hold(when, headers)
+local function all_hold(when, headers, request)
   for _, condition in ipairs(when or {}) do
-    if not holds(condition, headers) then return false end
+    if not holds(condition, headers, request) then return false end
   end
   return true
+end
+
+-- Whether a condition of `operations` reads the request's :path or :method.
+local function reads_request_line(operations)
+  local function reads(condition)
+    if condition.path ~= nil or condition.method ~= nil then return true end
+    return condition["not"] ~= nil and reads(condition["not"])
+  end
+  for _, op in ipairs(operations) do
+    for _, condition in ipairs(op.when or {}) do
+      if reads(condition) then return true end
+    end
+  end
+  return false
 end
 
 -- Header operations, in order: Lua's add, replace and remove, and the two built on them.
@@ -228,9 +249,9 @@ local function prepare_operations(operations)
   return operations
 end
 
-local function apply_operations(operations, handle, headers)
+local function apply_operations(operations, handle, headers, request)
   for _, op in ipairs(operations) do
-    if all_hold(op.when, headers) then
+    if all_hold(op.when, headers, request) then
       if op.action == "remove" then
         headers:remove(op.name)
       elseif op.action == "remove_prefix" then
@@ -256,6 +277,26 @@ end
 
 local operations = prepare_operations(config.operations)
 
+-- Conditions on the request's path or method: the response cannot read them, so the request
+-- keeps them in the stream's dynamic metadata. envoy_on_request is defined only then: a script
+-- without one is not entered for requests.
+local NAMESPACE = "moonshift.response_decorator"
+local keeps_request_line = reads_request_line(operations)
+if keeps_request_line then
+  function envoy_on_request(request_handle)
+    local headers = request_handle:headers()
+    local metadata = request_handle:streamInfo():dynamicMetadata()
+    for key, name in pairs({ path = ":path", method = ":method" }) do
+      local value = headers:get(name)
+      if value ~= nil then metadata:set(NAMESPACE, key, value) end
+    end
+  end
+end
+
 function envoy_on_response(response_handle)
-  apply_operations(operations, response_handle, response_handle:headers())
+  local request = nil
+  if keeps_request_line then
+    request = response_handle:streamInfo():dynamicMetadata():get(NAMESPACE) or {}
+  end
+  apply_operations(operations, response_handle, response_handle:headers(), request)
 end

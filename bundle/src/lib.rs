@@ -4,8 +4,14 @@
 //! plugins the same `vm_config` (same `vm_id`, same code) and they share one VM per worker instead
 //! of one VM each.
 
-// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
-#![cfg_attr(not(any(test, feature = "schema", feature = "host")), no_std)]
+// No std in a module (kit/src/module.rs says why); std on the host, for tests and tools.
+#![cfg_attr(
+    all(
+        target_arch = "wasm32",
+        not(any(test, feature = "schema", feature = "host"))
+    ),
+    no_std
+)]
 
 extern crate alloc;
 
@@ -21,7 +27,7 @@ use api_key_auth::ApiKeyAuth;
 use core::any::Any;
 use local_ratelimit::LocalRateLimit;
 use local_reply::LocalReply;
-use moonshift_kit::{host, Action, DynFilter, Filter};
+use moonshift_kit::{host, Action, DynFilter, Filter, Phases};
 use path_logger::PathLogger;
 use request_decorator::RequestDecorator;
 use response_decorator::ResponseDecorator;
@@ -104,7 +110,8 @@ macro_rules! member {
 use member;
 
 fn build<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
-    F::configure(config).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
+    // The bundle exports both phases: each filter is entered for both, whatever it uses.
+    F::configure_in(config, Phases::BOTH).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
 }
 
 /// Envoy's native equivalent of `filter` with `config` on `workers` workers (an HTTP filter

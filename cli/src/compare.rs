@@ -137,6 +137,7 @@ pub fn compare(
         metrics: Default::default(),
         route_metadata,
         lua_as_written: true,
+        module: None,
     };
     let sources: Vec<&str> = lua_sources.iter().map(String::as_str).collect();
     let report = scenario::run_chain(&sources, &chain, &scenario)?;

@@ -161,6 +161,11 @@ pub struct Scenario {
     /// compared with a module whose configuration is not the Lua's).
     #[serde(default)]
     pub lua_as_written: bool,
+    /// The shipped module the filter runs from, when not its own: `moonshift-bundle`, where the
+    /// filter is picked by its root_id and entered for both phases (response-decorator's
+    /// conditions on the request's path need it). In-process and in Envoy alike.
+    #[serde(default)]
+    pub module: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -347,7 +352,11 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
         false => subject.lua_source.clone(),
     };
     let plugin = Plugin::named(&subject.name, scenario.config.as_ref());
-    run_chain(&[&lua_source], &[(&subject.module, plugin)], scenario)
+    let module = match &scenario.module {
+        Some(name) => &WasmModule::load(&crate::artifacts::wasm_module(name))?,
+        None => &subject.module,
+    };
+    run_chain(&[&lua_source], &[(module, plugin)], scenario)
 }
 
 /// Plays `scenario` through the Lua `lua_sources` as written (one Lua filter each, in

@@ -16,7 +16,7 @@
 //! the request phase that sent it, so it always finds its state. A stream that ends without
 //! response headers (a reset) leaves its entry until it is the oldest.
 
-use crate::filter::{Action, Filter};
+use crate::filter::{Action, Filter, Phases};
 use crate::host::{self, LogLevel};
 use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
@@ -79,9 +79,9 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         1
     }
 
-    /// Reads the configuration, builds the plugin, logs a refusal with the filter's name and the
-    /// reason, and answers 0 so that Envoy refuses the plugin (docs/envoy.md §3).
-    pub fn configure(&self, root_context_id: u32) -> u32 {
+    /// Reads the configuration, builds the plugin for a module entered for `module`'s phases,
+    /// logs a refusal with the filter's name and the reason, and answers 0 so that Envoy refuses the plugin (docs/envoy.md §3).
+    pub fn configure(&self, root_context_id: u32, module: Phases) -> u32 {
         let bytes = match host::plugin_configuration() {
             Ok(bytes) => bytes,
             Err(status) => {
@@ -92,7 +92,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
                 return 0;
             }
         };
-        let filter = match F::configure(bytes.as_deref()) {
+        let filter = match F::configure_in(bytes.as_deref(), module) {
             Ok(filter) => Rc::new(filter),
             Err(error) => {
                 log::error!("{}: invalid configuration: {error}", F::NAME);
@@ -199,14 +199,19 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
 #[macro_export]
 macro_rules! export_filter {
     ($filter:ty, [$($phase:ident),*]) => {
-        $crate::export_filter!(@plugins $filter, false);
+        $crate::export_filter!(@plugins $filter, false, [$($phase),*]);
         $($crate::export_filter!(@phase $phase);)*
     };
     ($filter:ty, [$($phase:ident),*], per_stream) => {
-        $crate::export_filter!(@plugins $filter, true);
+        $crate::export_filter!(@plugins $filter, true, [$($phase),*]);
         $($crate::export_filter!(@phase $phase);)*
     };
-    (@plugins $filter:ty, $per_stream:expr) => {
+    (@plugins $filter:ty, $per_stream:expr, [$($phase:ident),*]) => {
+        /// The phases this module exports, as its filter is told at configure time.
+        const PHASES: $crate::Phases = $crate::Phases {
+            request: false $(|| $crate::export_filter!(@is_request $phase))*,
+            response: false $(|| $crate::export_filter!(@is_response $phase))*,
+        };
         static PLUGINS: $crate::module::VmLocal<$crate::dispatch::Plugins<$filter, $per_stream>> =
             $crate::module::VmLocal($crate::dispatch::Plugins::new());
         #[no_mangle]
@@ -215,9 +220,13 @@ macro_rules! export_filter {
         }
         #[no_mangle]
         pub extern "C" fn proxy_on_configure(root_context_id: u32, _size: usize) -> u32 {
-            PLUGINS.configure(root_context_id)
+            PLUGINS.configure(root_context_id, PHASES)
         }
     };
+    (@is_request request_headers) => { true };
+    (@is_request $other:ident) => { false };
+    (@is_response response_headers) => { true };
+    (@is_response $other:ident) => { false };
     (@phase request_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {

@@ -14,6 +14,23 @@ pub enum Action {
     Pause = 1,
 }
 
+/// The header phases Envoy enters a module for: what its exports are. A filter in its own module
+/// is entered only for the phases it exports; a filter linked into the bundle is entered for
+/// both, whatever it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Phases {
+    pub request: bool,
+    pub response: bool,
+}
+
+impl Phases {
+    /// Both header phases (the bundle's exports).
+    pub const BOTH: Phases = Phases {
+        request: true,
+        response: true,
+    };
+}
+
 /// A filter: its configuration, and the phases it uses. A phase the filter does not export (see
 /// [`export_filter!`](crate::export_filter)) is never entered, so its default is never run.
 pub trait Filter: Sized + 'static {
@@ -27,6 +44,14 @@ pub trait Filter: Sized + 'static {
     /// Builds the plugin from its configuration bytes (`None`: no configuration). Runs in
     /// `proxy_on_configure`, on every worker's VM; an error refuses the plugin.
     fn configure(config: Option<&[u8]>) -> Result<Self, String>;
+
+    /// [`Filter::configure`], knowing which phases the module is entered for. A filter whose
+    /// configuration can ask for more than its own module's exports (response-decorator's
+    /// conditions on the request's path, which need the request phase) overrides it; by default
+    /// it is `configure`.
+    fn configure_in(config: Option<&[u8]>, _module: Phases) -> Result<Self, String> {
+        Self::configure(config)
+    }
 
     fn on_request_headers(&self, _stream: &mut Self::Stream) -> Action {
         Action::Continue

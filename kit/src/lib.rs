@@ -18,8 +18,8 @@
 //! - `module` (wasm32 only): the allocator, the panic handler and `VmLocal`, because modules
 //!   are built without `std` (its panic machinery alone was 20 to 33 KB of every module).
 
-// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
-#![cfg_attr(not(test), no_std)]
+// No std in a module (kit/src/module.rs says why); std on the host, for tests and tools.
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
 
 extern crate alloc;
 
@@ -31,4 +31,4 @@ pub mod host;
 pub mod module;
 pub mod wire;
 
-pub use filter::{Action, DynFilter, Filter};
+pub use filter::{Action, DynFilter, Filter, Phases};

@@ -20,7 +20,10 @@
 //! parsed at configure time and a bad one is refused with its field named.
 //!
 //! `path` and `method` read the request and `status` the response: each is refused where its
-//! phase cannot see it.
+//! phase cannot see it. The response phase sees the request's `:path` and `:method` only where
+//! the filter kept them from its request phase ([`Sight`]), which needs a module entered for
+//! both phases (the bundle): Envoy shows a module entered only for the response nothing of the
+//! request (docs/envoy.md §3).
 
 use crate::config::{self, ConfigError};
 use crate::lua_pattern::LuaPattern;
@@ -185,13 +188,19 @@ impl ConditionConfig {
     fn validate_at(
         &self,
         field: &str,
-        phase: Phase,
+        sight: Sight,
         depth: usize,
     ) -> Result<Condition, ConfigError> {
+        let phase = sight.phase;
         let wrong_phase = |what: &str, reads: &str| {
-            ConfigError::new(format!(
+            match (phase, reads) {
+            (Phase::Response, "request") => ConfigError::new(format!(
+                "{field}.{what} reads the request, which a module entered only for the response cannot see: use the bundle module (moonshift-bundle: this filter by its root_id, or in a pipeline), which is entered for both phases"
+            )),
+            _ => ConfigError::new(format!(
                 "{field}.{what} reads the {reads}, which this phase cannot see"
-            ))
+            )),
+        }
         };
         Ok(match self {
             Self::Header(h) => {
@@ -217,11 +226,11 @@ impl ConditionConfig {
                 };
                 Condition::Header { name, test }
             }
-            Self::Path(m) if phase == Phase::Request => {
+            Self::Path(m) if sight.request_line() => {
                 Condition::Path(m.validate(&format!("{field}.path"))?)
             }
             Self::Path(_) => return Err(wrong_phase("path", "request")),
-            Self::Method(methods) if phase == Phase::Request => {
+            Self::Method(methods) if sight.request_line() => {
                 let list_field = format!("{field}.method");
                 config::bounded_list(&list_field, methods.len())?;
                 if methods.is_empty() {
@@ -254,7 +263,7 @@ impl ConditionConfig {
             }
             Self::Status(_) => return Err(wrong_phase("status", "response")),
             Self::Not(inner) if depth < MAX_NOT_DEPTH => Condition::Not(Box::new(
-                inner.validate_at(&format!("{field}.not"), phase, depth + 1)?,
+                inner.validate_at(&format!("{field}.not"), sight, depth + 1)?,
             )),
             Self::Not(_) => {
                 return Err(ConfigError::new(format!(
@@ -265,17 +274,59 @@ impl ConditionConfig {
     }
 }
 
-/// Validates a `when` list; `field` is its path (`operations[2].when`).
+/// What conditions checked in a phase can see: that phase's headers, and in the response phase
+/// the request's `:path` and `:method` only when the filter kept them from its request phase
+/// (its module is entered for both phases: the bundle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sight {
+    pub phase: Phase,
+    /// The response phase sees the request's `:path` and `:method` (kept from the request).
+    pub kept_request_line: bool,
+}
+
+impl Sight {
+    /// What `phase` sees on its own.
+    pub fn of(phase: Phase) -> Self {
+        Self {
+            phase,
+            kept_request_line: false,
+        }
+    }
+
+    fn request_line(self) -> bool {
+        self.phase == Phase::Request || self.kept_request_line
+    }
+}
+
+/// Validates a `when` list checked in `phase`; `field` is its path (`operations[2].when`).
 pub fn validate_all(
     field: &str,
     when: &[ConditionConfig],
     phase: Phase,
 ) -> Result<Vec<Condition>, ConfigError> {
+    validate_all_in(field, when, Sight::of(phase))
+}
+
+/// [`validate_all`] for what `sight` sees.
+pub fn validate_all_in(
+    field: &str,
+    when: &[ConditionConfig],
+    sight: Sight,
+) -> Result<Vec<Condition>, ConfigError> {
     config::bounded_list(field, when.len())?;
     when.iter()
         .enumerate()
-        .map(|(i, c)| c.validate_at(&format!("{field}[{i}]"), phase, 0))
+        .map(|(i, c)| c.validate_at(&format!("{field}[{i}]"), sight, 0))
         .collect()
+}
+
+/// Whether any of `conditions` reads the request's `:path` or `:method`.
+pub fn reads_request_line(conditions: &[Condition]) -> bool {
+    conditions.iter().any(|c| match c {
+        Condition::Path(_) | Condition::Method(_) => true,
+        Condition::Not(inner) => reads_request_line(core::slice::from_ref(inner.as_ref())),
+        Condition::Header { .. } | Condition::Status(_) => false,
+    })
 }
 
 impl Condition {

@@ -19,9 +19,9 @@
 //! [`conditions`](crate::condition), all of which must hold, checked against the headers as the
 //! earlier operations left them (as the Lua's `if` does).
 
-use crate::condition::{self, Condition, ConditionConfig};
+use crate::condition::{self, Condition, ConditionConfig, Sight};
 use crate::config::{self, ConfigError};
-use crate::stream::Live;
+use crate::stream::{Live, RequestLine};
 use crate::template::{Context, Phase, Template};
 use alloc::borrow::Cow;
 use alloc::format;
@@ -74,6 +74,16 @@ pub fn validate(
     operations: &[OperationConfig],
     phase: Phase,
 ) -> Result<Vec<Operation>, ConfigError> {
+    validate_in(operations, Sight::of(phase))
+}
+
+/// [`validate`] for what `sight` sees (conditions on the request's path in the response phase,
+/// where the filter keeps its request line).
+pub fn validate_in(
+    operations: &[OperationConfig],
+    sight: Sight,
+) -> Result<Vec<Operation>, ConfigError> {
+    let phase = sight.phase;
     config::bounded_list("operations", operations.len())?;
     operations
         .iter()
@@ -105,7 +115,7 @@ pub fn validate(
                     Template::parse(&field("value"), value, phase)?
                 }
             };
-            let when = condition::validate_all(&field("when"), &op.when, phase)?;
+            let when = condition::validate_all_in(&field("when"), &op.when, sight)?;
             Ok(Operation {
                 action: op.action,
                 name,
@@ -190,11 +200,29 @@ fn value<'a>(template: &'a Template, live: &mut Live) -> Cow<'a, [u8]> {
     }
 }
 
+/// Whether any operation's conditions read the request's `:path` or `:method`.
+pub fn read_request_line(operations: &[Operation]) -> bool {
+    operations
+        .iter()
+        .any(|op| condition::reads_request_line(&op.when))
+}
+
 /// Applies `operations` to `phase`'s headers through the host. A change the host refuses is
 /// logged, and the next operation runs.
 pub fn apply(operations: &[Operation], phase: Phase, filter: &str) {
+    apply_seeing(operations, phase, filter, None);
+}
+
+/// [`apply`], with the request line the filter kept from its request phase for conditions on
+/// the request's path or method in the response phase.
+pub fn apply_seeing(
+    operations: &[Operation],
+    phase: Phase,
+    filter: &str,
+    request_line: Option<&RequestLine>,
+) {
     let headers = map(phase);
-    let mut live = Live::default();
+    let mut live = Live::default().with_request_line(request_line.cloned());
     for op in operations {
         if !condition::all_hold(&op.when, &mut live, phase) {
             continue;

@@ -19,6 +19,27 @@ pub struct Live {
     started_ms: Option<u64>,
     /// The route's serialized metadata, read once (`None` inside: the host gave none).
     route_metadata: Option<Option<Vec<u8>>>,
+    /// The request's `:path` and `:method` as the filter kept them from its request phase, for
+    /// the response phase, where the host no longer shows them.
+    request_line: Option<RequestLine>,
+}
+
+/// The request's `:path` and `:method`, kept from the request phase for conditions checked in
+/// the response phase.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestLine {
+    pub path: Option<Vec<u8>>,
+    pub method: Option<Vec<u8>>,
+}
+
+impl RequestLine {
+    /// Read in the request phase (two host calls).
+    pub fn read() -> Self {
+        Self {
+            path: Map::Request.get(":path"),
+            method: Map::Request.get(":method"),
+        }
+    }
 }
 
 fn map(phase: Phase) -> Map {
@@ -38,6 +59,13 @@ impl Live {
         }
     }
 
+    /// This view, reading the request's `:path` and `:method` from `line` (kept from the
+    /// request phase) rather than from the host.
+    pub fn with_request_line(mut self, line: Option<RequestLine>) -> Self {
+        self.request_line = line;
+        self
+    }
+
     /// Forgets the copy of `phase`'s map after the filter changed it.
     pub fn changed(&mut self, phase: Phase) {
         match phase {
@@ -49,6 +77,13 @@ impl Live {
 
 impl Context for Live {
     fn header(&mut self, phase: Phase, name: &str) -> Option<Vec<u8>> {
+        if let (Phase::Request, Some(line)) = (phase, &self.request_line) {
+            match name {
+                ":path" => return line.path.clone(),
+                ":method" => return line.method.clone(),
+                _ => {}
+            }
+        }
         if name.starts_with(':') {
             return map(phase).get(name);
         }

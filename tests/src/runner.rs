@@ -204,7 +204,15 @@ pub fn play(
     // The Lua rendered with this scenario's config: a directory of this process's own, as test
     // binaries may play the same filter side by side with other configs.
     let dir = envoy::scratch_dir(&format!("{label}-lua"));
-    let entry = filter_entry(filter, scenario.config.as_ref(), flavour, &dir)?;
+    let entry = match (&scenario.module, flavour) {
+        // The filter by its root_id in another shipped module (the bundle).
+        (Some(module), Flavour::Wasm) => envoy::wasm_filter_at(
+            filter,
+            &paths::wasm_module(module),
+            scenario.config.as_ref().map(Value::to_string).as_deref(),
+        ),
+        _ => filter_entry(filter, scenario.config.as_ref(), flavour, &dir)?,
+    };
     play_entries(
         &label,
         vec![entry],

@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
-// No std in a module (kit/src/module.rs says why); std in tests and the tools' features.
-#![cfg_attr(not(any(test, feature = "schema")), no_std)]
+// No std in a module (kit/src/module.rs says why); std on the host, for tests and tools.
+#![cfg_attr(
+    all(target_arch = "wasm32", not(any(test, feature = "schema"))),
+    no_std
+)]
 
 extern crate alloc;
 

@@ -2,6 +2,7 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+use moonshift_shared::condition::Sight;
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::operations::{self, Action, Operation, OperationConfig};
 use moonshift_shared::template::Phase;
@@ -31,10 +32,21 @@ impl Default for Config {
     }
 }
 
-/// Parses and validates configuration bytes (`None`: the defaults).
+/// Parses and validates configuration bytes (`None`: the defaults) for response-decorator's own
+/// module, which is entered only for the response.
 pub fn parse(bytes: Option<&[u8]>) -> Result<Vec<Operation>, ConfigError> {
+    parse_in(bytes, false)
+}
+
+/// [`parse`]; `sees_request`: the module is entered for the request too (the bundle), so the
+/// filter can keep the request's path and method for conditions on them.
+pub fn parse_in(bytes: Option<&[u8]>, sees_request: bool) -> Result<Vec<Operation>, ConfigError> {
     let config = config::from_json::<Config>(bytes)?;
-    operations::validate(&config.operations, Phase::Response)
+    let sight = Sight {
+        phase: Phase::Response,
+        kept_request_line: sees_request,
+    };
+    operations::validate_in(&config.operations, sight)
 }
 
 #[cfg(test)]
@@ -123,6 +135,11 @@ mod tests {
                 Err("operations[0].append: unknown field `append`, expected one of `action`, `name`, `value`, `when`, `rewrite`"),
             ),
             ("too many", too_many.as_str(), Err("operations must hold at most 64 entries, got 65")),
+            (
+                "a condition on the request's path, in the module entered only for the response",
+                r#"{"operations":[{"action":"set","name":"cache-control","value":"no-store","when":[{"path":{"prefix":"/api/"}}]}]}"#,
+                Err("operations[0].when[0].path reads the request, which a module entered only for the response cannot see: use the bundle module (moonshift-bundle: this filter by its root_id, or in a pipeline), which is entered for both phases"),
+            ),
         ];
         assert!(cases
             .iter()
@@ -145,5 +162,17 @@ mod tests {
                 "case: {name}"
             );
         }
+    }
+
+    /// Where the module is entered for the request too (the bundle), conditions on the
+    /// request's path and method are accepted, and the filter keeps the request line for them.
+    #[test]
+    fn path_and_method_conditions_where_the_module_sees_the_request() {
+        let json = br#"{"operations":[{"action":"set","name":"cache-control","value":"no-store","when":[{"path":{"lua_pattern":"^/api/"}},{"method":["GET","HEAD"]}]}]}"#;
+        let ops = parse_in(Some(json), true).unwrap();
+        assert!(operations::read_request_line(&ops));
+        assert!(parse_in(Some(json), false).is_err());
+        let defaults = parse_in(None, true).unwrap();
+        assert!(!operations::read_request_line(&defaults));
     }
 }

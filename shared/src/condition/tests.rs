@@ -93,7 +93,8 @@ fn refusals_table() {
         (Phase::Request, r#"[{"header": {"name": "x", "present": true, "exact": "1"}}]"#, "when[0].header must hold exactly one of present, exact, prefix, suffix, contains, lua_pattern, regex"),
         (Phase::Request, r#"[{"header": {"name": ":status", "present": true}}]"#, r#"when[0].header.name must be a header name or one of :authority, :method, :path, :scheme, got ":status""#),
         (Phase::Request, r#"[{"status": [200]}]"#, "when[0].status reads the response, which this phase cannot see"),
-        (Phase::Response, r#"[{"path": {"exact": "/"}}]"#, "when[0].path reads the request, which this phase cannot see"),
+        (Phase::Response, r#"[{"path": {"exact": "/"}}]"#, "when[0].path reads the request, which a module entered only for the response cannot see: use the bundle module (moonshift-bundle: this filter by its root_id, or in a pipeline), which is entered for both phases"),
+        (Phase::Response, r#"[{"not": {"method": ["GET"]}}]"#, "when[0].not.method reads the request, which a module entered only for the response cannot see: use the bundle module (moonshift-bundle: this filter by its root_id, or in a pipeline), which is entered for both phases"),
         (Phase::Response, r#"[{"status": [99]}]"#, "when[0].status must hold HTTP status codes (100..599), got 99"),
         (Phase::Request, r#"[{"method": []}]"#, "when[0].method must name at least one method"),
         (Phase::Request, r#"[{"query": "x"}]"#, "[0].query: unknown variant `query`, expected one of `header`, `path`, `method`, `status`, `not`"),
@@ -140,4 +141,30 @@ fn regex_tests_are_refused_without_the_feature() {
         parse(r#"[{"path": {"regex": "^/a"}}]"#, Phase::Request).err().as_deref(),
         Some("when[0].path.regex needs a module built with the `regex` feature, which this one is not; write the test as a lua_pattern")
     );
+}
+
+/// In the response phase of a module entered for both phases (the bundle), the request's path
+/// and method can be read from what the filter kept; a condition says whether it reads them.
+#[test]
+fn the_response_phase_sees_the_kept_request_line() {
+    let when: Vec<ConditionConfig> = serde_json::from_str(
+        r#"[{"path": {"prefix": "/api/"}}, {"not": {"method": ["HEAD"]}}, {"status": [200]}]"#,
+    )
+    .unwrap();
+    let sight = Sight {
+        phase: Phase::Response,
+        kept_request_line: true,
+    };
+    let conditions = validate_all_in("when", &when, sight).unwrap();
+    assert!(reads_request_line(&conditions));
+    assert!(reads_request_line(&conditions[1..2]));
+    assert!(!reads_request_line(&conditions[2..]));
+    assert!(validate_all("when", &when, Phase::Response).is_err());
+    // `status` still reads the response only.
+    let status: Vec<ConditionConfig> = serde_json::from_str(r#"[{"status": [200]}]"#).unwrap();
+    let request_sight = Sight {
+        phase: Phase::Request,
+        kept_request_line: true,
+    };
+    assert!(validate_all_in("when", &status, request_sight).is_err());
 }
