@@ -72,8 +72,13 @@ pub type ClockHeaders = fn(Option<&[u8]>) -> Vec<(String, moonshift_shared::strf
 pub struct Member {
     /// Its `root_id`: the filter's `NAME`.
     pub name: &'static str,
-    /// Builds it from its configuration, with its own validation.
+    /// Builds it from its configuration, with its own validation, as this module runs it
+    /// (entered for both phases).
     pub build: Build,
+    /// The same, as the filter's own module runs it (entered only for the phases it exports):
+    /// what `moonshift validate <filter>` checks.
+    #[cfg(feature = "host")]
+    pub build_own: Build,
     /// Its configuration's JSON Schema, derived from its config type.
     #[cfg(feature = "schema")]
     pub schema: fn() -> serde_json::Value,
@@ -92,6 +97,8 @@ macro_rules! member {
         Member {
             name: <$filter as Filter>::NAME,
             build: build::<$filter>,
+            #[cfg(feature = "host")]
+            build_own: build_own::<$filter>,
             #[cfg(feature = "schema")]
             schema: moonshift_shared::config::schema::<$config>,
             #[cfg(feature = "host")]
@@ -162,6 +169,22 @@ pub fn configure(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynFilt
             Err(format!("{root_id}: {error}"))
         }
         other => other,
+    }
+}
+
+/// The filter as its own module builds it: [`Filter::configure`], for the phases it exports.
+#[cfg(feature = "host")]
+fn build_own<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
+    F::configure(config).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
+}
+
+/// `filter` (a filter's name) with `config`, as the filter's own module (its image) refuses or
+/// accepts it: what `moonshift validate <filter>` says. `pipeline` is the bundle's own.
+#[cfg(feature = "host")]
+pub fn build_in_own_module(filter: &str, config: Option<&[u8]>) -> Result<(), String> {
+    match FILTERS.iter().find(|member| member.name == filter) {
+        Some(member) => (member.build_own)(config).map(|_| ()),
+        None => build_filter(filter, config).map(|_| ()),
     }
 }
 

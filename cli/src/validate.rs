@@ -12,7 +12,7 @@ pub fn check(filter: &str, config: &serde_json::Value) -> Option<String> {
     } else {
         filter
     };
-    moonshift_bundle::build_filter(filter, Some(&bytes))
+    moonshift_bundle::build_in_own_module(filter, Some(&bytes))
         .err()
         .map(|error| format!("{module}: invalid configuration: {error}"))
 }

@@ -215,6 +215,26 @@ fn validate_prints_what_the_module_logs() {
         (code, output.trim()),
         (0, "api-key-auth: the configuration is valid")
     );
+    // A condition on the request's path in the response phase: refused by response-decorator's
+    // own module (entered only for the response), accepted in a pipeline of the bundle.
+    let by_path = r#"{"operations": [{"action": "set", "name": "cache-control", "value": "no-store", "when": [{"path": {"prefix": "/api/"}}]}]}"#;
+    let own = write(&dir, "by-path.json", by_path);
+    let (code, output) = moonshift(&["validate", "response-decorator", &own]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.starts_with("response-decorator: invalid configuration: operations[0].when[0].path reads the request, which a module entered only for the response cannot see: use the bundle module"),
+        "{output}"
+    );
+    let piped = write(
+        &dir,
+        "by-path-pipeline.json",
+        &format!(r#"{{"filters": [{{"filter": "response-decorator", "config": {by_path}}}]}}"#),
+    );
+    let (code, output) = moonshift(&["validate", "pipeline", &piped]);
+    assert_eq!(
+        (code, output.trim()),
+        (0, "pipeline: the configuration is valid")
+    );
 }
 
 /// What the foreign module and then request-decorator do, as one Lua script: the second plugin

@@ -181,3 +181,43 @@ fn request_rules_local_replies_and_decoration_in_one_plugin() {
         ],
     );
 }
+
+/// Response headers for some paths only (issue 10): response-decorator's conditions on the
+/// request's path and method, which need a module entered for the request too. Chained as
+/// plugins of the bundle and as one pipeline, with a local reply before and after it: a reply
+/// from a filter after the decorator is still decorated by path, one from before is not seen.
+#[test]
+fn response_headers_for_some_paths_as_a_chain_and_as_one_pipeline() {
+    chain_and_pipeline_agree(
+        "paths",
+        &[
+            (
+                "local-reply",
+                json!({"rules": [{"when": [{"path": {"exact": "/early"}}], "status": 403, "body": "no"}]}),
+            ),
+            (
+                "response-decorator",
+                json!({"operations": [
+                    {"action": "set", "name": "cache-control", "value": "no-store",
+                     "when": [{"path": {"lua_pattern": "^/api/"}}]},
+                    {"action": "add", "name": "x-write", "value": "%RESPONSE_CODE%",
+                     "when": [{"method": ["POST"]}]}
+                ]}),
+            ),
+            (
+                "local-reply",
+                json!({"rules": [{"when": [{"path": {"prefix": "/api/late"}}], "status": 401, "body": "who"}]}),
+            ),
+        ],
+        &[
+            Request::get("/api/users"),
+            Request::get("/static/app.js"),
+            Request {
+                method: "POST".into(),
+                ..Request::get("/api/orders")
+            },
+            Request::get("/api/late"),
+            Request::get("/early"),
+        ],
+    );
+}
