@@ -1,4 +1,5 @@
-//! Every shipped module exports exactly what its crate declares in `[package.metadata.moonshift]
+//! Every shipped module imports only the proxy-wasm ABI (and WASI `random_get`), and exports
+//! exactly what its crate declares in `[package.metadata.moonshift]
 //! callbacks`, plus what every module has: Envoy enters the VM once per request for every
 //! `proxy_on_*` a module exports, so an export the filter does not use is a cost for nothing.
 //! `moonshift_kit::export_filter!` generates the exports; this test holds it to the declaration.
@@ -34,17 +35,27 @@ fn declared_exports(dir: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn module_exports(module: &str) -> BTreeSet<String> {
+/// A module's exports (`name`) and imports (`module::name`), read without compiling it.
+fn module_interface(module: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let bytes = std::fs::read(wasm_module(module)).unwrap();
-    let mut exported = BTreeSet::new();
+    let (mut exported, mut imported) = (BTreeSet::new(), BTreeSet::new());
     for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
-        if let wasmparser::Payload::ExportSection(section) = payload.unwrap() {
-            for export in section {
-                exported.insert(export.unwrap().name.to_string());
+        match payload.unwrap() {
+            wasmparser::Payload::ExportSection(section) => {
+                for export in section {
+                    exported.insert(export.unwrap().name.to_string());
+                }
             }
+            wasmparser::Payload::ImportSection(section) => {
+                for import in section {
+                    let import = import.unwrap();
+                    imported.insert(format!("{}::{}", import.module, import.name));
+                }
+            }
+            _ => {}
         }
     }
-    exported
+    (exported, imported)
 }
 
 #[test]
@@ -52,32 +63,23 @@ fn each_module_exports_only_what_its_filter_uses() {
     let filters = moonshift_harness::artifacts::FILTERS.iter();
     let modules = filters.map(|f| (*f, format!("filters/{f}")));
     for (module, dir) in modules.chain([("moonshift-bundle", "bundle".to_string())]) {
-        assert_eq!(module_exports(module), declared_exports(&dir), "{module}");
+        assert_eq!(
+            module_interface(module).0,
+            declared_exports(&dir),
+            "{module}"
+        );
     }
 }
 
 /// What a module may import: the proxy-wasm ABI's host functions, and of WASI only `random_get`
 /// (the kit's one WASI call). Anything else, such as a C library function a module without `std`
 /// did not define (`env::memcmp`), makes Envoy refuse to load the module.
-fn module_imports(module: &str) -> BTreeSet<String> {
-    let bytes = std::fs::read(wasm_module(module)).unwrap();
-    let mut imported = BTreeSet::new();
-    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
-        if let wasmparser::Payload::ImportSection(section) = payload.unwrap() {
-            for import in section {
-                let import = import.unwrap();
-                imported.insert(format!("{}::{}", import.module, import.name));
-            }
-        }
-    }
-    imported
-}
-
 #[test]
 fn each_module_imports_only_the_host_abi() {
     let filters = moonshift_harness::artifacts::FILTERS.iter().copied();
     for module in filters.chain(["moonshift-bundle"]) {
-        let foreign: Vec<String> = module_imports(module)
+        let foreign: Vec<String> = module_interface(module)
+            .1
             .into_iter()
             .filter(|name| {
                 !name.starts_with("env::proxy_") && name != "wasi_snapshot_preview1::random_get"

@@ -167,12 +167,13 @@ mod tests {
     /// Where the module is entered for the request too (the bundle), conditions on the
     /// request's path and method are accepted, and the filter keeps the request line for them.
     #[test]
-    fn path_and_method_conditions_where_the_module_sees_the_request() {
+    fn path_and_method_conditions_where_the_module_sees_the_request() -> Result<(), ConfigError> {
         let json = br#"{"operations":[{"action":"set","name":"cache-control","value":"no-store","when":[{"path":{"lua_pattern":"^/api/"}},{"method":["GET","HEAD"]}]}]}"#;
-        let ops = parse_in(Some(json), true).unwrap();
+        let ops = parse_in(Some(json), true)?;
         assert!(operations::read_request_line(&ops));
         assert!(parse_in(Some(json), false).is_err());
-        let defaults = parse_in(None, true).unwrap();
+        let defaults = parse_in(None, true)?;
         assert!(!operations::read_request_line(&defaults));
+        Ok(())
     }
 }
