@@ -28,7 +28,7 @@
 //! (Envoy's access-log convention). Lua and Wasm render it the same.
 
 use crate::config::{self, ConfigError};
-use crate::strftime::Format;
+use crate::strftime::{Format, Stamp};
 use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
@@ -49,7 +49,7 @@ pub enum Source {
     /// A lowercase response header.
     ResponseHeader(String),
     ResponseCode,
-    StartTime(Format),
+    StartTime(Stamp),
     RemoteAddress,
     RemoteAddressWithoutPort,
     PeerUriSan,
@@ -235,11 +235,13 @@ fn source(
             response_only(Source::ResponseHeader(config::header_name(&field, header)?))
         }
         ("RESPONSE_CODE", None) => response_only(Source::ResponseCode),
-        ("START_TIME", Some(format)) => Format::parse(format).map(Source::StartTime).map_err(|e| {
-            ConfigError::new(format!(
-                "{field}: the %START_TIME% format (Lua's os.date subset) {e}"
-            ))
-        }),
+        ("START_TIME", Some(format)) => Format::parse(format)
+            .map(|f| Source::StartTime(Stamp::new(f)))
+            .map_err(|e| {
+                ConfigError::new(format!(
+                    "{field}: the %START_TIME% format (Lua's os.date subset) {e}"
+                ))
+            }),
         ("START_TIME", None) => Err(ConfigError::new(format!(
             "{field} needs a format, as Lua's os.date does: %START_TIME(%Y-%m-%dT%H:%M:%SZ)%"
         ))),
@@ -419,7 +421,7 @@ pub fn read(source: &Source, context: &mut impl Context) -> Option<Vec<u8>> {
         Source::RequestHeader(name) => context.header(Phase::Request, name),
         Source::ResponseHeader(name) => context.header(Phase::Response, name),
         Source::ResponseCode => context.header(Phase::Response, ":status"),
-        Source::StartTime(format) => Some(format.render(context.now_seconds()).into_bytes()),
+        Source::StartTime(stamp) => Some(stamp.render(context.now_seconds()).into_bytes()),
         Source::RemoteAddress => context.remote_address(),
         Source::RemoteAddressWithoutPort => {
             context.remote_address().map(|a| without_port(&a).to_vec())
