@@ -364,8 +364,35 @@ fn cost_rows() -> Vec<costs::Row> {
             bench_config(filter).as_ref(),
         ));
     }
+    // The pipeline `moonshift migrate` makes of the seed's script, and every filter in one
+    // pipeline with its benchmark configuration, in the order the filters are enumerated.
+    let root = moonshift_tests::paths::workspace_root();
+    match std::fs::read_to_string(root.join(SEED_PIPELINE)).map(|t| serde_json::from_str(&t)) {
+        Ok(Ok(seed)) => rows.push(costs::measure(
+            "pipeline (the seed's script, migrated)",
+            "pipeline",
+            "pipeline",
+            Some(&seed),
+        )),
+        Ok(Err(e)) => panic!("{SEED_PIPELINE}: {e}"),
+        Err(e) => panic!("{SEED_PIPELINE}: {e}"),
+    }
+    let every: Vec<Value> = moonshift_tests::paths::FILTERS
+        .iter()
+        .map(|filter| json!({"filter": filter, "config": bench_config(filter).unwrap_or_else(|| json!({}))}))
+        .collect();
+    rows.push(costs::measure(
+        &format!("pipeline (all {} filters)", every.len()),
+        "pipeline",
+        "pipeline",
+        Some(&json!({ "filters": every })),
+    ));
     rows
 }
+
+/// What `moonshift migrate` makes of the seed's EnvoyFilter (cli/tests/migrate.rs holds it to
+/// that).
+const SEED_PIPELINE: &str = "examples/istio/seed-pipeline.json";
 
 /// The Lua filters of an `--ab` setup: `files`, comma separated, in chain order, each written
 /// under target/bench/ab/ with its configuration rendered in. With several files and a

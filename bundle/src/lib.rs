@@ -212,7 +212,7 @@ pub struct Bundle {
 
 impl Filter for Bundle {
     const NAME: &'static str = "moonshift-bundle";
-    /// The chosen filter's own stream state, made on its first callback.
+    /// The chosen filter's own stream state, when its request phase kept one.
     type Stream = Option<Box<dyn Any>>;
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
@@ -221,20 +221,18 @@ impl Filter for Bundle {
     }
 
     fn on_request_headers(&self, stream: &mut Self::Stream) -> Action {
-        let state = stream.get_or_insert_with(|| self.filter.new_stream());
-        self.filter.on_request_headers(state.as_mut())
+        let (action, kept) = self.filter.request();
+        *stream = kept;
+        action
     }
 
     fn on_response_headers(&self, stream: &mut Self::Stream) -> Action {
-        let state = stream.get_or_insert_with(|| self.filter.new_stream());
-        self.filter.on_response_headers(state.as_mut())
+        self.filter.response(stream.as_mut())
     }
 
     /// What the chosen filter keeps: a stateless filter's streams are never stored.
     fn keeps(&self, stream: &Self::Stream) -> bool {
-        stream
-            .as_deref()
-            .is_some_and(|state| self.filter.keeps(state))
+        stream.is_some()
     }
 }
 

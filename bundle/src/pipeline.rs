@@ -22,11 +22,13 @@ pub struct Pipeline {
     filters: Vec<Box<dyn DynFilter>>,
 }
 
-/// A stream's state: each filter's own, and how many filters ran their request phase.
+/// A stream's state: the states its members kept for their response phase (by place; none
+/// for a stateless member, so most streams allocate nothing), and how many members ran their
+/// request phase (0: the request phase's state was not kept, see `keeps`, so every member ran).
 #[derive(Default)]
 #[allow(missing_debug_implementations)]
 pub struct Stream {
-    states: Vec<Box<dyn Any>>,
+    kept: Vec<(usize, Box<dyn Any>)>,
     reached: usize,
 }
 
@@ -109,10 +111,13 @@ impl Filter for Pipeline {
     }
 
     fn on_request_headers(&self, stream: &mut Stream) -> Action {
-        stream.states = self.filters.iter().map(|f| f.new_stream()).collect();
-        for (filter, state) in self.filters.iter().zip(stream.states.iter_mut()) {
-            stream.reached += 1;
-            if filter.on_request_headers(state.as_mut()) == Action::Pause {
+        for (i, filter) in self.filters.iter().enumerate() {
+            stream.reached = i + 1;
+            let (action, kept) = filter.request();
+            if let Some(state) = kept {
+                stream.kept.push((i, state));
+            }
+            if action == Action::Pause {
                 return Action::Pause;
             }
         }
@@ -120,29 +125,22 @@ impl Filter for Pipeline {
     }
 
     fn on_response_headers(&self, stream: &mut Stream) -> Action {
-        if stream.states.len() != self.filters.len() {
-            // No state from the request phase (not kept, see `keeps`, or dropped at the
-            // in-flight bound): every filter ran its request phase; fresh state for the response.
-            stream.states = self.filters.iter().map(|f| f.new_stream()).collect();
-            stream.reached = self.filters.len();
-        }
-        let ran = self.filters.iter().zip(stream.states.iter_mut());
-        for (filter, state) in ran.take(stream.reached).rev() {
-            filter.on_response_headers(state.as_mut());
+        let reached = match stream.reached {
+            0 => self.filters.len(),
+            reached => reached,
+        };
+        for (i, filter) in self.filters.iter().enumerate().take(reached).rev() {
+            let kept = stream.kept.iter_mut().find(|(at, _)| *at == i);
+            filter.response(kept.map(|(_, state)| state));
         }
         Action::Continue
     }
 
     /// Kept when a local reply stopped the request phase (the response passes back only
-    /// through the filters before it) or a member keeps its own state; otherwise the response
+    /// through the filters before it) or a member kept its own state; otherwise the response
     /// phase starts afresh, every filter having run.
     fn keeps(&self, stream: &Stream) -> bool {
-        stream.reached < self.filters.len()
-            || self
-                .filters
-                .iter()
-                .zip(&stream.states)
-                .any(|(filter, state)| filter.keeps(state.as_ref()))
+        stream.reached < self.filters.len() || !stream.kept.is_empty()
     }
 }
 
@@ -176,15 +174,15 @@ mod tests {
                 panic!("{config} is accepted");
             };
             let mut stream = Stream {
-                states: pipeline.filters.iter().map(|f| f.new_stream()).collect(),
+                kept: Vec::new(),
                 reached,
             };
             if reached == pipeline.filters.len() {
-                // Each member's request phase, as on_request_headers runs it: a stateful
-                // member fills its state then (off Envoy the clock reads 0: still recorded).
-                for (filter, state) in pipeline.filters.iter().zip(stream.states.iter_mut()) {
-                    filter.on_request_headers(state.as_mut());
-                }
+                // The members' request phase: a stateful member keeps its state then (off
+                // Envoy the clock reads 0: still recorded).
+                stream = Stream::default();
+                Filter::on_request_headers(&pipeline, &mut stream);
+                assert_eq!(stream.reached, reached, "{config}");
             }
             assert_eq!(
                 Filter::keeps(&pipeline, &stream),

@@ -71,13 +71,17 @@ pub trait Filter: Sized + 'static {
     }
 }
 
-/// A [`Filter`] behind a pointer, its stream state type-erased.
+/// A [`Filter`] behind a pointer, its stream state type-erased: what a module holding several
+/// filters (the bundle, its pipeline) calls. Each phase runs on state kept on the stack; only a
+/// state the response phase needs ([`Filter::keeps`]) is boxed, so a filter that keeps nothing
+/// costs no allocation.
 pub trait DynFilter {
     fn name(&self) -> &'static str;
-    fn new_stream(&self) -> Box<dyn Any>;
-    fn on_request_headers(&self, stream: &mut dyn Any) -> Action;
-    fn on_response_headers(&self, stream: &mut dyn Any) -> Action;
-    fn keeps(&self, stream: &dyn Any) -> bool;
+    /// The request phase on fresh state, and that state, boxed, if the response phase needs it.
+    fn request(&self) -> (Action, Option<Box<dyn Any>>);
+    /// The response phase on the state the request phase kept, or on fresh state (`None`, or a
+    /// state of another filter).
+    fn response(&self, kept: Option<&mut Box<dyn Any>>) -> Action;
 }
 
 impl<F: Filter> DynFilter for F {
@@ -85,29 +89,18 @@ impl<F: Filter> DynFilter for F {
         F::NAME
     }
 
-    /// A stateless filter's `()` is zero-sized: its box allocates nothing.
-    fn new_stream(&self) -> Box<dyn Any> {
-        Box::<F::Stream>::default()
+    fn request(&self) -> (Action, Option<Box<dyn Any>>) {
+        let mut state = F::Stream::default();
+        let action = Filter::on_request_headers(self, &mut state);
+        let kept = Filter::keeps(self, &state).then(|| Box::new(state) as Box<dyn Any>);
+        (action, kept)
     }
 
-    fn on_request_headers(&self, stream: &mut dyn Any) -> Action {
-        match stream.downcast_mut::<F::Stream>() {
-            Some(stream) => Filter::on_request_headers(self, stream),
-            None => Action::Continue,
+    fn response(&self, kept: Option<&mut Box<dyn Any>>) -> Action {
+        match kept.and_then(|state| state.downcast_mut::<F::Stream>()) {
+            Some(state) => Filter::on_response_headers(self, state),
+            None => Filter::on_response_headers(self, &mut F::Stream::default()),
         }
-    }
-
-    fn on_response_headers(&self, stream: &mut dyn Any) -> Action {
-        match stream.downcast_mut::<F::Stream>() {
-            Some(stream) => Filter::on_response_headers(self, stream),
-            None => Action::Continue,
-        }
-    }
-
-    fn keeps(&self, stream: &dyn Any) -> bool {
-        stream
-            .downcast_ref::<F::Stream>()
-            .is_some_and(|stream| Filter::keeps(self, stream))
     }
 }
 
@@ -138,10 +131,45 @@ mod tests {
     fn state_that_takes_no_room_is_not_kept_by_default() {
         assert!(!Filter::keeps(&Stateless, &()));
         assert!(Filter::keeps(&Stateful, &7));
-        // The same through the type-erased form the bundle uses, and a state of the wrong type.
+        // The same through the type-erased form the bundle uses: only state kept is boxed.
         let (stateless, stateful): (&dyn DynFilter, &dyn DynFilter) = (&Stateless, &Stateful);
-        assert!(!stateless.keeps(stateless.new_stream().as_ref()));
-        assert!(stateful.keeps(stateful.new_stream().as_ref()));
-        assert!(!stateful.keeps(&"not a u32"));
+        assert!(stateless.request().1.is_none());
+        let (action, kept) = stateful.request();
+        assert_eq!(action, Action::Continue);
+        assert_eq!(
+            kept.and_then(|k| k.downcast::<u32>().ok()).as_deref(),
+            Some(&0)
+        );
+    }
+
+    /// A filter that counts its phases in its state: the response phase sees what the request
+    /// phase kept, fresh state without it, and fresh state for a state of another type.
+    #[test]
+    fn the_response_phase_sees_the_state_the_request_phase_kept() {
+        struct Counting;
+        impl Filter for Counting {
+            const NAME: &'static str = "counting";
+            type Stream = u32;
+            fn configure(_: Option<&[u8]>) -> Result<Self, String> {
+                Ok(Self)
+            }
+            fn on_request_headers(&self, stream: &mut u32) -> Action {
+                *stream += 1;
+                Action::Continue
+            }
+            fn on_response_headers(&self, stream: &mut u32) -> Action {
+                // Pause when the request phase's count reached here.
+                match *stream {
+                    1 => Action::Pause,
+                    _ => Action::Continue,
+                }
+            }
+        }
+        let filter: &dyn DynFilter = &Counting;
+        let (_, mut kept) = filter.request();
+        assert_eq!(filter.response(kept.as_mut()), Action::Pause);
+        assert_eq!(filter.response(None), Action::Continue);
+        let mut other: Box<dyn Any> = Box::new("not a u32");
+        assert_eq!(filter.response(Some(&mut other)), Action::Continue);
     }
 }

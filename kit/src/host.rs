@@ -3,7 +3,7 @@
 
 use crate::abi::{self, Status};
 use crate::wire::{self, HeaderList};
-use alloc::string::ToString;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -81,6 +81,24 @@ impl Map {
             .flatten()
             .and_then(|bytes| wire::deserialize_map(&bytes))
             .unwrap_or_default()
+    }
+
+    /// The names of the entries whose name starts with `prefix`, in order, repeats kept; empty
+    /// if the host fails or its map is malformed. Copies only those names, not the map.
+    pub fn names_starting_with(self, prefix: &str) -> Vec<String> {
+        let Ok(Some(bytes)) = abi::header_map_pairs(self as u32) else {
+            return Vec::new();
+        };
+        let mut names = Vec::new();
+        let read = wire::for_each_entry(&bytes, |name, _| {
+            if name.starts_with(prefix.as_bytes()) {
+                names.push(String::from_utf8_lossy(name).into_owned());
+            }
+        });
+        match read {
+            Some(()) => names,
+            None => Vec::new(),
+        }
     }
 
     /// Appends an entry (Lua's `add`).

@@ -40,12 +40,22 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// `None` when the bytes are not a well-formed map (a host bug; never trusted blindly).
 pub fn deserialize_map(bytes: &[u8]) -> Option<HeaderList> {
+    let mut map = Vec::with_capacity(u32_at(bytes, 0).unwrap_or(0).min(bytes.len() / 8));
+    for_each_entry(bytes, |name, value| {
+        map.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()))
+    })?;
+    Some(map)
+}
+
+/// Calls `f` with each entry of a serialized map, in order, borrowed from its bytes: for a
+/// filter that reads a few entries (names with a prefix) without copying every one. `None`
+/// when the bytes are not a well-formed map, after `f` saw the entries before the fault.
+pub fn for_each_entry<'a>(bytes: &'a [u8], mut f: impl FnMut(&'a [u8], &'a [u8])) -> Option<()> {
     if bytes.is_empty() {
-        return Some(Vec::new());
+        return Some(());
     }
     let count = u32_at(bytes, 0)?;
     let mut data = count.checked_mul(8)?.checked_add(4)?;
-    let mut map = Vec::with_capacity(count.min(bytes.len() / 8));
     for entry in 0..count {
         let sizes = 4 + entry * 8;
         let (name_size, value_size) = (u32_at(bytes, sizes)?, u32_at(bytes, sizes + 4)?);
@@ -53,9 +63,9 @@ pub fn deserialize_map(bytes: &[u8]) -> Option<HeaderList> {
         data += name_size + 1;
         let value = bytes.get(data..data.checked_add(value_size)?)?;
         data += value_size + 1;
-        map.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()));
+        f(name, value);
     }
-    Some(map)
+    Some(())
 }
 
 pub fn property_path(path: &[&str]) -> Vec<u8> {

@@ -219,10 +219,10 @@ pub fn apply_seeing(
     operations: &[Operation],
     phase: Phase,
     filter: &str,
-    request_line: Option<&RequestLine>,
+    request_line: Option<RequestLine>,
 ) {
     let headers = map(phase);
-    let mut live = Live::default().with_request_line(request_line.cloned());
+    let mut live = Live::default().with_request_line(request_line);
     for op in operations {
         if !condition::all_hold(&op.when, &mut live, phase) {
             continue;
@@ -231,12 +231,7 @@ pub fn apply_seeing(
         let done = match op.action {
             Action::Remove => headers.remove(name),
             Action::RemovePrefix => {
-                let mut names: Vec<String> = headers
-                    .all()
-                    .into_iter()
-                    .map(|(key, _)| key)
-                    .filter(|key| key.starts_with(name))
-                    .collect();
+                let mut names = headers.names_starting_with(name);
                 names.sort_unstable();
                 names.dedup();
                 names.iter().try_for_each(|key| headers.remove(key))

@@ -65,12 +65,7 @@ impl Filter for ResponseDecorator {
 
     /// Runs on upstream responses and on local replies alike, as Lua's `envoy_on_response` does.
     fn on_response_headers(&self, stream: &mut Self::Stream) -> Action {
-        operations::apply_seeing(
-            &self.operations,
-            Phase::Response,
-            Self::NAME,
-            stream.as_ref(),
-        );
+        operations::apply_seeing(&self.operations, Phase::Response, Self::NAME, stream.take());
         Action::Continue
     }
 
