@@ -18,7 +18,7 @@
 
 use crate::filter::{Action, Filter, Phases};
 use crate::host::{self, LogLevel};
-use alloc::collections::BTreeMap;
+use crate::in_flight::InFlight;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -44,7 +44,7 @@ struct Stream<F: Filter> {
 /// `PER_STREAM` is a constant so that a stateless module carries no stream table at all.
 pub struct Plugins<F: Filter, const PER_STREAM: bool> {
     roots: RefCell<Vec<Root<F>>>,
-    streams: RefCell<BTreeMap<u32, Stream<F>>>,
+    streams: RefCell<InFlight<Stream<F>>>,
 }
 
 impl<F: Filter, const PER_STREAM: bool> core::fmt::Debug for Plugins<F, PER_STREAM> {
@@ -70,7 +70,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
     pub const fn new() -> Self {
         Self {
             roots: RefCell::new(Vec::new()),
-            streams: RefCell::new(BTreeMap::new()),
+            streams: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
         }
     }
 
@@ -141,9 +141,6 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         if PER_STREAM && filter.keeps(&state) {
             if let Ok(mut streams) = self.streams.try_borrow_mut() {
                 streams.insert(context_id, Stream { filter, state });
-                if streams.len() > MAX_IN_FLIGHT {
-                    streams.pop_first();
-                }
             }
         }
         action as u32
@@ -156,7 +153,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
                 .streams
                 .try_borrow_mut()
                 .ok()
-                .and_then(|mut streams| streams.remove(&context_id)),
+                .and_then(|mut streams| streams.take(context_id)),
             false => None,
         };
         let action = match kept {

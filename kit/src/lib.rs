@@ -27,6 +27,7 @@ pub mod abi;
 pub mod dispatch;
 pub mod filter;
 pub mod host;
+pub mod in_flight;
 #[cfg(all(target_arch = "wasm32", not(test)))]
 pub mod module;
 pub mod wire;

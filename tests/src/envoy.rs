@@ -177,6 +177,19 @@ fn bootstrap_without_listener(admin_port: u16, upstream_port: u16) -> Value {
     })
 }
 
+/// Whether a bootstrap declares a listener itself (an LDS one gets it later, from a file).
+fn has_static_listener(config: &Value) -> bool {
+    config["static_resources"]["listeners"]
+        .as_array()
+        .is_some_and(|listeners| !listeners.is_empty())
+}
+
+/// Whether a connection to loopback `port` is accepted now.
+fn accepts(port: u16) -> bool {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+}
+
 /// A loopback port free now (the OS's choice), for a listener about to be configured.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -374,9 +387,14 @@ impl Envoy {
                     log: envoy.log(),
                 });
             }
+            // LIVE comes before every worker listens on its socket (with `reuse_port`, each
+            // worker's own): a request sent in between is refused. So a bootstrap with a
+            // listener is ready when that listener accepts a connection too (one probe
+            // connection, closed at once; it counts in `downstream_cx_total`).
             if envoy
                 .admin_get("/ready")
                 .is_some_and(|body| body.trim() == "LIVE")
+                && (!has_static_listener(&config) || accepts(port))
             {
                 return Ok(envoy);
             }
