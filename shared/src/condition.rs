@@ -27,6 +27,7 @@
 
 use crate::config::{self, ConfigError};
 use crate::lua_pattern::LuaPattern;
+use crate::section::{self, Section};
 use crate::template::{Context, Phase};
 use alloc::boxed::Box;
 use alloc::format;
@@ -76,6 +77,20 @@ pub enum ConditionConfig {
     Method(Vec<String>),
     Status(Vec<u16>),
     Not(Box<ConditionConfig>),
+}
+
+impl Section<Vec<ConditionConfig>> {
+    /// The conditions as written at `field` (see [`crate::section`]).
+    pub fn read(&self, field: &str) -> Result<Vec<ConditionConfig>, ConfigError> {
+        section::read(self, field)
+    }
+}
+
+impl Section<Vec<MatchConfig>> {
+    /// The string tests as written at `field` (see [`crate::section`]).
+    pub fn read(&self, field: &str) -> Result<Vec<MatchConfig>, ConfigError> {
+        section::read(self, field)
+    }
 }
 
 /// The longest pattern a condition may hold.

@@ -9,6 +9,7 @@
 //! (`token_bucket.max_tokens: invalid type: ...`). `serde_json` itself is used by the tests to
 //! check this reader.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
@@ -34,8 +35,13 @@ pub enum Json {
 }
 
 /// A parse or deserialization error: the path of the field at fault, and what is wrong.
+/// Boxed, so that a `Result` carrying it is small: every deserializing function moves one, and
+/// in a module each struct's derived reader has its own copy of that code.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Fault>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fault {
     /// Path segments, outermost first: `token_bucket`, `max_tokens` or `[0]`.
     path: Vec<String>,
     message: String,
@@ -43,21 +49,39 @@ pub struct Error {
 
 impl Error {
     fn new(message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Fault {
             path: Vec::new(),
             message: message.into(),
-        }
+        }))
     }
 
     fn within(mut self, segment: String) -> Self {
-        self.path.insert(0, segment);
+        self.0.path.insert(0, segment);
         self
+    }
+
+    /// The error placed at `field` (a path such as `rules[0].when`): for a reader that starts
+    /// below the top of the configuration ([`crate::section`]).
+    pub fn at(self, field: &str) -> Self {
+        self.within(field.to_string())
+    }
+
+    /// [`Error::within`] field `key`: out of line, since every field's type would carry a copy.
+    #[inline(never)]
+    fn within_key(self, key: &str) -> Self {
+        self.within(key.to_string())
+    }
+
+    /// [`Error::within`] element `index` of a list, out of line as [`Error::within_key`].
+    #[inline(never)]
+    fn within_index(self, index: usize) -> Self {
+        self.within(format!("[{index}]"))
     }
 
     /// The path as written in error messages: `operations[0].name`; empty at the top level.
     pub fn path(&self) -> String {
         let mut out = String::new();
-        for segment in &self.path {
+        for segment in &self.0.path {
             if !out.is_empty() && !segment.starts_with('[') {
                 out.push('.');
             }
@@ -70,8 +94,8 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.path() {
-            path if path.is_empty() => write!(f, "configuration: {}", self.message),
-            path => write!(f, "{path}: {}", self.message),
+            path if path.is_empty() => write!(f, "configuration: {}", self.0.message),
+            path => write!(f, "{path}: {}", self.0.message),
         }
     }
 }
@@ -569,9 +593,21 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
         }
     }
 
+    /// A [`crate::section::Section`] gets the value's text; any other newtype its content.
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        if name == crate::section::TOKEN {
+            return visitor.visit_string(self.value.to_text());
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
     serde::forward_to_deserialize_any! {
         i8 i16 i32 i64 i128 u128 f32 f64 char
-        bytes byte_buf unit unit_struct newtype_struct tuple
+        bytes byte_buf unit unit_struct tuple
         tuple_struct map identifier ignored_any
     }
 }
@@ -607,7 +643,7 @@ impl<'de> de::SeqAccess<'de> for Seq<'de> {
         self.index += 1;
         seed.deserialize(Deserializer { value })
             .map(Some)
-            .map_err(|e| e.within(format!("[{index}]")))
+            .map_err(|e| e.within_index(index))
     }
 }
 
@@ -631,7 +667,7 @@ impl<'de> de::MapAccess<'de> for Map<'de> {
             de::value::BorrowedStrDeserializer::new(key);
         seed.deserialize(key_de)
             .map(Some)
-            .map_err(|e| e.within(key.clone()))
+            .map_err(|e| e.within_key(key))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
@@ -639,7 +675,7 @@ impl<'de> de::MapAccess<'de> for Map<'de> {
             return Err(Error::new("value requested before its key"));
         };
         seed.deserialize(Deserializer { value })
-            .map_err(|e| e.within(key.to_string()))
+            .map_err(|e| e.within_key(key))
     }
 }
 

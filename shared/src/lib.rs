@@ -26,6 +26,7 @@ pub mod json;
 pub mod lua_pattern;
 pub mod metadata;
 pub mod operations;
+pub mod section;
 pub mod stream;
 pub mod strftime;
 pub mod template;

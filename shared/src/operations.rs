@@ -21,6 +21,7 @@
 
 use crate::condition::{self, Condition, ConditionConfig, Sight};
 use crate::config::{self, ConfigError};
+use crate::section::{self, Section};
 use crate::stream::{Live, RequestLine};
 use crate::template::{Context, Phase, Template};
 use alloc::borrow::Cow;
@@ -55,6 +56,13 @@ pub struct OperationConfig {
     /// Says a `set` of `:authority` or `:path` is meant: a rewrite of where the request goes.
     #[serde(default)]
     pub rewrite: bool,
+}
+
+impl Section<Vec<OperationConfig>> {
+    /// The operations as written at `field` (see [`crate::section`]).
+    pub fn read(&self, field: &str) -> Result<Vec<OperationConfig>, ConfigError> {
+        section::read(self, field)
+    }
 }
 
 /// The pseudo-headers an operation may rewrite (with `"rewrite": true`).

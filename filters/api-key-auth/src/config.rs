@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use moonshift_shared::condition::{Match, MatchConfig};
 use moonshift_shared::config::{self, ConfigError};
+use moonshift_shared::section::Section;
 use serde::Deserialize;
 
 /// A key given with a consumer name, in plain text (`key`) or as its SHA-256 (`sha256`, hex).
@@ -39,7 +40,8 @@ pub struct Config {
     /// A request header set to the matched key's consumer (any value the client sent removed).
     pub consumer_header: Option<String>,
     /// Paths let through without a key (health checks): path tests, as in conditions.
-    pub exempt_paths: Vec<MatchConfig>,
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<MatchConfig>"))]
+    pub exempt_paths: Section<Vec<MatchConfig>>,
     /// The value of the response header the seed's plugin adds (`x-powered-by: custom-plugin`);
     /// empty: none.
     pub powered_by: String,
@@ -55,7 +57,7 @@ impl Default for Config {
             keys: Vec::new(),
             strip_key: false,
             consumer_header: None,
-            exempt_paths: Vec::new(),
+            exempt_paths: Section::default(),
             powered_by: "custom-plugin".into(),
         }
     }
@@ -173,9 +175,9 @@ impl Config {
                 "consumer_header must differ from api_key_header",
             ));
         }
-        config::bounded_list("exempt_paths", self.exempt_paths.len())?;
-        let exempt = self
-            .exempt_paths
+        let exempt_paths = self.exempt_paths.read("exempt_paths")?;
+        config::bounded_list("exempt_paths", exempt_paths.len())?;
+        let exempt = exempt_paths
             .iter()
             .enumerate()
             .map(|(i, m)| m.validate(&format!("exempt_paths[{i}]")))

@@ -5,6 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use moonshift_shared::condition::{self, Condition, ConditionConfig};
 use moonshift_shared::config::{self, ConfigError};
+use moonshift_shared::section::Section;
 use moonshift_shared::template::{Phase, Template};
 use serde::Deserialize;
 
@@ -23,7 +24,8 @@ pub struct HeaderConfig {
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     #[serde(default)]
-    pub when: Vec<ConditionConfig>,
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<ConditionConfig>"))]
+    pub when: Section<Vec<ConditionConfig>>,
     pub status: u16,
     #[serde(default)]
     pub headers: Vec<HeaderConfig>,
@@ -54,6 +56,8 @@ const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
 
 impl RuleConfig {
     fn validate(&self, field: &str) -> Result<Rule, ConfigError> {
+        let when_at = format!("{field}.when");
+        let when = self.when.read(&when_at)?;
         // What Envoy's Lua `respond` accepts, so that the reference can send every reply.
         if !(200..=599).contains(&self.status) {
             return Err(ConfigError::invalid(
@@ -89,7 +93,7 @@ impl RuleConfig {
             )));
         }
         Ok(Rule {
-            when: condition::validate_all(&format!("{field}.when"), &self.when, Phase::Request)?,
+            when: condition::validate_all(&when_at, &when, Phase::Request)?,
             status: u32::from(self.status),
             headers,
             body: Template::parse(&format!("{field}.body"), &self.body, Phase::Request)?,

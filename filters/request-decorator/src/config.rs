@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::operations::{self, Operation, OperationConfig};
+use moonshift_shared::section::Section;
 use moonshift_shared::template::Phase;
 use serde::Deserialize;
 
@@ -12,13 +13,14 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Applied in order to every request. None by default: the filter does nothing until told.
-    pub operations: Vec<OperationConfig>,
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<OperationConfig>"))]
+    pub operations: Section<Vec<OperationConfig>>,
 }
 
 /// Parses and validates configuration bytes (`None`: the defaults).
 pub fn parse(bytes: Option<&[u8]>) -> Result<Vec<Operation>, ConfigError> {
     let config = config::from_json::<Config>(bytes)?;
-    operations::validate(&config.operations, Phase::Request)
+    operations::validate(&config.operations.read("operations")?, Phase::Request)
 }
 
 #[cfg(test)]

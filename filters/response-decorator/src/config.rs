@@ -1,10 +1,10 @@
 //! `response-decorator` configuration: JSON in, validated operations out.
 
-use alloc::vec;
 use alloc::vec::Vec;
 use moonshift_shared::condition::Sight;
 use moonshift_shared::config::{self, ConfigError};
-use moonshift_shared::operations::{self, Action, Operation, OperationConfig};
+use moonshift_shared::operations::{self, Operation, OperationConfig};
+use moonshift_shared::section::Section;
 use moonshift_shared::template::Phase;
 use serde::Deserialize;
 
@@ -14,20 +14,17 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Applied in order to every response, local replies included.
-    pub operations: Vec<OperationConfig>,
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<OperationConfig>"))]
+    pub operations: Section<Vec<OperationConfig>>,
 }
 
 impl Default for Config {
     /// The Istio guide's Lua: `response_handle:headers():add("x-lua-processed", "true")`.
     fn default() -> Self {
         Self {
-            operations: vec![OperationConfig {
-                action: Action::Add,
-                name: "x-lua-processed".into(),
-                value: Some("true".into()),
-                when: Vec::new(),
-                rewrite: false,
-            }],
+            operations: Section::from_text(
+                r#"[{"action": "add", "name": "x-lua-processed", "value": "true"}]"#,
+            ),
         }
     }
 }
@@ -46,7 +43,7 @@ pub fn parse_in(bytes: Option<&[u8]>, sees_request: bool) -> Result<Vec<Operatio
         phase: Phase::Response,
         kept_request_line: sees_request,
     };
-    operations::validate_in(&config.operations, sight)
+    operations::validate_in(&config.operations.read("operations")?, sight)
 }
 
 #[cfg(test)]
