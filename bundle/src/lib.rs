@@ -75,10 +75,10 @@ pub struct Member {
     /// Builds it from its configuration, with its own validation, as this module runs it
     /// (entered for both phases).
     pub build: Build,
-    /// The same, as the filter's own module runs it (entered only for the phases it exports):
-    /// what `moonshift validate <filter>` checks.
+    /// Checks a configuration as the filter's own module does (entered only for the phases it
+    /// exports): what `moonshift validate <filter>` says.
     #[cfg(feature = "host")]
-    pub build_own: Build,
+    pub check_own: fn(Option<&[u8]>) -> Result<(), String>,
     /// Its configuration's JSON Schema, derived from its config type.
     #[cfg(feature = "schema")]
     pub schema: fn() -> serde_json::Value,
@@ -98,7 +98,7 @@ macro_rules! member {
             name: <$filter as Filter>::NAME,
             build: build::<$filter>,
             #[cfg(feature = "host")]
-            build_own: build_own::<$filter>,
+            check_own: check_own::<$filter>,
             #[cfg(feature = "schema")]
             schema: moonshift_shared::config::schema::<$config>,
             #[cfg(feature = "host")]
@@ -172,10 +172,11 @@ pub fn configure(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynFilt
     }
 }
 
-/// The filter as its own module builds it: [`Filter::configure`], for the phases it exports.
+/// Whether the filter's own module accepts `config`: [`Filter::configure`], for the phases it
+/// exports (where [`build`] configures it for both).
 #[cfg(feature = "host")]
-fn build_own<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
-    F::configure(config).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
+fn check_own<F: Filter>(config: Option<&[u8]>) -> Result<(), String> {
+    F::configure(config).map(drop)
 }
 
 /// `filter` (a filter's name) with `config`, as the filter's own module (its image) refuses or
@@ -183,7 +184,7 @@ fn build_own<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, Str
 #[cfg(feature = "host")]
 pub fn build_in_own_module(filter: &str, config: Option<&[u8]>) -> Result<(), String> {
     match FILTERS.iter().find(|member| member.name == filter) {
-        Some(member) => (member.build_own)(config).map(|_| ()),
+        Some(member) => (member.check_own)(config),
         None => build_filter(filter, config).map(|_| ()),
     }
 }
