@@ -367,16 +367,16 @@ fn cost_rows() -> Vec<costs::Row> {
     // The pipeline `moonshift migrate` makes of the seed's script, and every filter in one
     // pipeline with its benchmark configuration, in the order the filters are enumerated.
     let root = moonshift_tests::paths::workspace_root();
-    match std::fs::read_to_string(root.join(SEED_PIPELINE)).map(|t| serde_json::from_str(&t)) {
-        Ok(Ok(seed)) => rows.push(costs::measure(
-            "pipeline (the seed's script, migrated)",
-            "pipeline",
-            "pipeline",
-            Some(&seed),
-        )),
-        Ok(Err(e)) => panic!("{SEED_PIPELINE}: {e}"),
-        Err(e) => panic!("{SEED_PIPELINE}: {e}"),
-    }
+    let seed: Value = std::fs::read_to_string(root.join(SEED_PIPELINE))
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| panic!("{SEED_PIPELINE}: {e}"));
+    rows.push(costs::measure(
+        "pipeline (the seed's script, migrated)",
+        "pipeline",
+        "pipeline",
+        Some(&seed),
+    ));
     let every: Vec<Value> = moonshift_tests::paths::FILTERS
         .iter()
         .map(|filter| json!({"filter": filter, "config": bench_config(filter).unwrap_or_else(|| json!({}))}))

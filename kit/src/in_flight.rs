@@ -38,12 +38,9 @@ impl<T> InFlight<T> {
         self.entries.remove(at).map(|(_, value)| value)
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 

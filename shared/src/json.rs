@@ -60,19 +60,15 @@ impl Error {
         self
     }
 
-    /// The error placed at `field` (a path such as `rules[0].when`): for a reader that starts
-    /// below the top of the configuration ([`crate::section`]).
+    /// The error placed at `field`: a key of the object being read, or a path such as
+    /// `rules[0].when` for a reader that starts below the top of the configuration
+    /// ([`crate::section`]). Out of line, since every field's type would carry a copy.
+    #[inline(never)]
     pub fn at(self, field: &str) -> Self {
         self.within(field.to_string())
     }
 
-    /// [`Error::within`] field `key`: out of line, since every field's type would carry a copy.
-    #[inline(never)]
-    fn within_key(self, key: &str) -> Self {
-        self.within(key.to_string())
-    }
-
-    /// [`Error::within`] element `index` of a list, out of line as [`Error::within_key`].
+    /// [`Error::within`] element `index` of a list, out of line as [`Error::at`].
     #[inline(never)]
     fn within_index(self, index: usize) -> Self {
         self.within(format!("[{index}]"))
@@ -665,9 +661,7 @@ impl<'de> de::MapAccess<'de> for Map<'de> {
         self.value = Some((key, value));
         let key_de: de::value::BorrowedStrDeserializer<'de, Error> =
             de::value::BorrowedStrDeserializer::new(key);
-        seed.deserialize(key_de)
-            .map(Some)
-            .map_err(|e| e.within_key(key))
+        seed.deserialize(key_de).map(Some).map_err(|e| e.at(key))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
@@ -675,7 +669,7 @@ impl<'de> de::MapAccess<'de> for Map<'de> {
             return Err(Error::new("value requested before its key"));
         };
         seed.deserialize(Deserializer { value })
-            .map_err(|e| e.within_key(key))
+            .map_err(|e| e.at(key))
     }
 }
 

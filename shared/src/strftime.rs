@@ -54,8 +54,9 @@ pub struct Format {
 
 /// A format and its last rendering: a value stamped on every request renders once a second.
 /// `render` on its own writes six or so fields through `core::fmt`, about 10,000 Wasm
-/// instructions for `%Y-%m-%dT%H:%M:%SZ`; a repeat within the second is a copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// instructions for `%Y-%m-%dT%H:%M:%SZ`; a repeat within the second is a copy. Two stamps
+/// are equal when their formats are, whatever they last rendered.
+#[derive(Debug, Clone)]
 pub struct Stamp {
     format: Format,
     last: RefCell<Option<(i64, String)>>,
@@ -71,20 +72,27 @@ impl Stamp {
 
     /// [`Format::render`], from the last rendering when it was for the same second.
     pub fn render(&self, epoch_seconds: i64) -> String {
-        if let Ok(last) = self.last.try_borrow() {
-            if let Some((second, text)) = last.as_ref() {
-                if *second == epoch_seconds {
-                    return text.clone();
-                }
+        let Ok(mut last) = self.last.try_borrow_mut() else {
+            return self.format.render(epoch_seconds);
+        };
+        match last.as_ref() {
+            Some((second, text)) if *second == epoch_seconds => text.clone(),
+            _ => {
+                let text = self.format.render(epoch_seconds);
+                *last = Some((epoch_seconds, text.clone()));
+                text
             }
         }
-        let text = self.format.render(epoch_seconds);
-        if let Ok(mut last) = self.last.try_borrow_mut() {
-            *last = Some((epoch_seconds, text.clone()));
-        }
-        text
     }
 }
+
+impl PartialEq for Stamp {
+    fn eq(&self, other: &Self) -> bool {
+        self.format == other.format
+    }
+}
+
+impl Eq for Stamp {}
 
 /// Why a format was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -394,6 +402,11 @@ mod tests {
     fn a_stamp_renders_as_its_format_whatever_the_order_of_seconds() {
         let format = Format::parse("%Y-%m-%dT%H:%M:%SZ").unwrap();
         let stamp = Stamp::new(format.clone());
+        assert_eq!(
+            stamp,
+            Stamp::new(format.clone()),
+            "equal whatever it rendered"
+        );
         for second in [
             1_700_000_000,
             1_700_000_000,

@@ -12,42 +12,20 @@ pub use moonshift_shared::strftime;
 
 use alloc::string::String;
 use config::{OnExisting, Settings};
-use core::cell::RefCell;
 use moonshift_kit::host::{self, Map};
 use moonshift_kit::{Action, Filter};
 use moonshift_shared::clock;
+use moonshift_shared::strftime::Stamp;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 moonshift_kit::export_filter!(TimestampHeader, [request_headers]);
 
-/// The plugin: its validated settings, and the last value rendered (the clock's second and
-/// its text), so a second's requests format it once.
+/// The plugin: its validated settings, and its format as a [`Stamp`], so a second's requests
+/// format the value once.
 #[derive(Debug)]
 pub struct TimestampHeader {
     settings: Settings,
-    last: RefCell<Option<(u64, String)>>,
-}
-
-impl TimestampHeader {
-    fn value_at(&self, second: u64) -> String {
-        if let Ok(mut last) = self.last.try_borrow_mut() {
-            if let Some((cached, text)) = last.as_ref() {
-                if *cached == second {
-                    return text.clone();
-                }
-            }
-            let text = self.render(second);
-            *last = Some((second, text.clone()));
-            return text;
-        }
-        self.render(second)
-    }
-
-    fn render(&self, second: u64) -> String {
-        self.settings
-            .format
-            .render(i64::try_from(second).unwrap_or(i64::MAX))
-    }
+    stamp: Stamp,
 }
 
 impl Filter for TimestampHeader {
@@ -55,15 +33,17 @@ impl Filter for TimestampHeader {
     type Stream = ();
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        let settings = config::parse(config)?;
         Ok(Self {
-            settings: config::parse(config)?,
-            last: RefCell::new(None),
+            stamp: Stamp::new(settings.format.clone()),
+            settings,
         })
     }
 
     fn on_request_headers(&self, _stream: &mut ()) -> Action {
         let settings = &self.settings;
-        let value = self.value_at(clock::epoch_seconds(host::now()));
+        let second = clock::epoch_seconds(host::now());
+        let value = self.stamp.render(i64::try_from(second).unwrap_or(i64::MAX));
         let header = settings.header.as_str();
         let headers = Map::Request;
         let done = match settings.on_existing {
