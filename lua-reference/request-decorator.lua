@@ -189,6 +189,14 @@ end
 
 -- The request's :path or :method: from `request` (what envoy_on_request kept, for conditions
 -- checked on the response) when given, else from the headers.
+-- The path without its query and fragment: what a path test sees (RBAC's url_path).
+local function url_path(path)
+  if path == nil then return nil end
+  local cut = string.find(path, "[?#]")
+  if cut == nil then return path end
+  return string.sub(path, 1, cut - 1)
+end
+
 local function request_line(request, headers, key, name)
   if request ~= nil then return request[key] end
   return headers:get(name)
@@ -200,7 +208,7 @@ local function holds(condition, headers, request)
     if condition.header.present ~= nil then return (value ~= nil) == condition.header.present end
     return string_matches(condition.header, value)
   elseif condition.path ~= nil then
-    return string_matches(condition.path, request_line(request, headers, "path", ":path"))
+    return string_matches(condition.path, url_path(request_line(request, headers, "path", ":path")))
   elseif condition.method ~= nil then
     local method = request_line(request, headers, "method", ":method")
     for _, want in ipairs(condition.method) do

@@ -126,6 +126,17 @@ impl Match {
 }
 
 impl MatchConfig {
+    /// The one test of a path (a `when` path condition, an exemption): as [`Self::validate`],
+    /// and an empty `exact` is refused too, since no path is empty.
+    pub fn validate_path(&self, field: &str) -> Result<Match, ConfigError> {
+        if self.exact.as_deref() == Some("") {
+            return Err(ConfigError::new(format!(
+                "{field}.exact must not be empty: a path starts with /"
+            )));
+        }
+        self.validate(field)
+    }
+
     /// The one string test; `field` is where it sits (`when[0].path`).
     pub fn validate(&self, field: &str) -> Result<Match, ConfigError> {
         let given: Vec<(&str, &String)> = [
@@ -147,6 +158,14 @@ impl MatchConfig {
         };
         let field = format!("{field}.{kind}");
         config::bounded_value(&field, value, MAX_PATTERN)?;
+        // An empty prefix, suffix, substring or pattern matches every value: what a templated
+        // Helm value left blank produces, and, in an exemption, an open door. Native
+        // `StringMatcher` refuses them too. An empty `exact` matches only an empty value.
+        if value.is_empty() && *kind != "exact" {
+            return Err(ConfigError::new(format!(
+                "{field} must not be empty: an empty {kind} matches every value"
+            )));
+        }
         let bytes = value.as_bytes().to_vec();
         Ok(match *kind {
             "exact" => Match::Exact(bytes),
@@ -172,6 +191,16 @@ impl MatchConfig {
                 )))
             }
         })
+    }
+}
+
+/// The path without its query and fragment: what a path test sees, as RBAC's `url_path` and
+/// Envoy's route `path_separated_prefix` do. A test on the whole `:path`, query included, is a
+/// header test on `:path`.
+pub fn url_path(path: &[u8]) -> &[u8] {
+    match path.iter().position(|&b| b == b'?' || b == b'#') {
+        Some(end) => path.get(..end).unwrap_or(path),
+        None => path,
     }
 }
 
@@ -242,7 +271,7 @@ impl ConditionConfig {
                 Condition::Header { name, test }
             }
             Self::Path(m) if sight.request_line() => {
-                Condition::Path(m.validate(&format!("{field}.path"))?)
+                Condition::Path(m.validate_path(&format!("{field}.path"))?)
             }
             Self::Path(_) => return Err(wrong_phase("path", "request")),
             Self::Method(methods) if sight.request_line() => {
@@ -357,7 +386,7 @@ impl Condition {
             }
             Self::Path(m) => context
                 .header(Phase::Request, ":path")
-                .is_some_and(|p| m.test(&p)),
+                .is_some_and(|p| m.test(url_path(&p))),
             Self::Method(methods) => context
                 .header(Phase::Request, ":method")
                 .is_some_and(|m| methods.iter().any(|want| want.as_bytes() == m.as_slice())),

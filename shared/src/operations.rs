@@ -23,7 +23,7 @@ use crate::condition::{self, Condition, ConditionConfig, Sight};
 use crate::config::{self, ConfigError};
 use crate::section::{self, Section};
 use crate::stream::{Live, RequestLine};
-use crate::template::{Context, Phase, Template};
+use crate::template::{Budget, Context, Phase, Template};
 use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
@@ -201,10 +201,10 @@ fn map(phase: Phase) -> Map {
 
 /// A header value: a literal template's own bytes (no copy: the seed's `add x-lua-processed
 /// true` allocates nothing), else the rendering, a missing source empty.
-fn value<'a>(template: &'a Template, live: &mut Live) -> Cow<'a, [u8]> {
+fn value<'a>(template: &'a Template, live: &mut Live, budget: &mut Budget) -> Cow<'a, [u8]> {
     match template.literal() {
         Some(text) => Cow::Borrowed(text.as_bytes()),
-        None => Cow::Owned(template.render(live, b"")),
+        None => Cow::Owned(template.render(live, b"", budget)),
     }
 }
 
@@ -231,6 +231,7 @@ pub fn apply_seeing(
 ) {
     let headers = map(phase);
     let mut live = Live::default().with_request_line(request_line);
+    let mut budget = Budget::per_phase();
     for op in operations {
         if !condition::all_hold(&op.when, &mut live, phase) {
             continue;
@@ -244,11 +245,11 @@ pub fn apply_seeing(
                 names.dedup();
                 names.iter().try_for_each(|key| headers.remove(key))
             }
-            Action::Add => headers.add(name, &value(&op.value, &mut live)),
-            Action::Set => headers.replace(name, &value(&op.value, &mut live)),
+            Action::Add => headers.add(name, &value(&op.value, &mut live, &mut budget)),
+            Action::Set => headers.replace(name, &value(&op.value, &mut live, &mut budget)),
             Action::SetIfAbsent => match live.header(phase, name) {
                 Some(_) => Ok(()),
-                None => headers.add(name, &value(&op.value, &mut live)),
+                None => headers.add(name, &value(&op.value, &mut live, &mut budget)),
             },
         };
         live.changed(phase);

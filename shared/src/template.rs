@@ -319,13 +319,15 @@ fn command(
 }
 
 impl Command {
-    /// What the command renders to; `None` when its sources are missing.
-    fn read(&self, context: &mut impl Context) -> Option<Vec<u8>> {
+    /// What the command renders to; `None` when its sources are missing. What the host copied
+    /// in is charged to `budget` before the `:N` cut.
+    fn read(&self, context: &mut impl Context, budget: &mut Budget) -> Option<Vec<u8>> {
         let mut value = read(&self.source, context).or_else(|| {
             self.fallback
                 .as_ref()
                 .and_then(|fallback| read(fallback, context))
         })?;
+        budget.charge(value.len());
         if let Some(max) = self.max_len {
             value.truncate(max);
         }
@@ -369,7 +371,14 @@ impl Template {
     fn parse_at(field: &str, text: &str, place: Place) -> Result<Self, ConfigError> {
         let mut segments = Vec::new();
         let mut literal_from = 0;
-        for (start, end, name, argument, max_len) in commands(text) {
+        let scanned = commands(text);
+        if scanned.len() > MAX_COMMANDS {
+            return Err(ConfigError::new(format!(
+                "{field} must hold at most {MAX_COMMANDS} commands, got {}",
+                scanned.len()
+            )));
+        }
+        for (start, end, name, argument, max_len) in scanned {
             if start > literal_from {
                 segments.push(Segment::Literal(
                     text.get(literal_from..start)
@@ -399,20 +408,119 @@ impl Template {
         }
     }
 
-    /// Renders the template; a missing source renders as `missing`.
-    pub fn render(&self, context: &mut impl Context, missing: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+    /// Renders the template; a missing source renders as `missing`. The value keeps at most
+    /// [`MAX_RENDERED`] bytes, and what it reads and writes is charged to `budget`: once that
+    /// is spent, the value is cut where it stands (see [`Budget`]). Rendering never fails,
+    /// never allocates past those bounds, and an allocation the allocator refuses cuts the
+    /// value instead of aborting the module.
+    pub fn render(
+        &self,
+        context: &mut impl Context,
+        missing: &[u8],
+        budget: &mut Budget,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
         for segment in &self.segments {
-            match segment {
-                Segment::Literal(text) => out.extend_from_slice(text.as_bytes()),
-                Segment::Command(command) => match command.read(context) {
-                    Some(value) => out.extend_from_slice(&value),
-                    None => out.extend_from_slice(missing),
-                },
+            if budget.left == 0 || out.len() >= MAX_RENDERED {
+                budget.cut = true;
+                break;
+            }
+            let read;
+            let bytes = match segment {
+                Segment::Literal(text) => text.as_bytes(),
+                Segment::Command(command) => {
+                    // What the host copied in counts, not only what is kept: a `%REQ(x):1%` of
+                    // a large header costs its whole read.
+                    read = command.read(context, budget);
+                    match &read {
+                        Some(value) => value.as_slice(),
+                        None => {
+                            budget.charge(missing.len());
+                            missing
+                        }
+                    }
+                }
+            };
+            if let Segment::Literal(text) = segment {
+                budget.charge(text.len());
+            }
+            if !push(&mut out, bytes, budget) {
+                break;
             }
         }
         out
     }
+}
+
+/// The most bytes one rendered value keeps: a header value, a reply's body, a log line. Above
+/// Envoy's default limit on all of a request's headers together (60 KiB), so no value a client
+/// could send through Envoy's defaults is cut.
+pub const MAX_RENDERED: usize = 64 * 1024;
+
+/// What one filter's rendering may read and write in one phase of one request, together.
+pub const PHASE_BUDGET: usize = 256 * 1024;
+
+/// The most commands one template may hold.
+pub const MAX_COMMANDS: usize = 64;
+
+/// What is left of a phase's rendering budget ([`PHASE_BUDGET`]), and whether a value was cut.
+///
+/// A request controls what its headers hold, and a configuration can render a header many times
+/// or render one value from another: without a bound, one request could make a plugin allocate
+/// hundreds of megabytes and trap (issue 21: 9,000 `%REQ(:path)%` of a 59 KiB path). Each value
+/// keeps at most [`MAX_RENDERED`] bytes, and each phase of each filter reads and writes at most
+/// [`PHASE_BUDGET`] bytes in rendering; past either bound the value is cut, and later values of
+/// that phase render empty. Conditions are not charged: a spent budget never changes a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    left: usize,
+    cut: bool,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::per_phase()
+    }
+}
+
+impl Budget {
+    /// A fresh budget of [`PHASE_BUDGET`] bytes, for one phase of one filter.
+    pub const fn per_phase() -> Self {
+        Self::of(PHASE_BUDGET)
+    }
+
+    /// A budget of `bytes` (tests).
+    pub const fn of(bytes: usize) -> Self {
+        Self {
+            left: bytes,
+            cut: false,
+        }
+    }
+
+    /// Whether a value rendered against this budget was cut.
+    pub fn cut(&self) -> bool {
+        self.cut
+    }
+
+    fn charge(&mut self, bytes: usize) {
+        self.left = self.left.saturating_sub(bytes);
+    }
+}
+
+/// Appends what fits of `bytes` to `out`, within [`MAX_RENDERED`]. False when `out` is full or
+/// cannot grow.
+fn push(out: &mut Vec<u8>, bytes: &[u8], budget: &mut Budget) -> bool {
+    let room = MAX_RENDERED.saturating_sub(out.len());
+    let take = bytes.len().min(room);
+    if take < bytes.len() {
+        budget.cut = true;
+    }
+    if out.try_reserve(take).is_err() {
+        budget.cut = true;
+        return false;
+    }
+    out.extend_from_slice(bytes.get(..take).unwrap_or_default());
+    take == bytes.len()
 }
 
 /// What `source` renders to; `None` when it is missing.

@@ -540,8 +540,9 @@ impl Reader<'_> {
                 WRITE_IT_NATIVE,
             ));
         }
+        // `headers:get(":path")` is the whole path, query included: a header test on `:path`
+        // (a `path` condition sees the path without its query, as RBAC's url_path does).
         Ok(match (name, self.phase) {
-            (":path", Phase::Request) if test.get("present").is_none() => json!({"path": test}),
             (":status", Phase::Response) => {
                 return Err(no("a test of :status other than equality", WRITE_IT_NATIVE))
             }

@@ -180,7 +180,7 @@ impl Config {
         let exempt = exempt_paths
             .iter()
             .enumerate()
-            .map(|(i, m)| m.validate(&format!("exempt_paths[{i}]")))
+            .map(|(i, m)| m.validate_path(&format!("exempt_paths[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         config::header_value("powered_by", &self.powered_by)?;
         Ok(Settings {

@@ -14,6 +14,7 @@ use alloc::string::String;
 use config::Settings;
 use moonshift_kit::host::{self, LogLevel, Map};
 use moonshift_kit::{Action, Filter};
+use moonshift_shared::condition;
 use moonshift_shared::stream::Live;
 use moonshift_shared::template::{self, Context, Phase};
 
@@ -76,7 +77,10 @@ impl Filter for ApiKeyAuth {
         }
         let mut live = Live::default();
         let path = live.header(Phase::Request, ":path").unwrap_or_default();
-        if s.exempt.iter().any(|m| m.test(&path)) {
+        // Exemptions test the path without its query and fragment: `/admin?x=.png` is not
+        // exempt by `suffix: .png`.
+        let url_path = condition::url_path(&path);
+        if s.exempt.iter().any(|m| m.test(url_path)) {
             return Action::Continue;
         }
         // One host call finds an absent header; only a present one needs the map, to join a

@@ -15,7 +15,7 @@ use config::Rule;
 use moonshift_kit::{host, Action, Filter};
 use moonshift_shared::condition;
 use moonshift_shared::stream::Live;
-use moonshift_shared::template::Phase;
+use moonshift_shared::template::{Budget, Phase};
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 moonshift_kit::export_filter!(LocalReply, [request_headers]);
@@ -47,13 +47,15 @@ impl Filter for LocalReply {
         else {
             return Action::Continue;
         };
+        // One budget for the reply's headers and body together (shared::template::Budget).
+        let mut budget = Budget::per_phase();
         let values: Vec<(&str, Vec<u8>)> = rule
             .headers
             .iter()
-            .map(|(name, value)| (name.as_str(), value.render(&mut live, b"")))
+            .map(|(name, value)| (name.as_str(), value.render(&mut live, b"", &mut budget)))
             .collect();
         let headers: Vec<(&str, &[u8])> = values.iter().map(|(n, v)| (*n, v.as_slice())).collect();
-        let body = rule.body.render(&mut live, b"");
+        let body = rule.body.render(&mut live, b"", &mut budget);
         match host::send_local_response(rule.status, &headers, &body) {
             Ok(()) => Action::Pause,
             Err(status) => {

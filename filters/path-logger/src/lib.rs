@@ -15,6 +15,7 @@ use moonshift_kit::host::{self, LogLevel};
 use moonshift_kit::{Action, Filter};
 use moonshift_shared::clock;
 use moonshift_shared::stream::Live;
+use moonshift_shared::template::Budget;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 moonshift_kit::export_filter!(PathLogger, [request_headers, response_headers], per_stream);
@@ -45,7 +46,10 @@ impl Filter for PathLogger {
         let settings = &self.settings;
         // Pseudo-headers one host call each; a regular header copies the map once (to join
         // repeated values as Lua's `get` does).
-        let message = settings.template.render(&mut Live::default(), MISSING);
+        let message =
+            settings
+                .template
+                .render(&mut Live::default(), MISSING, &mut Budget::per_phase());
         host::log(log_level(settings.level), &message);
         if self.timed {
             *started = Some(clock::epoch_millis(host::now()));
@@ -56,7 +60,11 @@ impl Filter for PathLogger {
     /// Runs on upstream responses and on local replies of the filters after this one.
     fn on_response_headers(&self, started: &mut Option<u64>) -> Action {
         if let Some((level, template)) = &self.settings.response {
-            let message = template.render(&mut Live::since(*started), MISSING);
+            let message = template.render(
+                &mut Live::since(*started),
+                MISSING,
+                &mut Budget::per_phase(),
+            );
             host::log(log_level(*level), &message);
         }
         Action::Continue

@@ -35,7 +35,7 @@ fn holds_table() {
         ),
         (
             Phase::Request,
-            r#"[{"header": {"name": "x-b", "prefix": ""}}]"#,
+            r#"[{"header": {"name": "x-b", "exact": ""}}]"#,
             false,
         ),
         (
@@ -63,12 +63,30 @@ fn holds_table() {
             r#"[{"path": {"lua_pattern": "^/api/v%d"}}]"#,
             true,
         ),
-        (Phase::Request, r#"[{"path": {"suffix": "bob"}}]"#, true),
-        (Phase::Request, r#"[{"path": {"exact": "/api/v1"}}]"#, false),
+        // A path test sees the path without its query (`/api/v1?user=ada&...&user=bob`), as
+        // RBAC's url_path does; a test on the whole :path is a header test.
+        (Phase::Request, r#"[{"path": {"suffix": "bob"}}]"#, false),
+        (
+            Phase::Request,
+            r#"[{"path": {"contains": "user="}}]"#,
+            false,
+        ),
+        (
+            Phase::Request,
+            r#"[{"path": {"lua_pattern": "%?"}}]"#,
+            false,
+        ),
+        (Phase::Request, r#"[{"path": {"exact": "/api/v1"}}]"#, true),
+        (Phase::Request, r#"[{"path": {"suffix": "/v1"}}]"#, true),
+        (
+            Phase::Request,
+            r#"[{"header": {"name": ":path", "suffix": "bob"}}]"#,
+            true,
+        ),
         (
             Phase::Request,
             r#"[{"not": {"path": {"exact": "/api/v1"}}}]"#,
-            true,
+            false,
         ),
         (Phase::Response, r#"[{"status": [404, 500]}]"#, true),
         (Phase::Response, r#"[{"status": [200]}]"#, false),
@@ -87,6 +105,12 @@ fn holds_table() {
 #[test]
 fn refusals_table() {
     let cases: &[(Phase, &str, &str)] = &[
+        (Phase::Request, r#"[{"path": {"prefix": ""}}]"#, "when[0].path.prefix must not be empty: an empty prefix matches every value"),
+        (Phase::Request, r#"[{"path": {"suffix": ""}}]"#, "when[0].path.suffix must not be empty: an empty suffix matches every value"),
+        (Phase::Request, r#"[{"path": {"contains": ""}}]"#, "when[0].path.contains must not be empty: an empty contains matches every value"),
+        (Phase::Request, r#"[{"path": {"lua_pattern": ""}}]"#, "when[0].path.lua_pattern must not be empty: an empty lua_pattern matches every value"),
+        (Phase::Request, r#"[{"path": {"exact": ""}}]"#, "when[0].path.exact must not be empty: a path starts with /"),
+        (Phase::Request, r#"[{"header": {"name": "x", "prefix": ""}}]"#, "when[0].header.prefix must not be empty: an empty prefix matches every value"),
         (Phase::Request, r#"[{"path": {}}]"#, "when[0].path must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got none"),
         (Phase::Request, r#"[{"path": {"exact": "/", "prefix": "/"}}]"#, "when[0].path must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got exact, prefix"),
         (Phase::Request, r#"[{"path": {"lua_pattern": "%b()"}}]"#, r#"when[0].path.lua_pattern must be a Lua pattern with a regex equivalent: %b at byte 0 has no regular-expression equivalent, got "%b()""#),
@@ -167,4 +191,21 @@ fn the_response_phase_sees_the_kept_request_line() {
         kept_request_line: true,
     };
     assert!(validate_all_in("when", &status, request_sight).is_err());
+}
+
+/// What a path test sees: the path up to its query or fragment.
+#[test]
+fn url_path_table() {
+    let cases: &[(&str, &str)] = &[
+        ("/admin/delete?x=.png", "/admin/delete"),
+        ("/admin?r=/public/", "/admin"),
+        ("/a#frag?x", "/a"),
+        ("/a?b#c", "/a"),
+        ("/plain", "/plain"),
+        ("?only", ""),
+        ("", ""),
+    ];
+    for (path, want) in cases {
+        assert_eq!(url_path(path.as_bytes()), want.as_bytes(), "{path}");
+    }
 }

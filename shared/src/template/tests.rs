@@ -118,7 +118,7 @@ fn render_table() {
     ];
     for (phase, text, want) in cases {
         let template = Template::parse("value", text, *phase).unwrap();
-        let got = template.render(&mut fake(), b"~");
+        let got = template.render(&mut fake(), b"~", &mut Budget::per_phase());
         assert_eq!(String::from_utf8_lossy(&got), *want, "{text}");
     }
 }
@@ -128,7 +128,10 @@ fn a_response_log_message_renders_the_duration() {
     let template =
         Template::parse_response_log("m", "%RESPONSE_CODE% in %RESPONSE_DURATION% ms").unwrap();
     assert!(template.is_timed());
-    assert_eq!(template.render(&mut fake(), b"-"), b"404 in 12 ms");
+    assert_eq!(
+        template.render(&mut fake(), b"-", &mut Budget::per_phase()),
+        b"404 in 12 ms"
+    );
     assert!(!Template::parse_response_log("m", "%RESPONSE_CODE%")
         .unwrap()
         .is_timed());
@@ -211,5 +214,88 @@ fn unique_id_without_a_random_source_is_missing() {
         random: None,
         ..fake()
     };
-    assert_eq!(template.render(&mut context, b"-"), b"[-]");
+    assert_eq!(
+        template.render(&mut context, b"-", &mut Budget::per_phase()),
+        b"[-]"
+    );
+}
+
+/// Issue 21: what one request can make a template render is bounded, whatever the configuration
+/// accepted. Each row: the template, the `x-big` header's size, the budget, the value's length
+/// and whether it was cut.
+#[test]
+fn rendering_is_bounded_per_value_and_per_phase() {
+    let many = "%REQ(x-big)%".repeat(MAX_COMMANDS);
+    let cases: &[(&str, &str, usize, usize, usize, bool)] = &[
+        (
+            "a value that fits",
+            "<%REQ(x-big)%>",
+            10,
+            PHASE_BUDGET,
+            12,
+            false,
+        ),
+        (
+            "a value over MAX_RENDERED is cut there",
+            "%REQ(x-big)%%REQ(x-big)%",
+            40_000,
+            PHASE_BUDGET,
+            MAX_RENDERED,
+            true,
+        ),
+        (
+            "64 reads of 59 KiB: cut at MAX_RENDERED",
+            &many,
+            59 * 1024,
+            PHASE_BUDGET,
+            MAX_RENDERED,
+            true,
+        ),
+        (
+            "a spent budget renders nothing more",
+            "%REQ(x-big)%-%REQ(x-big)%",
+            100,
+            100,
+            100,
+            true,
+        ),
+        (
+            "a truncated read still costs its whole read",
+            "%REQ(x-big):1%%REQ(x-big):1%x",
+            500,
+            300,
+            1,
+            true,
+        ),
+        ("an empty budget renders nothing", "literal", 1, 0, 0, true),
+    ];
+    for (name, text, big, budget, want_len, want_cut) in cases {
+        let template = Template::parse("value", text, Phase::Request).unwrap();
+        let mut context = fake();
+        context.request.push(("x-big".into(), vec![b'p'; *big]));
+        let mut budget = Budget::of(*budget);
+        let value = template.render(&mut context, b"-", &mut budget);
+        assert_eq!(value.len(), *want_len, "{name}");
+        assert_eq!(budget.cut(), *want_cut, "{name}");
+    }
+}
+
+/// A template holds at most MAX_COMMANDS commands; the error names the field and the count.
+#[test]
+fn a_template_with_too_many_commands_is_refused() {
+    let text = "%REQ(:path)%".repeat(MAX_COMMANDS + 1);
+    let error = Template::parse("message", &text, Phase::Request).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "message must hold at most {MAX_COMMANDS} commands, got {}",
+            MAX_COMMANDS + 1
+        )
+    );
+    assert!(Template::parse(
+        "message",
+        &"%REQ(:path)%".repeat(MAX_COMMANDS),
+        Phase::Request
+    )
+    .is_ok());
 }
