@@ -56,7 +56,8 @@ pub(crate) const FILTERS: [Member; 7] = [
     member!(ApiKeyAuth, api_key_auth::config::Config),
 ];
 
-pub type Build = fn(Option<&[u8]>) -> Result<Box<dyn DynFilter>, String>;
+/// Builds a member from its configuration; the `usize` is its place in a pipeline, if in one.
+pub type Build = fn(Option<&[u8]>, Option<usize>) -> Result<Box<dyn DynFilter>, String>;
 
 /// Envoy's own filter doing what a configuration does on a number of workers: an HTTP filter
 /// entry, or why there is none.
@@ -116,9 +117,16 @@ macro_rules! member {
 }
 use member;
 
-fn build<F: Filter>(config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
+fn build<F: Filter>(
+    config: Option<&[u8]>,
+    member: Option<usize>,
+) -> Result<Box<dyn DynFilter>, String> {
     // The bundle exports both phases: each filter is entered for both, whatever it uses.
-    F::configure_in(config, Phases::BOTH).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
+    let module = Phases {
+        member,
+        ..Phases::BOTH
+    };
+    F::configure_in(config, module).map(|filter| Box::new(filter) as Box<dyn DynFilter>)
 }
 
 /// Envoy's native equivalent of `filter` with `config` on `workers` workers (an HTTP filter
@@ -202,7 +210,7 @@ pub fn build_filter(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynF
             names.join(", ")
         ));
     };
-    (member.build)(config)
+    (member.build)(config, None)
 }
 
 /// One plugin: the filter its `root_id` names.

@@ -97,7 +97,7 @@ fn member(i: usize, item: &Json, members: &[Member]) -> Result<Box<dyn DynFilter
             json::quote(name)
         ));
     };
-    (member.build)(config.as_deref().map(str::as_bytes))
+    (member.build)(config.as_deref().map(str::as_bytes), Some(i))
         .map_err(|error| format!("filters[{i}] ({name}): {error}"))
 }
 

@@ -12,10 +12,11 @@ use moonshift_harness::wasm::chain::WasmChain;
 use moonshift_harness::wasm::{Plugin, Process, WasmModule, WasmWorker};
 use serde_json::{json, Value};
 
-fn plugin(root_id: &str, config: &Value) -> Plugin {
+/// A plugin named by its place in the chain, as Istio names each WasmPlugin apart.
+fn plugin(place: usize, root_id: &str, config: &Value) -> Plugin {
     Plugin {
         configuration: Some(config.to_string().into_bytes()),
-        plugin_name: format!("chain.{root_id}"),
+        plugin_name: format!("chain.{place}.{root_id}"),
         root_id: root_id.into(),
         log_level: 0,
     }
@@ -27,14 +28,15 @@ fn both(filters: &[(&str, Value)], paths: &[&str]) -> (Vec<Outcome>, Vec<Outcome
     let clock = Clock::at_millis(1_700_000_000_000);
     let members: Vec<(&WasmModule, Plugin)> = filters
         .iter()
-        .map(|(name, config)| (&module, plugin(name, config)))
+        .enumerate()
+        .map(|(i, (name, config))| (&module, plugin(i, name, config)))
         .collect();
     let mut chain = WasmChain::start(&members, &Process::new(), &clock).expect("chain starts");
     let list: Vec<Value> = filters
         .iter()
         .map(|(name, config)| json!({"filter": name, "config": config}))
         .collect();
-    let pipeline = plugin("pipeline", &json!({ "filters": list }));
+    let pipeline = plugin(0, "pipeline", &json!({ "filters": list }));
     let mut one =
         WasmWorker::start(&module, &Process::new(), &clock, &pipeline).expect("pipeline starts");
     // What each plugin logged when it was configured.
@@ -154,4 +156,23 @@ fn lua_filters_chain_as_envoy_chains_them() {
         refused.starts_with("Lua filter 1: script does not load"),
         "{refused}"
     );
+}
+
+/// Issue 21.7: two rate limiters in one pipeline keep their own buckets, as two plugins do: the
+/// first admits 3 an hour, the second 1,000, so 3 of 8 requests pass either way (sharing one
+/// bucket admitted 1).
+#[test]
+fn two_rate_limiters_in_one_pipeline_keep_their_own_buckets() {
+    let limiter = |max: u32| json!({"token_bucket": {"max_tokens": max, "tokens_per_fill": max, "fill_interval": "3600s"}});
+    let filters = [
+        ("local-ratelimit", limiter(3)),
+        ("local-ratelimit", limiter(1000)),
+    ];
+    let paths = ["/"; 8];
+    let (chained, piped) = both(&filters, &paths);
+    let statuses =
+        |outcomes: &[Outcome]| -> Vec<u16> { outcomes.iter().map(|o| o.response.status).collect() };
+    let want = [200, 200, 200, 429, 429, 429, 429, 429];
+    assert_eq!(statuses(&chained), want, "two plugins");
+    assert_eq!(statuses(&piped), want, "one pipeline");
 }

@@ -8,12 +8,15 @@ use moonshift_harness::artifacts::{wasm_module, workspace_root};
 use std::collections::BTreeSet;
 
 /// What every module exports: memory, the WASI reactor entry, the ABI marker, the allocator the
-/// host fills buffers through, and the two configuration callbacks; and `memcmp`, which the kit
+/// host fills buffers through, the two configuration callbacks, and `proxy_on_context_create`,
+/// which names each stream's root context (kit/src/dispatch.rs: one VM entry a request, the
+/// price of a configuration applying to its own plugin only); and `memcmp`, which the kit
 /// defines for `core` (modules have no libc: kit/src/module.rs). A `#[no_mangle]` function is
 /// exported by the linker whatever its visibility; Envoy never calls an export that is not a
 /// proxy-wasm callback, so it costs nothing per request.
-const ALWAYS: [&str; 7] = [
+const ALWAYS: [&str; 8] = [
     "memory",
+    "proxy_on_context_create",
     "_initialize",
     "proxy_abi_version_0_2_1",
     "proxy_on_memory_allocate",

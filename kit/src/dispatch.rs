@@ -1,11 +1,19 @@
 //! From proxy-wasm's context ids to a filter's plugin and stream state.
 //!
 //! Envoy creates one root context per plugin on each worker's VM and calls `proxy_on_configure`
-//! for it; several plugins can share one VM (same code, same `vm_config`). No module exports
-//! `proxy_on_context_create` or `proxy_on_delete` (two VM entries per request), so a stream
-//! callback carries only the stream's id: with one plugin in the VM (the usual case) that plugin
-//! serves it; with several, the stream's `plugin_name` and `plugin_root_id` properties pick one
-//! (one host call).
+//! for it; several plugins can share one VM (same code, same `vm_config`), and Envoy 1.40 tells
+//! plugins apart by their whole `PluginConfig`: two plugins with the same name and root_id but
+//! different configurations are two root contexts. A listener update creates the new plugin's
+//! root context, and configures it, before Envoy has accepted the whole update; a rejected
+//! update destroys it again, and a module that exports no `proxy_on_done` never hears of that.
+//! So a configuration applies to its own root context only, never to another plugin's: each
+//! stream is served by the root context Envoy created it under, which Envoy names in
+//! `proxy_on_context_create(stream, root)`. That export costs one VM entry a request; the module
+//! records the stream's root only when the VM holds several root contexts, so with one plugin
+//! (the usual case) it returns at once. A stream created while the VM held one root context is
+//! served by the oldest root context of its plugin (`plugin_name`, `plugin_root_id`), which is
+//! the one it was created under. The module keeps at most [`MAX_ROOTS`] root contexts, the oldest
+//! dropped past that (a module never hears that a plugin went away).
 //!
 //! A filter exported with `per_stream` keeps its stream state from the request headers to the
 //! response headers, when [`Filter::keeps`] says the response needs it, in a table of streams in
@@ -25,13 +33,17 @@ use core::cell::RefCell;
 
 struct Root<F> {
     context_id: u32,
-    /// `plugin_name` and `plugin_root_id`, which tell plugins sharing a VM apart.
+    /// `plugin_name` and `plugin_root_id`, which tell plugins of different names apart.
     identity: (Vec<u8>, Vec<u8>),
     filter: Rc<F>,
 }
 
 /// How many streams in flight a worker's VM keeps per-stream state for.
 pub const MAX_IN_FLIGHT: usize = 16_384;
+
+/// How many root contexts (plugins, and configurations of one plugin across listener updates) a
+/// worker's VM keeps.
+pub const MAX_ROOTS: usize = 32;
 
 struct Stream<F: Filter> {
     filter: Rc<F>,
@@ -43,8 +55,11 @@ struct Stream<F: Filter> {
 ///
 /// `PER_STREAM` is a constant so that a stateless module carries no stream table at all.
 pub struct Plugins<F: Filter, const PER_STREAM: bool> {
+    /// In the order they were configured.
     roots: RefCell<Vec<Root<F>>>,
     streams: RefCell<InFlight<Stream<F>>>,
+    /// The root context each stream was created under, recorded while the VM holds several.
+    parents: RefCell<InFlight<u32>>,
 }
 
 impl<F: Filter, const PER_STREAM: bool> core::fmt::Debug for Plugins<F, PER_STREAM> {
@@ -71,6 +86,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         Self {
             roots: RefCell::new(Vec::new()),
             streams: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
+            parents: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
         }
     }
 
@@ -103,37 +119,49 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
             return 0;
         };
         let identity = identity();
-        // A module never hears that a plugin went away (it exports no proxy_on_delete), so a new
-        // configuration of the same plugin (an update) replaces the old one; streams in flight
-        // keep the plugin they started with.
-        let replaced = roots
-            .iter()
-            .position(|r| r.context_id == root_context_id || r.identity == identity);
         let root = Root {
             context_id: root_context_id,
             identity,
             filter,
         };
-        match replaced.and_then(|i| roots.get_mut(i)) {
-            Some(slot) => {
-                if slot.context_id != root_context_id {
+        // The same root context configured again takes its new configuration; a new root
+        // context, even of a plugin with the same name and root_id (a listener update, which
+        // Envoy may still reject), is added beside the others and serves only its own streams.
+        match roots.iter_mut().find(|r| r.context_id == root_context_id) {
+            Some(slot) => *slot = root,
+            None => {
+                roots.push(root);
+                if roots.len() > MAX_ROOTS {
+                    roots.remove(0);
                     log::info!(
-                        "{}: this configuration replaces the one of the plugin with the same name and root_id in this VM (an update; plugins sharing a VM need distinct names)",
+                        "{}: more than {MAX_ROOTS} plugins configured in this VM: the oldest is forgotten",
                         F::NAME
                     );
                 }
-                *slot = root
             }
-            None => roots.push(root),
         }
         log::debug!("{}: configured", F::NAME);
         1
     }
 
+    /// `proxy_on_context_create`: a stream's root context, recorded when the VM holds several.
+    pub fn context_create(&self, context_id: u32, root_context_id: u32) {
+        if root_context_id == 0 {
+            return;
+        }
+        let several = self.roots.try_borrow().is_ok_and(|roots| roots.len() > 1);
+        if several {
+            if let Ok(mut parents) = self.parents.try_borrow_mut() {
+                parents.insert(context_id, root_context_id);
+            }
+        }
+    }
+
     /// The request phase of stream `context_id`; with `per_stream`, its state is kept for the
     /// response phase.
-    pub fn request(&self, context_id: u32) -> u32 {
-        let Some(filter) = self.plugin() else {
+    pub fn request(&self, context_id: u32, module: Phases) -> u32 {
+        // A module entered for the response too looks the root up again there.
+        let Some(filter) = self.plugin(context_id, !module.response) else {
             return Action::Continue as u32;
         };
         let mut state = F::Stream::default();
@@ -157,8 +185,14 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
             false => None,
         };
         let action = match kept {
-            Some(mut stream) => stream.filter.on_response_headers(&mut stream.state),
-            None => match self.plugin() {
+            Some(mut stream) => {
+                // The stream's root is known from its state; its record goes.
+                if let Ok(mut parents) = self.parents.try_borrow_mut() {
+                    parents.take(context_id);
+                }
+                stream.filter.on_response_headers(&mut stream.state)
+            }
+            None => match self.plugin(context_id, true) {
                 Some(filter) => filter.on_response_headers(&mut F::Stream::default()),
                 None => Action::Continue,
             },
@@ -166,20 +200,48 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         action as u32
     }
 
-    /// The plugin serving the current stream.
-    fn plugin(&self) -> Option<Rc<F>> {
+    /// The plugin serving stream `context_id`: the root context it was created under; `last`
+    /// forgets that record (the stream's last phase in this module).
+    fn plugin(&self, context_id: u32, last: bool) -> Option<Rc<F>> {
         let roots = self.roots.try_borrow().ok()?;
-        match roots.as_slice() {
-            [] => None,
-            [only] => Some(Rc::clone(&only.filter)),
-            several => {
-                let identity = identity();
-                let found = several.iter().find(|r| r.identity == identity);
-                if found.is_none() {
-                    host::log(LogLevel::Debug, b"no plugin of this VM matches the stream");
-                }
-                found.map(|r| Rc::clone(&r.filter))
-            }
+        if let [only] = roots.as_slice() {
+            return Some(Rc::clone(&only.filter));
+        }
+        let parent = self
+            .parents
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut parents| match last {
+                true => parents.take(context_id),
+                false => parents.get(context_id).copied(),
+            });
+        let found = pick(&roots, parent, identity);
+        if found.is_none() {
+            host::log(LogLevel::Debug, b"no plugin of this VM matches the stream");
+        }
+        found.map(|r| Rc::clone(&r.filter))
+    }
+}
+
+/// The root context that serves a stream: the one it was created under (`parent`), else, for a
+/// stream created while the VM held one root context, the oldest of its plugin's (`identity`,
+/// read only then: two host calls).
+fn pick<F>(
+    roots: &[Root<F>],
+    parent: Option<u32>,
+    identity: impl FnOnce() -> (Vec<u8>, Vec<u8>),
+) -> Option<&Root<F>> {
+    if let Some(parent) = parent {
+        if let Some(root) = roots.iter().find(|r| r.context_id == parent) {
+            return Some(root);
+        }
+    }
+    match roots {
+        [] => None,
+        [only] => Some(only),
+        several => {
+            let identity = identity();
+            several.iter().find(|r| r.identity == identity)
         }
     }
 }
@@ -208,6 +270,7 @@ macro_rules! export_filter {
         const PHASES: $crate::Phases = $crate::Phases {
             request: false $(|| $crate::export_filter!(@is_request $phase))*,
             response: false $(|| $crate::export_filter!(@is_response $phase))*,
+            member: None,
         };
         static PLUGINS: $crate::module::VmLocal<$crate::dispatch::Plugins<$filter, $per_stream>> =
             $crate::module::VmLocal($crate::dispatch::Plugins::new());
@@ -219,6 +282,10 @@ macro_rules! export_filter {
         pub extern "C" fn proxy_on_configure(root_context_id: u32, _size: usize) -> u32 {
             PLUGINS.configure(root_context_id, PHASES)
         }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_context_create(context_id: u32, root_context_id: u32) {
+            PLUGINS.context_create(context_id, root_context_id)
+        }
     };
     (@is_request request_headers) => { true };
     (@is_request $other:ident) => { false };
@@ -227,7 +294,7 @@ macro_rules! export_filter {
     (@phase request_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {
-            PLUGINS.request(context_id)
+            PLUGINS.request(context_id, PHASES)
         }
     };
     (@phase response_headers) => {
@@ -236,4 +303,83 @@ macro_rules! export_filter {
             PLUGINS.response(context_id)
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pick, Root};
+    use alloc::rc::Rc;
+    use alloc::vec::Vec;
+
+    fn root(context_id: u32, name: &str, config: char) -> Root<char> {
+        Root {
+            context_id,
+            identity: (name.as_bytes().to_vec(), b"r".to_vec()),
+            filter: Rc::new(config),
+        }
+    }
+
+    /// Which configuration serves a stream: (roots in configure order, the stream's recorded
+    /// root, its plugin's name, the configuration that serves it).
+    #[test]
+    fn a_stream_is_served_by_the_root_it_was_created_under() {
+        type Case<'a> = (&'a str, Vec<Root<char>>, Option<u32>, &'a str, Option<char>);
+        let cases: Vec<Case> = vec![
+            (
+                "one plugin serves every stream",
+                vec![root(2, "a", 'A')],
+                None,
+                "a",
+                Some('A'),
+            ),
+            (
+                "a rejected update (same name, new root, never a parent) serves nothing",
+                vec![root(2, "a", 'O'), root(5, "a", 'N')],
+                Some(2),
+                "a",
+                Some('O'),
+            ),
+            (
+                "an accepted update serves the new listener's streams",
+                vec![root(2, "a", 'O'), root(5, "a", 'N')],
+                Some(5),
+                "a",
+                Some('N'),
+            ),
+            (
+                "a stream created before the update stays with the old configuration",
+                vec![root(2, "a", 'O'), root(5, "a", 'N')],
+                None,
+                "a",
+                Some('O'),
+            ),
+            (
+                "two plugins of different names: by name",
+                vec![root(2, "a", 'A'), root(3, "b", 'B')],
+                None,
+                "b",
+                Some('B'),
+            ),
+            (
+                "a recorded root the VM forgot: by name",
+                vec![root(7, "a", 'A'), root(8, "b", 'B')],
+                Some(3),
+                "b",
+                Some('B'),
+            ),
+            (
+                "no plugin of the stream's name",
+                vec![root(2, "a", 'A'), root(3, "b", 'B')],
+                None,
+                "c",
+                None,
+            ),
+            ("no plugin at all", vec![], None, "a", None),
+        ];
+        for (name, roots, parent, plugin, want) in cases {
+            let identity = || (plugin.as_bytes().to_vec(), b"r".to_vec());
+            let got = pick(&roots, parent, identity).map(|r| *r.filter);
+            assert_eq!(got, want, "{name}");
+        }
+    }
 }

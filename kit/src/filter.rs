@@ -16,18 +16,28 @@ pub enum Action {
 
 /// The header phases Envoy enters a module for: what its exports are. A filter in its own module
 /// is entered only for the phases it exports; a filter linked into the bundle is entered for
-/// both, whatever it uses.
+/// both, whatever it uses. `member` is the filter's place in a pipeline (`filters[i]`), when it
+/// runs in one: two members of one plugin keep their state apart by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Phases {
     pub request: bool,
     pub response: bool,
+    pub member: Option<usize>,
 }
 
 impl Phases {
-    /// Both header phases (the bundle's exports).
+    /// Both header phases (the bundle's exports), not in a pipeline.
     pub const BOTH: Phases = Phases {
         request: true,
         response: true,
+        member: None,
+    };
+
+    /// Only the response phase (a module exporting only the response callback).
+    pub const RESPONSE: Phases = Phases {
+        request: false,
+        response: true,
+        member: None,
     };
 }
 

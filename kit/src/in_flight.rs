@@ -32,6 +32,12 @@ impl<T> InFlight<T> {
         }
     }
 
+    /// What stream `id` kept, left in place.
+    pub fn get(&self, id: u32) -> Option<&T> {
+        let at = self.entries.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        self.entries.get(at).map(|(_, value)| value)
+    }
+
     /// What stream `id` kept, removed.
     pub fn take(&mut self, id: u32) -> Option<T> {
         let at = self.entries.binary_search_by_key(&id, |(id, _)| *id).ok()?;

@@ -30,7 +30,7 @@ use core::cell::{Cell, RefCell};
 use decide::{Counter, Sampler, Verdict};
 use limiter::{Decision, Store};
 use moonshift_kit::host::{self, Map};
-use moonshift_kit::{Action, Filter};
+use moonshift_kit::{Action, Filter, Phases};
 use moonshift_shared::headers::lua_get;
 use moonshift_shared::{clock, json, ConfigError};
 use stores::{SharedData, WorkerMap};
@@ -96,7 +96,7 @@ fn property(path: &[&str]) -> String {
 }
 
 impl LocalRateLimit {
-    fn new(config: Option<&[u8]>) -> Result<Self, ConfigError> {
+    fn new(config: Option<&[u8]>, member: Option<usize>) -> Result<Self, ConfigError> {
         let settings = config::parse(config)?;
         for key in &settings.ignored_runtime_keys {
             log::warn!(
@@ -104,11 +104,14 @@ impl LocalRateLimit {
                 json::quote(key)
             );
         }
-        let namespace = format!(
+        let mut namespace = format!(
             "moonshift.local-ratelimit/{}/{}/",
             property(&["plugin_name"]),
             property(&["plugin_root_id"])
         );
+        if let Some(member) = member {
+            namespace.push_str(&format!("filters[{member}]/"));
+        }
         let seed = clock::epoch_millis(host::now()) ^ 0x9E37_79B9_7F4A_7C15;
         Ok(Self {
             counters: Counters::define(&settings.stat_prefix),
@@ -181,7 +184,13 @@ impl Filter for LocalRateLimit {
     type Stream = Consulted;
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        Ok(Self::new(config)?)
+        Ok(Self::new(config, None)?)
+    }
+
+    /// In a pipeline, the member's place keys its buckets: two rate limiters in one plugin
+    /// keep their own.
+    fn configure_in(config: Option<&[u8]>, module: Phases) -> Result<Self, String> {
+        Ok(Self::new(config, module.member)?)
     }
 
     fn on_request_headers(&self, stream: &mut Consulted) -> Action {

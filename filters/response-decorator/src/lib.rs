@@ -35,13 +35,7 @@ impl Filter for ResponseDecorator {
 
     /// In its own module, which is entered only for the response.
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        Self::configure_in(
-            config,
-            Phases {
-                request: false,
-                response: true,
-            },
-        )
+        Self::configure_in(config, Phases::RESPONSE)
     }
 
     /// Conditions on the request's path or method are accepted where the module is entered for
