@@ -24,7 +24,7 @@ export ENVOY_BIN
 ENVOY_OLDEST := 1.36.4
 VENV_OLDEST := .venv-envoy-$(ENVOY_OLDEST)
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals
-DEBIAN_PACKAGES := binaryen buildah skopeo docker-registry openssl curl
+DEBIAN_PACKAGES := binaryen buildah skopeo docker-registry openssl curl python3-yaml valgrind
 # Modules must not depend on where Cargo keeps its registry: the same sources give the same
 # bytes, and so the same image digests, on every machine.
 export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo

@@ -4,16 +4,15 @@
 --
 -- The Go plugin: a request without a key gets 401 `{"error":"unauthorized"}` as
 -- application/json; an admitted one gets `x-validated: true`; every response gets
--- `x-powered-by: custom-plugin`. `config` holds the guide's pluginConfig. A key may be given in
+-- `x-powered-by: custom-plugin`. `config` holds the guide's pluginConfig without its keys (the
+-- guide's keys are public examples: put your own here; with none, every request is refused, as
+-- the Wasm refuses a configuration without keys). A key may be given in
 -- plain text or as its SHA-256 (hex), read from a header or a query parameter, stripped before
 -- the upstream, named by a consumer header; exempt paths pass without one. No key is ever
 -- logged. The test runners render other configurations by replacing this one table.
 local config = {
   api_key_header = "x-api-key",
-  allowed_keys = {
-    "key-123",
-    "key-456",
-  },
+  allowed_keys = {},
 }
 
 -- moonshift engine begin: lua-reference/engine/engine.lua, copied into each reference that uses

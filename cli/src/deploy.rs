@@ -2,11 +2,14 @@
 //! filter (its own image) or a pipeline (the bundle's image, `pluginName: pipeline`) where the
 //! user says, with a configuration checked by the module's own code first.
 //!
-//! Phase and fail strategy come from the filter's crate (`[package.metadata.moonshift]`, the
-//! facts `make deploy` uses too). A pipeline takes its members' phase when they all share one
-//! (else `UNSPECIFIED_PHASE`) and fails closed when any member does: a pipeline holding a rate
-//! limiter or an auth check must not start open because it also decorates headers.
+//! The phase comes from the filter's crate (`[package.metadata.moonshift]`, the facts `make
+//! deploy` uses too); a pipeline takes its members' phase when they all share one (else
+//! `UNSPECIFIED_PHASE`). The fail strategy is chosen from what the configuration can do
+//! (`crate::fail_strategy`): a plugin that can deny a request fails closed, whatever else it
+//! does. A filter whose configuration holds credentials (api-key-auth's keys) is never deployed
+//! without a `--config` that gives them.
 
+use crate::fail_strategy::{self, FailStrategy};
 use crate::manifests::{self, Plugin, Target};
 use crate::{input, validate};
 use moonshift_oci::facts::{self, Facts};
@@ -48,6 +51,10 @@ pub struct Args {
     /// Where to write wasmplugin.yaml and trafficextension.yaml.
     #[arg(long, default_value = "moonshift-deploy")]
     pub out: PathBuf,
+    /// Overrides the fail strategy Moonshift chooses (FAIL_CLOSE when the plugin can deny a
+    /// request, else FAIL_OPEN).
+    #[arg(long, value_enum)]
+    pub fail_strategy: Option<FailStrategy>,
 }
 
 /// Gateway API kinds `targetRefs` may name, and their group (Istio's CRD).
@@ -112,17 +119,12 @@ fn members(root: &Path, config: &Value) -> Result<Vec<Facts>, String> {
     names.map(|name| facts::of(root, name)).collect()
 }
 
-/// A pipeline's phase and fail strategy, from its members'.
-fn pipeline_facts(members: &[Facts]) -> (&str, &str) {
-    let phase = match members.split_first() {
+/// A pipeline's phase, from its members'.
+fn pipeline_phase(members: &[Facts]) -> &str {
+    match members.split_first() {
         Some((first, rest)) if rest.iter().all(|m| m.phase == first.phase) => &first.phase,
         _ => "UNSPECIFIED_PHASE",
-    };
-    let fail = match members.iter().any(|m| m.fail_strategy == "FAIL_CLOSE") {
-        true => "FAIL_CLOSE",
-        false => "FAIL_OPEN",
-    };
-    (phase, fail)
+    }
 }
 
 pub fn run(args: &Args) -> Result<bool, String> {
@@ -135,7 +137,15 @@ pub fn run(args: &Args) -> Result<bool, String> {
         .transpose()?;
     let config = match (&args.config, &own) {
         (Some(path), _) => input::config(&input::read(path)?, &path.display().to_string())?,
-        (None, Some(facts)) => facts.plugin_config.clone(),
+        (None, Some(facts)) => match &facts.credentials {
+            Some(fields) => {
+                return Err(format!(
+                    "{}'s {fields} are credentials: give yours with --config (Moonshift never writes example keys into a manifest)",
+                    args.filter
+                ))
+            }
+            None => facts.plugin_config.clone(),
+        },
         (None, None) => {
             return Err("a pipeline needs --config: {filters: [{filter, config}, ...]}".into())
         }
@@ -148,13 +158,15 @@ pub fn run(args: &Args) -> Result<bool, String> {
         true => members(&root, &config)?,
         false => own.into_iter().collect(),
     };
-    let (phase, fail_strategy) = match pipeline {
-        true => pipeline_facts(&member_facts),
+    let phase = match pipeline {
+        true => pipeline_phase(&member_facts),
         false => member_facts
             .first()
-            .map(|f| (f.phase.as_str(), f.fail_strategy.as_str()))
+            .map(|f| f.phase.as_str())
             .ok_or("no facts")?,
     };
+    let fail = fail_strategy::choose(&args.filter, &config, &member_facts, args.fail_strategy);
+    let fail_strategy = fail.strategy.as_str();
     let image_name = match pipeline {
         true => moonshift_oci::BUNDLE,
         false => args.filter.as_str(),
@@ -175,8 +187,8 @@ pub fn run(args: &Args) -> Result<bool, String> {
     };
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let header = format!(
-        "# Written by `moonshift deploy {}`: phase and failStrategy from the filter's crate.\n",
-        args.filter
+        "# Written by `moonshift deploy {}`: phase from the filter's crate.\n# failStrategy {fail_strategy}: {}\n",
+        args.filter, fail.why
     );
     for (name, manifest) in [
         ("wasmplugin.yaml", manifests::wasm_plugin(&target, &plugin)),
@@ -195,7 +207,7 @@ pub fn run(args: &Args) -> Result<bool, String> {
         plugin.image,
         digest.trim_start_matches("sha256:")
     );
-    println!("phase {phase}, failStrategy {fail_strategy}");
+    println!("phase {phase}, failStrategy {fail_strategy}: {}", fail.why);
     Ok(true)
 }
 
@@ -203,14 +215,16 @@ pub fn run(args: &Args) -> Result<bool, String> {
 mod tests {
     use super::*;
 
-    fn facts(phase: &str, fail: &str) -> Facts {
+    fn facts(phase: &str) -> Facts {
         Facts {
             filter: "f".into(),
             phase: phase.into(),
             phase_why: String::new(),
-            fail_strategy: fail.into(),
+            fail_strategy: "FAIL_OPEN".into(),
             fail_why: String::new(),
             plugin_config: Value::Null,
+            credentials: None,
+            deploy_config: Value::Null,
             bench_config: Value::Null,
             bench_native: None,
             bench_floor_config: None,
@@ -219,20 +233,14 @@ mod tests {
     }
 
     #[test]
-    fn a_pipeline_fails_closed_when_any_member_does_and_shares_a_common_phase() {
+    fn a_pipeline_shares_its_members_phase_when_they_all_have_one() {
         let cases = [
-            (vec![facts("STATS", "FAIL_OPEN")], ("STATS", "FAIL_OPEN")),
-            (
-                vec![facts("STATS", "FAIL_OPEN"), facts("AUTHZ", "FAIL_CLOSE")],
-                ("UNSPECIFIED_PHASE", "FAIL_CLOSE"),
-            ),
-            (
-                vec![facts("AUTHN", "FAIL_CLOSE"), facts("AUTHN", "FAIL_OPEN")],
-                ("AUTHN", "FAIL_CLOSE"),
-            ),
+            (vec![facts("STATS")], "STATS"),
+            (vec![facts("STATS"), facts("AUTHZ")], "UNSPECIFIED_PHASE"),
+            (vec![facts("AUTHN"), facts("AUTHN")], "AUTHN"),
         ];
         for (members, want) in cases {
-            assert_eq!(pipeline_facts(&members), want);
+            assert_eq!(pipeline_phase(&members), want);
         }
     }
 

@@ -16,6 +16,7 @@
 
 mod compare;
 mod deploy;
+mod fail_strategy;
 mod input;
 mod manifests;
 mod migrate;

@@ -32,8 +32,9 @@ pub struct Plugin<'a> {
     pub config: &'a Value,
 }
 
+/// `value` as YAML that Kubernetes (YAML 1.1) reads back as written (`moonshift_oci::yaml`).
 pub fn yaml(value: &Value) -> String {
-    serde_yaml_ng::to_string(value).unwrap_or_default()
+    moonshift_oci::yaml::document(value)
 }
 
 fn place(target: &Target, spec: &mut Value) {

@@ -172,3 +172,202 @@ fn refusals_say_why_and_write_nothing() {
     }
     assert!(!out.join("manifests").exists(), "nothing written");
 }
+
+/// The Istio guide's example keys, which no manifest Moonshift writes may carry.
+const EXAMPLE_KEYS: [&str; 2] = ["key-123", "key-456"];
+
+/// Issue 21.5: every path that writes a manifest without a configuration: `moonshift deploy`
+/// of each filter without --config, and `make deploy`'s committed deploy/ folder. A filter with
+/// credentials is refused (nothing written); the others' manifests hold no example key.
+#[test]
+fn no_manifest_written_without_a_config_carries_example_keys() {
+    let root = moonshift_harness::artifacts::workspace_root();
+    for facts in moonshift_oci::facts::all(&root).unwrap() {
+        let out = out_dir(&format!("deploy-no-config-{}", facts.filter));
+        let (code, output) = moonshift(&["deploy", &facts.filter, "--out", out.to_str().unwrap()]);
+        match &facts.credentials {
+            Some(fields) => {
+                assert_eq!(code, 2, "{}: {output}", facts.filter);
+                assert!(
+                    output.contains(fields.as_str()) && output.contains("--config"),
+                    "{output}"
+                );
+                assert!(!out.exists(), "{}: nothing written", facts.filter);
+            }
+            None => assert_eq!(code, 0, "{}: {output}", facts.filter),
+        }
+        for file in std::fs::read_dir(&out).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(file.path()).unwrap();
+            for key in EXAMPLE_KEYS {
+                assert!(!text.contains(key), "{}: {key}", file.path().display());
+            }
+        }
+        for file in std::fs::read_dir(root.join("deploy").join(&facts.filter)).unwrap() {
+            let path = file.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for key in EXAMPLE_KEYS {
+                assert!(!text.contains(key), "{}: {key}", path.display());
+            }
+        }
+    }
+}
+
+/// Issue 21.6: a plugin that can deny a request fails closed, a decorator fails open, and
+/// `--fail-strategy` overrides; the manifest says which and why.
+#[test]
+fn a_plugin_that_can_deny_fails_closed_unless_told_otherwise() {
+    let out = out_dir("deploy-fail-strategy");
+    let gate = write(
+        &out,
+        "gate.json",
+        r#"{"filters": [{"filter": "request-decorator", "config": {"operations": [{"action": "remove", "name": "x-debug"}]}}, {"filter": "local-reply", "config": {"rules": [{"when": [{"header": {"name": "authorization", "present": false}}], "status": 401}]}}]}"#,
+    );
+    let decorate = write(
+        &out,
+        "decorate.json",
+        r#"{"operations": [{"action": "set", "name": "x-team", "value": "a"}]}"#,
+    );
+    let cases: [(&str, &str, &[&str], &str, &str); 4] = [
+        (
+            "pipeline",
+            &gate,
+            &[],
+            "FAIL_CLOSE",
+            "filters[1] (local-reply: rules[0] answers 401",
+        ),
+        (
+            "request-decorator",
+            &decorate,
+            &[],
+            "FAIL_OPEN",
+            "nothing in it can deny a request",
+        ),
+        (
+            "pipeline",
+            &gate,
+            &["--fail-strategy", "FAIL_OPEN"],
+            "FAIL_OPEN",
+            "--fail-strategy FAIL_OPEN (Moonshift would choose FAIL_CLOSE",
+        ),
+        (
+            "request-decorator",
+            &decorate,
+            &["--fail-strategy", "FAIL_CLOSE"],
+            "FAIL_CLOSE",
+            "--fail-strategy FAIL_CLOSE",
+        ),
+    ];
+    for (filter, config, extra, want, why) in cases {
+        let dir = out.join(format!("{filter}-{want}"));
+        let mut args = vec![
+            "deploy",
+            filter,
+            "--config",
+            config,
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let (code, output) = moonshift(&args);
+        assert_eq!(code, 0, "{output}");
+        assert!(output.contains(why), "{output}");
+        let plugin = manifest(&dir, "wasmplugin.yaml");
+        assert_eq!(
+            plugin["spec"]["failStrategy"],
+            json!(want),
+            "{filter} {extra:?}"
+        );
+        let text = std::fs::read_to_string(dir.join("wasmplugin.yaml")).unwrap();
+        assert!(text.contains(&format!("# failStrategy {want}: ")), "{text}");
+    }
+}
+
+/// Issue 21.10: values YAML 1.1 (kubectl's reader) would read as booleans, timestamps or
+/// numbers come back as the strings written. Read back with PyYAML, a YAML 1.1 reader.
+#[test]
+fn manifests_read_back_the_same_with_a_yaml_1_1_reader() {
+    let out = out_dir("deploy-yaml-1-1");
+    let tricky = [
+        "on",
+        "off",
+        "yes",
+        "no",
+        "y",
+        "n",
+        "Y",
+        "NO",
+        "2024-01-01",
+        "1_000",
+        "012",
+        "0x1f",
+        ".inf",
+        "~",
+        "null",
+        "1e3",
+        "+1",
+        ":x",
+        "- a",
+        "#c",
+        "a: b",
+        "multi\nline\n",
+    ];
+    let operations: Vec<Value> = tricky
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"action": "set", "name": format!("x-v{i}"), "value": v.replace('\n', " ")}))
+        .collect();
+    let config = write(
+        &out,
+        "config.json",
+        &json!({"operations": operations}).to_string(),
+    );
+    let dir = out.join("manifests");
+    let (code, output) = moonshift(&[
+        "deploy",
+        "request-decorator",
+        "--config",
+        &config,
+        "--selector",
+        "app=on",
+        "--selector",
+        "version=1_000",
+        "--namespace",
+        "no",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{output}");
+    for name in ["wasmplugin.yaml", "trafficextension.yaml"] {
+        let path = dir.join(name);
+        let read = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+            ])
+            .arg(&path)
+            .output()
+            .expect("python3 with PyYAML (Debian's python3-yaml: make setup)");
+        assert!(
+            read.status.success(),
+            "{}",
+            String::from_utf8_lossy(&read.stderr)
+        );
+        let back: Value = serde_json::from_slice(&read.stdout).unwrap();
+        let ours: Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(back, ours, "{name}: YAML 1.1 reads what YAML 1.2 reads");
+        assert_eq!(back["metadata"]["namespace"], json!("no"));
+        assert_eq!(back["spec"]["selector"]["matchLabels"]["app"], json!("on"));
+        let config = match name {
+            "wasmplugin.yaml" => &back["spec"]["pluginConfig"],
+            _ => &back["spec"]["wasm"]["pluginConfig"],
+        };
+        for (i, v) in tricky.iter().enumerate() {
+            assert_eq!(
+                config["operations"][i]["value"],
+                json!(v.replace('\n', " ")),
+                "{name} {v}"
+            );
+        }
+    }
+}

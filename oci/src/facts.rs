@@ -18,6 +18,12 @@ pub struct Facts {
     pub fail_why: String,
     /// The filter's defaults, written out as `pluginConfig`.
     pub plugin_config: Value,
+    /// The fields of its configuration that hold credentials, if any: no manifest is written
+    /// with a configuration the user did not give for them.
+    pub credentials: Option<String>,
+    /// The configuration `make deploy` writes into deploy/'s manifests: `plugin_config`, or, for
+    /// a filter with credentials, a placeholder its module refuses.
+    pub deploy_config: Value,
     /// The configuration benchmarks measure it with; `plugin_config` when not given.
     pub bench_config: Value,
     /// How Envoy gets the same effect natively, for `moonshift-bench`'s B: fields merged into
@@ -119,6 +125,11 @@ pub fn read(cargo_toml: &Path) -> Result<Facts, String> {
         phase_why: field("phase_why")?,
         fail_strategy: field("fail_strategy")?,
         fail_why: field("fail_why")?,
+        credentials: meta
+            .get("credentials")
+            .and_then(toml::Value::as_str)
+            .map(str::to_string),
+        deploy_config: json("deploy_config")?.unwrap_or_else(|| plugin_config.clone()),
         plugin_config,
     })
 }

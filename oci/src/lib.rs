@@ -15,6 +15,7 @@ pub mod facts;
 pub mod image;
 pub mod registry;
 pub mod verify;
+pub mod yaml;
 
 use sha2::{Digest, Sha256};
 use std::path::Path;
