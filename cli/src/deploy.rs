@@ -11,7 +11,7 @@
 
 use crate::fail_strategy::{self, FailStrategy};
 use crate::manifests::{self, Plugin, Target};
-use crate::{input, validate};
+use crate::{input, output, validate};
 use moonshift_oci::facts::{self, Facts};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -198,8 +198,7 @@ pub fn run(args: &Args) -> Result<bool, String> {
         ),
     ] {
         let path = args.out.join(name);
-        std::fs::write(&path, format!("{header}{}", manifests::yaml(&manifest)))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        output::write(&path, &format!("{header}{}", manifests::yaml(&manifest)))?;
         println!("wrote {}", path.display());
     }
     println!(

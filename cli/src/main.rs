@@ -20,6 +20,7 @@ mod fail_strategy;
 mod input;
 mod manifests;
 mod migrate;
+mod output;
 mod validate;
 
 use clap::{Parser, Subcommand};

@@ -73,7 +73,7 @@ fn the_seeds_script_becomes_one_pipeline_plugin_and_compares_equal() {
         "app: my-app",
         "mode: SERVER",
         "pluginName: pipeline",
-        "url: oci://ghcr.io/moonshift/moonshift-bundle:",
+        "url: \"oci://ghcr.io/moonshift/moonshift-bundle:",
     ] {
         assert!(plugin.contains(line), "{line} missing from\n{plugin}");
     }
@@ -106,7 +106,8 @@ fn headers_conditions_and_replies_convert_and_compare_equal() {
     let rules = &generated["filters"][2]["config"]["rules"];
     assert_eq!(
         rules[0]["when"],
-        json!([{"header": {"name": "authorization", "present": false}}, {"path": {"lua_pattern": "^/admin"}}])
+        // `headers:get(":path")` is the whole path, query included: a header test on `:path`.
+        json!([{"header": {"name": "authorization", "present": false}}, {"header": {"name": ":path", "lua_pattern": "^/admin"}}])
     );
     assert_eq!(rules[1]["status"], 302);
     assert!(

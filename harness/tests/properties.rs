@@ -86,11 +86,12 @@ fn header_name() -> impl Strategy<Value = String> {
 }
 
 /// Whether a decorator accepts `action` on `name`: framing and hop-by-hop headers are refused
-/// by config validation (tested there), and so is any prefix of one for `remove_prefix`.
+/// by config validation (tested there), and so is any prefix of one, or of fewer than 3 bytes,
+/// for `remove_prefix`.
 fn accepted(action: &str, name: &str) -> bool {
     let framing = moonshift_shared::config::FRAMING_HEADERS;
     match action {
-        "remove_prefix" => !framing.iter().any(|f| f.starts_with(name)),
+        "remove_prefix" => name.len() >= 3 && !framing.iter().any(|f| f.starts_with(name)),
         _ => !framing.contains(&name),
     }
 }

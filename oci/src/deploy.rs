@@ -151,7 +151,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            "a: 1\nb:\n  c: \"x: y\"\nops:\n- action: \"add\"\n  value: \"true\"\nempty: []\n"
+            "a: 1\nb:\n  c: \"x: y\"\nops:\n- action: add\n  value: \"true\"\nempty: []\n"
         );
     }
 }

@@ -4,10 +4,11 @@
 //! Kubernetes reads YAML as YAML 1.1, where plain `on`, `off`, `yes`, `no`, `y`, `n` are
 //! booleans, `2024-01-01` a timestamp, `1_000` the number 1000, `0o17` or `012` octal, `.inf`
 //! a float and `~` null: a header value `on` written plain would reach the plugin as `true`.
-//! So every string value is written quoted (JSON's double quotes, which YAML reads as they
-//! are), or, when it spans lines, as a literal block, which YAML never resolves to another type;
-//! a key is written plain only when it is a word no YAML version resolves to anything but
-//! itself. Numbers, booleans and null are written as JSON writes them.
+//! So a string, key or value, is written plain only when it is a word no YAML version resolves
+//! to anything but itself (a letter, then letters, digits, `_`, `.`, `/`, `-`, and not one of
+//! YAML 1.1's boolean or null words); else quoted (JSON's double quotes, which YAML reads as
+//! they are), or, when it spans lines, as a literal block, which YAML never resolves to another
+//! type. Numbers, booleans and null are written as JSON writes them.
 
 use serde_json::Value;
 
@@ -74,8 +75,12 @@ fn inline(value: &Value, indent: usize) -> String {
     }
 }
 
-/// A string: a literal block when it spans lines of printable text, else JSON-quoted.
+/// A string: plain when safe, a literal block when it spans lines of printable text, else
+/// JSON-quoted.
 fn string(text: &str, indent: usize) -> String {
+    if plain_safe(text) {
+        return text.to_string();
+    }
     let printable = text
         .chars()
         .all(|c| c == '\n' || c == '\t' || !c.is_control());
@@ -106,15 +111,19 @@ fn string(text: &str, indent: usize) -> String {
 
 /// A key, plain when it is safe in every YAML version, else JSON-quoted.
 fn key_text(key: &str) -> String {
-    let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        && !resolves_in_yaml_1_1(key);
-    match plain {
+    match plain_safe(key) {
         true => key.to_string(),
         false => Value::String(key.to_string()).to_string(),
     }
+}
+
+/// Whether `word` reads as itself, a string, written plain, in YAML 1.1 and 1.2 alike.
+fn plain_safe(word: &str) -> bool {
+    word.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        && !resolves_in_yaml_1_1(word)
 }
 
 /// The plain words YAML 1.1 reads as booleans or null.
@@ -143,10 +152,18 @@ mod tests {
                 "k: null\nnum: 5\ne: []\no: {}\n",
             ),
             (
-                json!({"l": ["a", 1, {"b": "c", "d": "e"}]}),
-                "l:\n- \"a\"\n- 1\n- b: \"c\"\n  d: \"e\"\n",
+                json!({"l": ["a", 1, {"b": "c", "d": "on"}]}),
+                "l:\n- a\n- 1\n- b: c\n  d: \"on\"\n",
             ),
-            (json!({"m": {"k": ["x"]}}), "m:\n  k:\n  - \"x\"\n"),
+            (json!({"m": {"k": ["x y"]}}), "m:\n  k:\n  - \"x y\"\n"),
+            (
+                json!({"v": "extensions.istio.io/v1alpha1", "u": "oci://r/x:1"}),
+                "v: extensions.istio.io/v1alpha1\nu: \"oci://r/x:1\"\n",
+            ),
+            (
+                json!({"v": "12", "w": "1.5", "x": "-1", "y": ".inf", "z": "~", "t": "Null"}),
+                "v: \"12\"\nw: \"1.5\"\nx: \"-1\"\n\"y\": \".inf\"\nz: \"~\"\nt: \"Null\"\n",
+            ),
             (json!({"s": "a\nb\n"}), "s: |\n  a\n  b\n"),
             (json!({"s": "a\nb"}), "s: |-\n  a\n  b\n"),
             (json!({"s": "a\n\nb\n\n"}), "s: |+\n  a\n\n  b\n\n"),

@@ -364,6 +364,51 @@ pub fn validate_all_in(
         .collect()
 }
 
+/// The most automaton states the Lua patterns of one configuration may hold together (literal
+/// patterns, searched as strings, hold none). A pattern costs its states for every byte of the
+/// value it tests, on every request that reaches it: 512 states over a 60 KiB path is the most
+/// one request can make a configuration's patterns do (Lua backtracks where this does not, so
+/// the bound is on states, not on backtracking).
+pub const MAX_AUTOMATON_ITEMS: usize = 512;
+
+impl Match {
+    /// The automaton states this test runs for each byte it reads (0 but for a non-literal
+    /// Lua pattern).
+    pub fn automaton_items(&self) -> usize {
+        match self {
+            Self::LuaPattern(pattern) => pattern.automaton_items(),
+            _ => 0,
+        }
+    }
+}
+
+/// The automaton states of every Lua pattern in `conditions`.
+pub fn automaton_items(conditions: &[Condition]) -> usize {
+    conditions
+        .iter()
+        .map(|c| match c {
+            Condition::Header {
+                test: HeaderTest::Matches(m),
+                ..
+            }
+            | Condition::Path(m) => m.automaton_items(),
+            Condition::Not(inner) => automaton_items(core::slice::from_ref(inner.as_ref())),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Refuses a configuration whose Lua patterns hold more than [`MAX_AUTOMATON_ITEMS`] states
+/// together; `field` names where they are.
+pub fn bound_pattern_work(field: &str, items: usize) -> Result<(), ConfigError> {
+    if items > MAX_AUTOMATON_ITEMS {
+        return Err(ConfigError::new(format!(
+            "{field}: the Lua patterns hold {items} states together, more than {MAX_AUTOMATON_ITEMS}: each costs its states for every byte it reads on every request; write literal tests (searched as strings), or fewer patterns"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether any of `conditions` reads the request's `:path` or `:method`.
 pub fn reads_request_line(conditions: &[Condition]) -> bool {
     conditions.iter().any(|c| match c {

@@ -35,6 +35,25 @@ impl ConfigError {
     pub fn message(&self) -> &str {
         &self.0
     }
+
+    /// This error without the value it quotes, when it is about one of `secret_fields` (or
+    /// anything inside one): a key given where a list was expected (`allowed_keys:
+    /// my-secret-key`) is named by its type only, never echoed into Envoy's log.
+    pub fn without_secrets(self, secret_fields: &[&str]) -> Self {
+        let about_secret = secret_fields.iter().any(|field| {
+            self.0
+                .strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with([':', '[', '.', ' ']))
+        });
+        match (about_secret, self.0.find('"'), self.0.rfind('"')) {
+            (true, Some(open), Some(close)) if close > open => Self(format!(
+                "{}(not shown: this field holds credentials){}",
+                self.0.get(..open).unwrap_or_default(),
+                self.0.get(close + 1..).unwrap_or_default()
+            )),
+            _ => self,
+        }
+    }
 }
 
 /// A bad value as an error message shows it: strings quoted with JSON escapes, numbers plain.
@@ -407,6 +426,17 @@ mod tests {
     #[test]
     fn values_are_bounded_and_never_quoted() {
         let secret = "SECRET-TOKEN-123\n";
+        let typed = ConfigError::new(format!(
+            "allowed_keys: invalid type: string \"{}\", expected a sequence",
+            secret.trim()
+        ))
+        .without_secrets(&["allowed_keys"]);
+        assert_eq!(
+            typed.message(),
+            "allowed_keys: invalid type: string (not shown: this field holds credentials), expected a sequence"
+        );
+        let other = ConfigError::new("api_key_header: invalid type: string \"x\", expected y");
+        assert_eq!(other.clone().without_secrets(&["allowed_keys"]), other);
         let message = header_value("value", secret).map_err(|e| e.to_string());
         assert_eq!(
             message,

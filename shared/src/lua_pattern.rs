@@ -76,6 +76,15 @@ impl ByteSet {
         }
     }
 
+    /// The one byte of a set of one byte.
+    fn only(self) -> Option<u8> {
+        match (self.low.count_ones(), self.high.count_ones()) {
+            (1, 0) => u8::try_from(self.low.trailing_zeros()).ok(),
+            (0, 1) => u8::try_from(self.high.trailing_zeros() + 128).ok(),
+            _ => None,
+        }
+    }
+
     fn contains(self, b: u8) -> bool {
         if b < 128 {
             self.low >> b & 1 == 1
@@ -213,6 +222,67 @@ pub struct LuaPattern {
     /// `$` last: a match must end at the subject's last byte.
     at_end: bool,
     items: Vec<Item>,
+    /// The items that can be crossed without a byte (optional, repeated, frontiers), in order.
+    empty_crossable: Vec<u16>,
+    /// A pattern of plain bytes only (`/admin/`, `^/api/`, `%.png$`): searched as a string,
+    /// without the automaton.
+    literal: Option<Literal>,
+}
+
+/// A literal pattern's bytes, and its Knuth-Morris-Pratt failure table (for each prefix, the
+/// length of its longest proper border): an unanchored search reads each subject byte once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Literal {
+    bytes: Vec<u8>,
+    border: Vec<u16>,
+}
+
+impl Literal {
+    /// The literal of `items`, if each is one byte once.
+    fn of(items: &[Item]) -> Option<Self> {
+        let bytes = items
+            .iter()
+            .map(|item| match item {
+                Item::Byte {
+                    set,
+                    times: Times::Once,
+                } => set.only(),
+                _ => None,
+            })
+            .collect::<Option<Vec<u8>>>()?;
+        let mut border = Vec::with_capacity(bytes.len());
+        let mut k: usize = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            while k > 0 && i > 0 && bytes.get(k) != Some(&b) {
+                k = usize::from(border.get(k - 1).copied().unwrap_or(0));
+            }
+            if i > 0 && bytes.get(k) == Some(&b) {
+                k += 1;
+            }
+            border.push(u16::try_from(k).unwrap_or(0));
+        }
+        Some(Self { bytes, border })
+    }
+
+    /// Whether the literal occurs in `subject`, in one pass.
+    fn occurs_in(&self, subject: &[u8]) -> bool {
+        if self.bytes.is_empty() {
+            return true;
+        }
+        let mut k = 0;
+        for &b in subject {
+            while k > 0 && self.bytes.get(k) != Some(&b) {
+                k = usize::from(self.border.get(k - 1).copied().unwrap_or(0));
+            }
+            if self.bytes.get(k) == Some(&b) {
+                k += 1;
+            }
+            if k == self.bytes.len() {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 impl LuaPattern {
@@ -228,6 +298,8 @@ impl LuaPattern {
             at_start,
             at_end: false,
             items: Vec::new(),
+            empty_crossable: Vec::new(),
+            literal: None,
         };
         let mut i = usize::from(at_start);
         let mut open_captures: Vec<usize> = Vec::new();
@@ -296,7 +368,33 @@ impl LuaPattern {
         if let Some(at) = open_captures.first() {
             return Err(format!("the capture opened at byte {at} is not closed"));
         }
+        parsed.empty_crossable = parsed
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                !matches!(
+                    item,
+                    Item::Byte {
+                        times: Times::Once,
+                        ..
+                    }
+                )
+            })
+            .filter_map(|(i, _)| u16::try_from(i).ok())
+            .collect();
+        parsed.literal = Literal::of(&parsed.items);
         Ok(parsed)
+    }
+
+    /// How many states the automaton runs through for a subject byte at most: what a match
+    /// costs per byte (0 for a literal, searched as a string). A configuration bounds the sum
+    /// over its patterns (`condition::MAX_AUTOMATON_ITEMS`).
+    pub fn automaton_items(&self) -> usize {
+        match self.literal {
+            Some(_) => 0,
+            None => self.items.len(),
+        }
     }
 
     /// Appends an item, refusing one beyond the automaton's [`MAX_ITEMS`] states: a byte item
@@ -311,7 +409,18 @@ impl LuaPattern {
 
     /// Whether `string.find(subject, pattern)` finds a match.
     pub fn find(&self, subject: &[u8]) -> bool {
+        if let Some(literal) = &self.literal {
+            let bytes = literal.bytes.as_slice();
+            return match (self.at_start, self.at_end) {
+                (true, true) => subject == bytes,
+                (true, false) => subject.starts_with(bytes),
+                (false, true) => subject.ends_with(bytes),
+                (false, false) => literal.occurs_in(subject),
+            };
+        }
         let accept = self.items.len();
+        // Only the words that hold states: a short pattern touches one word a byte.
+        let words = accept / 64 + 1;
         // The byte at `at`, NUL past the end, as Lua's frontier reads it.
         let byte_at = |at: usize| subject.get(at).copied().unwrap_or(0);
         let mut states = States::default();
@@ -322,13 +431,19 @@ impl LuaPattern {
                 return true;
             }
             let mut next = States::default();
-            for (i, item) in self.items.iter().enumerate() {
-                if let Item::Byte { set, times } = item {
-                    if states.contains(i) && set.contains(byte) {
-                        next.insert(match times {
-                            Times::AnyNumber => i,
-                            Times::Once | Times::AtMostOnce => i + 1,
-                        });
+            // The live states only, lowest first.
+            for (w, &word) in states.0.iter().take(words).enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    let i = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if let Some(Item::Byte { set, times }) = self.items.get(i) {
+                        if set.contains(byte) {
+                            next.insert(match times {
+                                Times::AnyNumber => i,
+                                Times::Once | Times::AtMostOnce => i + 1,
+                            });
+                        }
                     }
                 }
             }
@@ -337,7 +452,7 @@ impl LuaPattern {
                 next.insert(0);
             }
             self.cross_empty(&mut next, byte, byte_at(at + 1));
-            if next.is_empty() {
+            if next.is_empty(words) {
                 return false;
             }
             states = next;
@@ -349,10 +464,12 @@ impl LuaPattern {
     /// optional items matched zero times, and past frontiers that hold there. One pass in order
     /// suffices: both only move forward.
     fn cross_empty(&self, states: &mut States, before: u8, after: u8) {
-        for (i, item) in self.items.iter().enumerate() {
-            let crossed = match item {
-                Item::Byte { times, .. } => *times != Times::Once,
-                Item::Frontier(set) => !set.contains(before) && set.contains(after),
+        for &i in &self.empty_crossable {
+            let i = usize::from(i);
+            let crossed = match self.items.get(i) {
+                Some(Item::Byte { .. }) => true,
+                Some(Item::Frontier(set)) => !set.contains(before) && set.contains(after),
+                None => false,
             };
             if crossed && states.contains(i) {
                 states.insert(i + 1);
@@ -379,8 +496,9 @@ impl States {
             .is_some_and(|word| word >> (state % 64) & 1 == 1)
     }
 
-    fn is_empty(&self) -> bool {
-        self.0.iter().all(|&word| word == 0)
+    /// Whether the first `words` words hold no state.
+    fn is_empty(&self, words: usize) -> bool {
+        self.0.iter().take(words).all(|&word| word == 0)
     }
 }
 

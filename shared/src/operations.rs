@@ -93,7 +93,7 @@ pub fn validate_in(
 ) -> Result<Vec<Operation>, ConfigError> {
     let phase = sight.phase;
     config::bounded_list("operations", operations.len())?;
-    operations
+    let validated = operations
         .iter()
         .enumerate()
         .map(|(i, op)| {
@@ -131,7 +131,13 @@ pub fn validate_in(
                 when,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let items = validated
+        .iter()
+        .map(|op| condition::automaton_items(&op.when))
+        .sum();
+    condition::bound_pattern_work("operations", items)?;
+    Ok(validated)
 }
 
 /// A pseudo-header rewrite: `set` of `:authority` (not empty) or `:path` (starting with `/`),
@@ -179,6 +185,15 @@ fn pseudo(
 /// would strip `content-length` or `connection`).
 fn prefix(field: &str, name: &str) -> Result<String, ConfigError> {
     let lower = config::header_name(field, name)?;
+    // `x` or `x-` removes x-request-id, x-forwarded-* and the rest of the x- headers Envoy and
+    // upstreams rely on: always a mistake (a prefix names a family: `x-internal-`).
+    if lower.len() < 3 {
+        return Err(ConfigError::invalid(
+            field,
+            "must be at least 3 bytes: a shorter prefix removes headers Envoy and upstreams rely on (x-request-id, x-forwarded-*)",
+            name,
+        ));
+    }
     if config::FRAMING_HEADERS
         .iter()
         .any(|framing| framing.starts_with(lower.as_str()))
@@ -205,6 +220,29 @@ fn value<'a>(template: &'a Template, live: &mut Live, budget: &mut Budget) -> Co
     match template.literal() {
         Some(text) => Cow::Borrowed(text.as_bytes()),
         None => Cow::Owned(template.render(live, b"", budget)),
+    }
+}
+
+/// Why a rendered `:path` or `:authority` is not one Envoy's codec would take from a client
+/// (`None`: it is, or `name` is another header). A rewrite to it is not made: a header must
+/// not put `/a HTTP/1.0` into the request line, or `/`, `@` or a space into the Host. Envoy's
+/// Lua makes the change; this is a listed difference (request-decorator's README).
+pub fn request_line_refuses(name: &str, value: &[u8]) -> Option<&'static str> {
+    let control_or_space = |b: &u8| *b <= b' ' || *b == 0x7f;
+    match name {
+        ":path" if !value.starts_with(b"/") => Some("does not start with /"),
+        ":path" if value.iter().any(|b| control_or_space(b) || *b == b'#') => {
+            Some("holds a space, a control byte or #")
+        }
+        ":authority" if value.is_empty() => Some("is empty"),
+        ":authority"
+            if value
+                .iter()
+                .any(|b| control_or_space(b) || b"/@?#\\".contains(b)) =>
+        {
+            Some("holds a space, a control byte, /, @, ?, # or \\")
+        }
+        _ => None,
     }
 }
 
@@ -246,7 +284,16 @@ pub fn apply_seeing(
                 names.iter().try_for_each(|key| headers.remove(key))
             }
             Action::Add => headers.add(name, &value(&op.value, &mut live, &mut budget)),
-            Action::Set => headers.replace(name, &value(&op.value, &mut live, &mut budget)),
+            Action::Set => {
+                let value = value(&op.value, &mut live, &mut budget);
+                match request_line_refuses(name, &value) {
+                    Some(why) => {
+                        log::debug!("{filter}: {name} not rewritten: the rendered value {why}");
+                        Ok(())
+                    }
+                    None => headers.replace(name, &value),
+                }
+            }
             Action::SetIfAbsent => match live.header(phase, name) {
                 Some(_) => Ok(()),
                 None => headers.add(name, &value(&op.value, &mut live, &mut budget)),
@@ -255,6 +302,56 @@ pub fn apply_seeing(
         live.changed(phase);
         if let Err(status) = done {
             log::warn!("{filter}: {name}: the host refused the change: {status}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_line_refuses;
+
+    /// Rendered rewrites of the request line: what a client could send is taken, the rest not.
+    #[test]
+    fn rewritten_request_lines_are_checked_table() {
+        let cases: &[(&str, &[u8], Option<&str>)] = &[
+            (":path", b"/v2/api?x=1", None),
+            (
+                ":path",
+                b"/a HTTP/1.0",
+                Some("holds a space, a control byte or #"),
+            ),
+            (
+                ":path",
+                b"/a\r\nx: y",
+                Some("holds a space, a control byte or #"),
+            ),
+            (
+                ":path",
+                b"/a#frag",
+                Some("holds a space, a control byte or #"),
+            ),
+            (":path", b"api", Some("does not start with /")),
+            (":authority", b"api.internal:8080", None),
+            (
+                ":authority",
+                b"evil.com/x",
+                Some("holds a space, a control byte, /, @, ?, # or \\"),
+            ),
+            (
+                ":authority",
+                b"user@host",
+                Some("holds a space, a control byte, /, @, ?, # or \\"),
+            ),
+            (
+                ":authority",
+                b"a b",
+                Some("holds a space, a control byte, /, @, ?, # or \\"),
+            ),
+            (":authority", b"", Some("is empty")),
+            ("x-other", b"a b", None),
+        ];
+        for (name, value, want) in cases {
+            assert_eq!(request_line_refuses(name, value), *want, "{name} {value:?}");
         }
     }
 }

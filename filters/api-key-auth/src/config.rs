@@ -5,7 +5,7 @@ use crate::keys::{self, Allowed};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use moonshift_shared::condition::{Match, MatchConfig};
+use moonshift_shared::condition::{self, Match, MatchConfig};
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::section::Section;
 use serde::Deserialize;
@@ -100,6 +100,20 @@ fn hash(field: &str, hex: &str) -> Result<keys::Sha, ConfigError> {
 impl Config {
     pub fn validate(&self) -> Result<Settings, ConfigError> {
         let header = config::writable_header_name("api_key_header", &self.api_key_header)?;
+        // The filter removes what the client sent as `x-validated` before reading the key:
+        // read from there, no key would ever be found; named after it, a consumer would mark
+        // every request validated.
+        for (field, name) in [
+            ("api_key_header", Some(&header)),
+            ("consumer_header", self.consumer_header.as_ref()),
+        ] {
+            if name.is_some_and(|n| n.eq_ignore_ascii_case(crate::VALIDATED)) {
+                return Err(ConfigError::new(format!(
+                    "{field} must not be {}: the filter sets that header itself on admitted requests",
+                    crate::VALIDATED
+                )));
+            }
+        }
         let count = self.allowed_keys.len() + self.allowed_key_hashes.len() + self.keys.len();
         if count == 0 {
             return Err(ConfigError::new(
@@ -182,6 +196,11 @@ impl Config {
             .enumerate()
             .map(|(i, m)| m.validate_path(&format!("exempt_paths[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
+        // Exemptions are tested before authentication, on every request.
+        condition::bound_pattern_work(
+            "exempt_paths",
+            exempt.iter().map(Match::automaton_items).sum(),
+        )?;
         config::header_value("powered_by", &self.powered_by)?;
         Ok(Settings {
             header,
@@ -198,8 +217,13 @@ impl Config {
 /// Parses and validates configuration bytes (`None`: the defaults, which hold no key and are
 /// refused).
 pub fn parse(bytes: Option<&[u8]>) -> Result<Settings, ConfigError> {
-    config::from_json::<Config>(bytes)?.validate()
+    config::from_json::<Config>(bytes)
+        .map_err(|e| e.without_secrets(&SECRET_FIELDS))?
+        .validate()
 }
+
+/// The fields that hold keys: a reading error about them never quotes what they hold.
+const SECRET_FIELDS: [&str; 3] = ["allowed_keys", "allowed_key_hashes", "keys"];
 
 #[cfg(test)]
 mod tests {
@@ -221,6 +245,14 @@ mod tests {
             ("a bad query parameter", r#"{"query_param":"a&b","allowed_keys":["k"]}"#.into(), Err(r#"query_param must be a query parameter name (no &, =, ?, #, %, space or control bytes), got "a&b""#)),
             ("the consumer header is the key header", r#"{"consumer_header":"X-Api-Key","allowed_keys":["k"]}"#.into(), Err("consumer_header must differ from api_key_header")),
             ("a bad exempt path", r#"{"exempt_paths":[{"exact":"/a","prefix":"/b"}],"allowed_keys":["k"]}"#.into(), Err("exempt_paths[0] must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got exact, prefix")),
+            ("a key where a list goes is not echoed", r#"{"allowed_keys":"SECRET-KEY"}"#.into(), Err("allowed_keys: invalid type: string (not shown: this field holds credentials), expected a sequence")),
+            ("a hash where a list goes is not echoed", r#"{"allowed_key_hashes":"SECRET"}"#.into(), Err("allowed_key_hashes: invalid type: string (not shown: this field holds credentials), expected a sequence")),
+            ("a key of the wrong type in keys is not echoed", r#"{"keys":[{"key":["SECRET"]}]}"#.into(), Err("keys[0].key: invalid type: an array, expected a string")),
+            ("a consumer entry where a list goes", r#"{"keys":"SECRET"}"#.into(), Err("keys: invalid type: string (not shown: this field holds credentials), expected a sequence")),
+            ("the key read from x-validated", r#"{"api_key_header":"X-Validated","allowed_keys":["k"]}"#.into(), Err("api_key_header must not be x-validated: the filter sets that header itself on admitted requests")),
+            ("the consumer named in x-validated", r#"{"consumer_header":"x-validated","allowed_keys":["k"]}"#.into(), Err("consumer_header must not be x-validated: the filter sets that header itself on admitted requests")),
+            ("an empty exemption", r#"{"exempt_paths":[{"prefix":""}],"allowed_keys":["k"]}"#.into(), Err("exempt_paths[0].prefix must not be empty: an empty prefix matches every value")),
+            ("an empty exact exemption", r#"{"exempt_paths":[{"exact":""}],"allowed_keys":["k"]}"#.into(), Err("exempt_paths[0].exact must not be empty: a path starts with /")),
             ("an unknown field", r#"{"allowed_keys":["k"],"keys_file":"/x"}"#.into(), Err("keys_file: unknown field `keys_file`, expected one of `api_key_header`, `query_param`, `allowed_keys`, `allowed_key_hashes`, `keys`, `strip_key`, `consumer_header`, `exempt_paths`, `powered_by`")),
         ];
         for (name, json, want) in &cases {

@@ -85,6 +85,13 @@ impl RuleConfig {
                 self.status
             )));
         }
+        // HTTP forbids a body on 204 and 304; Envoy would drop or reject it.
+        if matches!(self.status, 204 | 304) && !self.body.is_empty() {
+            return Err(ConfigError::new(format!(
+                "{field}.body must be empty: a {} reply has no body",
+                self.status
+            )));
+        }
         if self.body.len() > config::MAX_BODY {
             return Err(ConfigError::new(format!(
                 "{field}.body must be at most {} bytes, got {} bytes",
@@ -105,12 +112,18 @@ impl RuleConfig {
 pub fn parse(bytes: Option<&[u8]>) -> Result<Vec<Rule>, ConfigError> {
     let config = config::from_json::<Config>(bytes)?;
     config::bounded_list("rules", config.rules.len())?;
-    config
+    let rules = config
         .rules
         .iter()
         .enumerate()
         .map(|(i, rule)| rule.validate(&format!("rules[{i}]")))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let items = rules
+        .iter()
+        .map(|rule| condition::automaton_items(&rule.when))
+        .sum();
+    condition::bound_pattern_work("rules", items)?;
+    Ok(rules)
 }
 
 #[cfg(test)]
@@ -135,6 +148,11 @@ mod tests {
                 "a redirect without a location",
                 r#"{"rules":[{"status":302}]}"#,
                 Err("rules[0].headers must hold a location header: status 302 is a redirect"),
+            ),
+            (
+                "a 204 with a body",
+                r#"{"rules":[{"status":204,"body":"x"}]}"#,
+                Err("rules[0].body must be empty: a 204 reply has no body"),
             ),
             (
                 "a status Lua cannot send",

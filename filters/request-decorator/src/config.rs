@@ -54,8 +54,18 @@ mod tests {
                 Err(r#"operations[0].name must not be a prefix of a framing or hop-by-hop header (it would remove them), got "con""#),
             ),
             (
+                "a prefix of one or two bytes",
+                r#"{"operations":[{"action":"remove_prefix","name":"x"}]}"#,
+                Err(r#"operations[0].name must be at least 3 bytes: a shorter prefix removes headers Envoy and upstreams rely on (x-request-id, x-forwarded-*), got "x""#),
+            ),
+            (
+                "Lua patterns holding more states than a configuration may",
+                &format!(r#"{{"operations":[{}]}}"#, vec![r#"{"action":"remove","name":"x-a","when":[{"path":{"lua_pattern":"^/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%w+/%d+$"}}]}"#; 16].join(",")),
+                Err("operations: the Lua patterns hold 816 states together, more than 512: each costs its states for every byte it reads on every request; write literal tests (searched as strings), or fewer patterns"),
+            ),
+            (
                 "a value on remove_prefix",
-                r#"{"operations":[{"action":"remove_prefix","name":"x-","value":"1"}]}"#,
+                r#"{"operations":[{"action":"remove_prefix","name":"x-internal-","value":"1"}]}"#,
                 Err(r#"operations[0].value must be absent when action is "remove" or "remove_prefix", got "1""#),
             ),
             (

@@ -226,3 +226,35 @@ fn the_item_bound_holds() {
         );
     }
 }
+
+/// Literal patterns are searched as strings (Knuth-Morris-Pratt), anchored or not, with the
+/// answers of the automaton: overlapping prefixes, bytes above 127, escapes that are literal.
+#[test]
+fn literal_patterns_find_what_the_automaton_finds() {
+    let cases: &[(&str, &[u8], bool)] = &[
+        ("aab", b"aaab", true),
+        ("abab", b"abaabab", true),
+        ("abab", b"abaaba", false),
+        ("aaaa", b"aaa", false),
+        ("/public/", b"/admin?r=/public/", true),
+        ("^/api/", b"/api/v1", true),
+        ("^/api/", b"/v1/api/", false),
+        ("%.png$", b"/a/b.png", true),
+        ("%.png$", b"/a/b.pngx", false),
+        ("^/healthz$", b"/healthz", true),
+        ("^/healthz$", b"/healthz/", false),
+        ("\u{e9}t\u{e9}", "\u{e9}t\u{e9}".as_bytes(), true),
+        ("%-%-", b"a--b", true),
+        ("^", b"", true),
+        ("$", b"x", true),
+    ];
+    for (pattern, subject, want) in cases {
+        let parsed = LuaPattern::parse(pattern.as_bytes()).unwrap();
+        assert_eq!(parsed.automaton_items(), 0, "{pattern} is a literal");
+        assert_eq!(parsed.find(subject), *want, "{pattern} in {subject:?}");
+    }
+    for pattern in ["a+", "%d", "[ab]", "a?", "%f[%w]x", "."] {
+        let parsed = LuaPattern::parse(pattern.as_bytes()).unwrap();
+        assert!(parsed.automaton_items() > 0, "{pattern} runs the automaton");
+    }
+}
