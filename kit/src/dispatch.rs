@@ -115,6 +115,16 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
                 return 0;
             }
         };
+        // One line a plugin, so that `istioctl proxy-config log` or Envoy's log shows which
+        // configuration each worker runs: the same bytes give the same digest.
+        let config = bytes.as_deref().unwrap_or_default();
+        log::info!(
+            "{} {}: configuration accepted ({} bytes, fnv1a {:08x})",
+            F::NAME,
+            F::VERSION,
+            config.len(),
+            fnv1a(config)
+        );
         let Ok(mut roots) = self.roots.try_borrow_mut() else {
             return 0;
         };
@@ -140,7 +150,6 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
                 }
             }
         }
-        log::debug!("{}: configured", F::NAME);
         1
     }
 
@@ -221,6 +230,14 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         }
         found.map(|r| Rc::clone(&r.filter))
     }
+}
+
+/// FNV-1a, 32 bits: a short digest of a configuration for the log line that says it was
+/// accepted (not a security measure: the configuration is the operator's own).
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |hash, &b| {
+        (hash ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// The root context that serves a stream: the one it was created under (`parent`), else, for a
@@ -307,7 +324,7 @@ macro_rules! export_filter {
 
 #[cfg(test)]
 mod tests {
-    use super::{pick, Root};
+    use super::{fnv1a, pick, Root};
     use alloc::rc::Rc;
     use alloc::vec::Vec;
 
@@ -317,6 +334,13 @@ mod tests {
             identity: (name.as_bytes().to_vec(), b"r".to_vec()),
             filter: Rc::new(config),
         }
+    }
+
+    #[test]
+    fn fnv1a_of_known_inputs() {
+        assert_eq!(fnv1a(b""), 0x811c_9dc5);
+        assert_eq!(fnv1a(b"a"), 0xe40c_292c);
+        assert_eq!(fnv1a(b"foobar"), 0xbf9c_f968);
     }
 
     /// Which configuration serves a stream: (roots in configure order, the stream's recorded

@@ -47,6 +47,10 @@ pub trait Filter: Sized + 'static {
     /// The filter's name, as it appears in log lines (`timestamp-header: ...`).
     const NAME: &'static str;
 
+    /// The filter's version, in the line that says its configuration was accepted: its crate's
+    /// (`env!("CARGO_PKG_VERSION")`), the workspace's by default.
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
     /// Per-stream state; `()` for a stateless filter. Kept from the request phase to the
     /// response phase only for a filter exported with `per_stream` (see `dispatch`).
     type Stream: Default + 'static;

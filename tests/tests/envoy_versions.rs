@@ -76,7 +76,12 @@ fn istio_1_30s_envoy_from_the_index_has_no_wasm_runtime_and_runs_the_lua() {
 
     let lua = envoy::lua_filter("pipeline");
     let (mut child, port, admin, log) = start("envoy-1.38-lua", &[lua], upstream.port);
-    assert_eq!(settle(&mut child, admin, port), None, "{}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert_eq!(
+        settle(&mut child, admin, port),
+        None,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     let response = Request::get("/from-1.38").send(port).expect("a response");
     let _ = child.kill();
     assert_eq!(response.status, 200);
