@@ -34,7 +34,7 @@ DEBIAN_PACKAGES := binaryen buildah skopeo docker-registry openssl curl python3-
 # bytes, and so the same image digests, on every machine.
 export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
 
-.PHONY: setup build sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench clean
+.PHONY: setup build sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench bench-instructions clean
 
 setup:
 	@# rust-toolchain.toml pins the toolchain, its components and the wasm target; rustup
@@ -114,6 +114,12 @@ examples:
 bench: setup build
 	cargo build --profile tools -q -p moonshift-bench
 	taskset -c 1 target/tools/moonshift-bench $(BENCH_FLAGS)
+
+# Whole-Envoy instructions a request, counted under valgrind's callgrind (the head of
+# BENCHMARKS.md); BENCH_FLAGS="--case <name>" for one case (target/bench/instructions.md).
+bench-instructions: setup build
+	cargo build --profile tools -q -p moonshift-bench
+	target/tools/moonshift-bench --instructions $(BENCH_FLAGS)
 
 # One OCI image layout per filter under target/images/, with its manifest digest and size.
 images: build
