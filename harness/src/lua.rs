@@ -21,6 +21,38 @@ pub use chain::LuaChain;
 /// The marker `respond()` raises to end the script; not a script error.
 const RESPONDED: &str = "moonshift-harness: respond() ends the script";
 
+/// The most Lua VM instructions one call of a script may run (issue 21.12: a script that
+/// loops forever must not hang a comparison). Envoy sets no such bound; past it the call ends
+/// with an error, which a comparison reports as a difference.
+pub const MAX_INSTRUCTIONS: u64 = 50_000_000;
+/// The most wall time one call of a script may take.
+pub const MAX_CALL_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Bounds what `lua` runs from now on, by instructions and wall time (the JIT is off, so that
+/// the count hook sees every instruction). [`unbound`] lifts it.
+fn bound(lua: &Lua) {
+    let started = std::time::Instant::now();
+    let ran = std::cell::Cell::new(0u64);
+    let step = 10_000u32;
+    let _ = lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(step),
+        move |_, _| {
+            ran.set(ran.get() + u64::from(step));
+            if ran.get() > MAX_INSTRUCTIONS || started.elapsed() > MAX_CALL_TIME {
+                return Err(mlua::Error::runtime(format!(
+                    "moonshift-harness: the script ran more than {MAX_INSTRUCTIONS} Lua instructions or {} s on one call (a loop that does not end?)",
+                    MAX_CALL_TIME.as_secs()
+                )));
+            }
+            Ok(mlua::VmState::Continue)
+        },
+    );
+}
+
+fn unbound(lua: &Lua) {
+    lua.remove_hook();
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Request,
@@ -391,15 +423,16 @@ impl LuaWorker {
             os.time = function(t) if t == nil then return now() end return real_time(t) end
             os.date = function(format, t) return real_date(format, t or now()) end
             math.randomseed(1)
+            if jit then jit.off() end
             "#,
         )
         .set_name("=moonshift-harness clock")
         .call::<()>(now)
         .map_err(|e| e.to_string())?;
-        lua.load(source)
-            .set_name(source)
-            .exec()
-            .map_err(|e| format!("script does not load: {}", script_error(&e)))?;
+        bound(&lua);
+        let loaded = lua.load(source).set_name(source).exec();
+        unbound(&lua);
+        loaded.map_err(|e| format!("script does not load: {}", script_error(&e)))?;
         Ok(Self {
             lua,
             clock: clock.clone(),
@@ -410,7 +443,10 @@ impl LuaWorker {
         let Ok(Value::Function(f)) = self.lua.globals().get::<Value>(function) else {
             return None;
         };
-        match f.call::<()>(handle.clone()) {
+        bound(&self.lua);
+        let called = f.call::<()>(handle.clone());
+        unbound(&self.lua);
+        match called {
             Ok(()) => None,
             Err(error) => {
                 let message = script_error(&error);

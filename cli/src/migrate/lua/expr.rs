@@ -1,0 +1,453 @@
+//! Expressions: names, literals, `..`, `and` / `or` / `not`, comparisons, tables and calls
+//! (handle methods, header maps, helpers inlined, the string library).
+
+use super::eval::Eval;
+use super::refusals::{self, KEEP_LUA};
+use super::syntax::{identifier, is_nil, string_literal, MAX_LITERAL};
+use super::values::{no, number, Cond, Function, Read, Transform, Val};
+use full_moon::ast::{
+    self, BinOp, Call, Expression, Field, FunctionArgs, Index, Prefix, Suffix, UnOp, Var,
+};
+use full_moon::tokenizer::{Symbol, TokenType};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+impl Eval<'_> {
+    pub fn expr(&mut self, e: &Expression) -> Val {
+        self.depth += 1;
+        let value = if self.depth > super::syntax::MAX_DEPTH {
+            Val::Unknown(self.at(
+                e,
+                no(
+                    format!(
+                        "an expression nested more than {} deep",
+                        super::syntax::MAX_DEPTH
+                    ),
+                    KEEP_LUA,
+                ),
+            ))
+        } else {
+            self.expr_inner(e)
+        };
+        self.depth -= 1;
+        value
+    }
+
+    fn expr_inner(&mut self, e: &Expression) -> Val {
+        match e {
+            Expression::String(token) => match string_literal(token) {
+                Some(s) if s.len() > MAX_LITERAL => Val::Unknown(self.at(e, no(
+                    format!("a literal of {} bytes: a header value or reply the plugin writes holds at most {MAX_LITERAL}", s.len()),
+                    "serve a large body from the upstream, or Envoy's `direct_response`",
+                ))),
+                Some(s) => Val::Str(s),
+                None => Val::Unknown(self.at(e, no("a string literal that is not UTF-8", KEEP_LUA))),
+            },
+            Expression::Number(token) => match token.token().to_string().parse::<f64>() {
+                Ok(n) => Val::Num(n),
+                Err(_) => Val::Unknown(self.at(e, no("a number in a form this reader does not read", KEEP_LUA))),
+            },
+            Expression::Symbol(token) => match token.token().token_type() {
+                TokenType::Symbol { symbol: Symbol::True } => Val::Bool(true),
+                TokenType::Symbol { symbol: Symbol::False } => Val::Bool(false),
+                TokenType::Symbol { symbol: Symbol::Nil } => Val::Nil,
+                _ => Val::Unknown(self.at(e, no("`...`", KEEP_LUA))),
+            },
+            Expression::Parentheses { expression, .. } => self.expr(expression),
+            Expression::Var(Var::Name(token)) => self.lookup(&identifier(token).unwrap_or_default()),
+            Expression::Var(Var::Expression(var)) => {
+                let root = self.prefix(var.prefix());
+                self.suffixes(root, var.suffixes())
+            }
+            Expression::FunctionCall(call) => self.call(call),
+            Expression::Function(f) => Val::Func(Rc::new(Function {
+                name: format!("function at line {}", super::syntax::position(e).0),
+                body: f.body().clone(),
+                env: self.scopes.clone(),
+            })),
+            Expression::TableConstructor(table) => {
+                let mut out = BTreeMap::new();
+                let mut i = 0;
+                for field in table.fields() {
+                    let (key, value) = match field {
+                        Field::NameKey { key, value, .. } => (identifier(key), value),
+                        Field::ExpressionKey { key, value, .. } => (self.expr(key).as_str(), value),
+                        Field::NoKey(value) => {
+                            i += 1;
+                            (Some(i.to_string()), value)
+                        }
+                        _ => (None, e),
+                    };
+                    match key {
+                        Some(key) => {
+                            let v = self.expr(value);
+                            out.insert(key, v);
+                        }
+                        None => return Val::Unknown(self.at(field, no("a table key that is not a literal", KEEP_LUA))),
+                    }
+                }
+                Val::Table(out)
+            }
+            Expression::UnaryOperator { unop, expression } => {
+                let value = self.expr(expression);
+                match unop {
+                    UnOp::Not(_) => match self.truth(&value) {
+                        Ok(c) => Val::Cond(Cond::not(c)),
+                        Err(why) => Val::Unknown(self.at(e, why)),
+                    },
+                    UnOp::Hash(_) => self.string_method(e, value, "len", Vec::new()),
+                    _ => Val::Unknown(self.at(e, no("arithmetic on values", KEEP_LUA))),
+                }
+            }
+            Expression::BinaryOperator { lhs, binop, rhs } => self.binary(e, lhs, binop, rhs),
+            _ => Val::Unknown(self.at(e, no("an expression this reader does not follow", KEEP_LUA))),
+        }
+    }
+
+    fn binary(&mut self, e: &Expression, lhs: &Expression, binop: &BinOp, rhs: &Expression) -> Val {
+        match binop {
+            BinOp::And(_) => {
+                let a = self.expr(lhs);
+                let Ok(ca) = self.truth(&a) else {
+                    return self.unknown(e, a);
+                };
+                let saved = self.pc.clone();
+                self.pc = Cond::and(saved.clone(), ca.clone());
+                let b = self.expr(rhs);
+                self.pc = saved;
+                match (a, b) {
+                    (Val::Cond(_) | Val::Bool(_), b @ (Val::Cond(_) | Val::Bool(_))) => {
+                        match self.truth(&b) {
+                            Ok(cb) => Val::Cond(Cond::and(ca, cb)),
+                            Err(why) => Val::Unknown(self.at(e, why)),
+                        }
+                    }
+                    (a, b) => Val::Choice(vec![(ca.clone(), b), (Cond::not(ca), falsy(&a))]),
+                }
+            }
+            BinOp::Or(_) => {
+                let a = self.expr(lhs);
+                let saved = self.pc.clone();
+                let Ok(ca) = self.truth(&a) else {
+                    return match a {
+                        // `metadata():get(k) or ""`: the plugin renders a missing key empty.
+                        Val::Read(r)
+                            if r.metadata.is_some()
+                                && r.transform == Transform::None
+                                && matches!(self.expr(rhs), Val::Str(ref s) if s.is_empty()) =>
+                        {
+                            Val::Read(Box::new(Read {
+                                metadata: None,
+                                ..*r
+                            }))
+                        }
+                        other => self.unknown(e, other),
+                    };
+                };
+                self.pc = Cond::and(saved.clone(), Cond::not(ca.clone()));
+                let b = self.expr(rhs);
+                self.pc = saved;
+                match (a, b) {
+                    (Val::Read(r), Val::Str(s))
+                        if s.is_empty()
+                            && r.transform == Transform::None
+                            && r.template.is_some() =>
+                    {
+                        Val::Read(Box::new(Read {
+                            nil_unless: Vec::new(),
+                            header: None,
+                            ..*r
+                        }))
+                    }
+                    (Val::Read(r), Val::Read(o))
+                        if r.transform == Transform::None
+                            && o.transform == Transform::None
+                            && r.nil_unless.len() == 1
+                            && r.header.is_some()
+                            && o.header.is_some()
+                            && o.reads.len() == 1 =>
+                    {
+                        let (x, y) = (
+                            r.header.clone().unwrap_or_default(),
+                            o.header.clone().unwrap_or_default(),
+                        );
+                        if x.starts_with(':') || y.starts_with(':') {
+                            return Val::Choice(vec![
+                                (ca.clone(), Val::Read(r)),
+                                (Cond::not(ca), Val::Read(o)),
+                            ]);
+                        }
+                        let command = match self.phase {
+                            moonshift_shared::template::Phase::Request => "REQ",
+                            _ => "RESP",
+                        };
+                        Val::Read(Box::new(Read {
+                            header: None,
+                            template: Some(format!("%{command}({x}?{y})%")),
+                            reads: BTreeSet::from([x.clone(), y.clone()]),
+                            nil_unless: o.nil_unless.clone(),
+                            metadata: None,
+                            transform: Transform::None,
+                            what: format!("{} or {}", r.what, o.what),
+                        }))
+                    }
+                    (a @ (Val::Cond(_) | Val::Bool(_)), b @ (Val::Cond(_) | Val::Bool(_))) => {
+                        let (Ok(x), Ok(y)) = (self.truth(&a), self.truth(&b)) else {
+                            return self.unknown(e, b);
+                        };
+                        Val::Cond(Cond::or(x, y))
+                    }
+                    (a, b) => Val::Choice(vec![(ca.clone(), a), (Cond::not(ca), b)]),
+                }
+            }
+            BinOp::TwoEqual(_) | BinOp::TildeEqual(_) => {
+                let equal = matches!(binop, BinOp::TwoEqual(_));
+                let (a, b) = (self.expr(lhs), self.expr(rhs));
+                let (a, b) = if is_nil(lhs) { (b, a) } else { (a, b) };
+                match self.compare(&a, &b) {
+                    Ok(c) if equal => Val::Cond(c),
+                    Ok(c) => Val::Cond(Cond::not(c)),
+                    Err(why) => Val::Unknown(self.at(e, why)),
+                }
+            }
+            BinOp::TwoDots(_) => {
+                let (a, b) = (self.expr(lhs), self.expr(rhs));
+                self.concat(e, a, b)
+            }
+            BinOp::GreaterThan(_)
+            | BinOp::GreaterThanEqual(_)
+            | BinOp::LessThan(_)
+            | BinOp::LessThanEqual(_) => {
+                let (a, b) = (self.expr(lhs), self.expr(rhs));
+                match (&a, &b) {
+                    (Val::Num(x), Val::Num(y)) => Val::Bool(match binop {
+                        BinOp::GreaterThan(_) => x > y,
+                        BinOp::GreaterThanEqual(_) => x >= y,
+                        BinOp::LessThan(_) => x < y,
+                        _ => x <= y,
+                    }),
+                    (Val::Read(r), Val::Num(n))
+                        if r.transform == Transform::Len
+                            && *n == 0.0
+                            && matches!(binop, BinOp::GreaterThan(_)) =>
+                    {
+                        match self.compare(&a, &Val::Num(0.0)) {
+                            Ok(c) => Val::Cond(Cond::not(c)),
+                            Err(why) => Val::Unknown(self.at(e, why)),
+                        }
+                    }
+                    _ => Val::Unknown(self.at(
+                        e,
+                        no(
+                            "an ordering of request values (`<`, `>`): no condition orders values",
+                            "a lua_pattern test, or keep Lua",
+                        ),
+                    )),
+                }
+            }
+            _ => Val::Unknown(self.at(
+                e,
+                no(
+                    "arithmetic on values",
+                    "arithmetic on request values has no Moonshift equivalent: keep Lua",
+                ),
+            )),
+        }
+    }
+
+    fn unknown(&self, e: &Expression, v: Val) -> Val {
+        match v {
+            Val::Unknown(why) => Val::Unknown(self.at(e, why)),
+            _ => Val::Unknown(self.at(
+                e,
+                no("a value whose truth the evaluation cannot tell", KEEP_LUA),
+            )),
+        }
+    }
+
+    /// The condition under which `value` is truthy.
+    pub fn truth(&mut self, value: &Val) -> Result<Cond, super::values::No> {
+        if let Some(b) = value.truthy() {
+            return Ok(Cond::Const(b));
+        }
+        match value {
+            Val::Cond(c) => Ok(c.clone()),
+            Val::Read(r) => self.read_truth(r),
+            Val::Choice(alternatives) => {
+                let mut out = Cond::Const(false);
+                for (c, v) in alternatives {
+                    out = Cond::or(out, Cond::and(c.clone(), self.truth(v)?));
+                }
+                Ok(out)
+            }
+            Val::Unknown(why) => Err(why.clone()),
+            _ => Err(no(
+                "a value whose truth the evaluation cannot tell",
+                KEEP_LUA,
+            )),
+        }
+    }
+
+    pub fn cond(&mut self, e: &Expression) -> Result<Cond, super::values::No> {
+        let value = self.expr(e);
+        self.truth(&value)
+    }
+
+    /// `a .. b`: a template, when neither side can be nil where the script gets here.
+    fn concat(&mut self, e: &Expression, a: Val, b: Val) -> Val {
+        let mut template = String::new();
+        let mut reads = BTreeSet::new();
+        for side in [a, b] {
+            match self.template(&side) {
+                Ok((t, r)) => {
+                    template.push_str(&t);
+                    reads.extend(r);
+                }
+                Err(why) => return Val::Unknown(self.at(e, why)),
+            }
+        }
+        Val::Read(Box::new(Read {
+            header: None,
+            template: Some(template),
+            reads,
+            nil_unless: Vec::new(),
+            metadata: None,
+            transform: Transform::None,
+            what: "a concatenation".into(),
+        }))
+    }
+
+    fn prefix(&mut self, prefix: &Prefix) -> Val {
+        match prefix {
+            Prefix::Name(token) => self.lookup(&identifier(token).unwrap_or_default()),
+            Prefix::Expression(e) => self.expr(e),
+            _ => Val::Unknown(no("a prefix this reader does not follow", KEEP_LUA)),
+        }
+    }
+
+    pub fn call(&mut self, call: &ast::FunctionCall) -> Val {
+        let root = self.prefix(call.prefix());
+        self.suffixes(root, call.suffixes())
+    }
+
+    fn args(&mut self, args: &FunctionArgs) -> Vec<Val> {
+        match args {
+            FunctionArgs::Parentheses { arguments, .. } => {
+                arguments.iter().map(|a| self.expr(a)).collect()
+            }
+            FunctionArgs::String(token) => vec![string_literal(token).map_or(
+                Val::Unknown(no("a string that is not UTF-8", KEEP_LUA)),
+                Val::Str,
+            )],
+            FunctionArgs::TableConstructor(t) => {
+                vec![self.expr(&Expression::TableConstructor(t.clone()))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn suffixes<'s>(&mut self, mut value: Val, suffixes: impl Iterator<Item = &'s Suffix>) -> Val {
+        for suffix in suffixes {
+            value = match (value, suffix) {
+                (Val::Unknown(why), _) => return Val::Unknown(why),
+                (v, Suffix::Index(Index::Dot { name, .. })) => {
+                    let field = identifier(name).unwrap_or_default();
+                    self.field(suffix, v, &field)
+                }
+                (v, Suffix::Index(Index::Brackets { expression, .. })) => {
+                    let key = self.expr(expression);
+                    match key.as_str() {
+                        Some(k) => self.field(suffix, v, &k),
+                        None => Val::Unknown(
+                            self.at(suffix, no("a table index that is not a constant", KEEP_LUA)),
+                        ),
+                    }
+                }
+                (v, Suffix::Call(Call::MethodCall(m))) => {
+                    let args = self.args(m.args());
+                    let method = identifier(m.name()).unwrap_or_default();
+                    self.method(suffix, v, &method, args)
+                }
+                (v, Suffix::Call(Call::AnonymousCall(a))) => {
+                    let args = self.args(a);
+                    self.apply(suffix, v, args)
+                }
+                (_, _) => Val::Unknown(
+                    self.at(suffix, no("a call this reader does not follow", KEEP_LUA)),
+                ),
+            };
+        }
+        value
+    }
+
+    fn field(&mut self, node: &impl full_moon::node::Node, v: Val, field: &str) -> Val {
+        match v {
+            Val::Table(t) => t.get(field).cloned().unwrap_or(Val::Nil),
+            Val::Builtin(lib) => Val::Builtin(format!("{lib}.{field}")),
+            _ => Val::Unknown(self.at(
+                node,
+                no(
+                    format!("`.{field}` of a value that is not a table"),
+                    KEEP_LUA,
+                ),
+            )),
+        }
+    }
+
+    /// Calls the value `f`: a helper (inlined) or a library function.
+    fn apply(&mut self, node: &impl full_moon::node::Node, f: Val, args: Vec<Val>) -> Val {
+        match f {
+            Val::Func(f) => self.inline(node, &f, args),
+            Val::Builtin(name) => self.builtin(node, &name, args),
+            _ => Val::Unknown(self.at(
+                node,
+                no("a call of something that is not a function", KEEP_LUA),
+            )),
+        }
+    }
+
+    fn builtin(
+        &mut self,
+        node: &impl full_moon::node::Node,
+        name: &str,
+        mut args: Vec<Val>,
+    ) -> Val {
+        if let Some(method) = name.strip_prefix("string.") {
+            if args.is_empty() {
+                return Val::Unknown(
+                    self.at(node, no(format!("{name} without arguments"), KEEP_LUA)),
+                );
+            }
+            let subject = args.remove(0);
+            return self.string_method(node, subject, method, args);
+        }
+        match (name, args.as_slice()) {
+            ("tostring", [v @ (Val::Str(_) | Val::Read(_))]) => v.clone(),
+            ("tostring", [Val::Num(n)]) => Val::Str(number(*n)),
+            ("os.date", [Val::Str(format)]) => self.os_date(node, format),
+            ("table.insert", _) => Val::Unknown(self.at(
+                node,
+                no(
+                    "table.insert outside a loop over header names",
+                    refusals::LOOP,
+                ),
+            )),
+            ("print", _) => Val::Unknown(self.at(
+                node,
+                no(
+                    "print() writes to Envoy's stdout",
+                    "a log line: handle:logInfo(...)",
+                ),
+            )),
+            _ => Val::Unknown(self.at(node, no(format!("{name}()"), refusals::builtin(name)))),
+        }
+    }
+}
+
+/// The falsy value `a and b` gives when `a` is falsy.
+fn falsy(a: &Val) -> Val {
+    match a {
+        Val::Cond(_) | Val::Bool(_) => Val::Bool(false),
+        _ => Val::Nil,
+    }
+}
