@@ -141,6 +141,13 @@ impl Eval<'_> {
                                 ..*r
                             }))
                         }
+                        Val::Read(r) if r.metadata.is_some() => Val::Unknown(self.at(
+                            e,
+                            no(
+                                format!("`{} or ...` with a default other than \"\"", r.what),
+                                refusals::METADATA_CONDITION,
+                            ),
+                        )),
                         other => self.unknown(e, other),
                     };
                 };

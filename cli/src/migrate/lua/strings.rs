@@ -340,6 +340,16 @@ impl Eval<'_> {
                     plain: true,
                 }
             }
+            (_, [Val::Unknown(why), ..]) => return Val::Unknown(why.clone()),
+            ("find" | "match", [Val::Read(p), ..]) => {
+                return Val::Unknown(self.at(
+                    node,
+                    no(
+                        format!(":{method}() with a pattern built from {} (not a constant)", p.what),
+                        "a fixed pattern: the plugin's lua_pattern conditions are written in its configuration, not computed per request",
+                    ),
+                ))
+            }
             _ => {
                 return Val::Unknown(self.at(
                     node,
