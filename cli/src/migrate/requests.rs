@@ -248,7 +248,7 @@ pub fn derive_all(readings: &[&Reading]) -> Vec<Req> {
             ..Req::default()
         },
     ];
-    let mut push = |req: Req, out: &mut Vec<Req>| {
+    let push = |req: Req, out: &mut Vec<Req>| {
         if !out.contains(&req) {
             out.push(req);
         }

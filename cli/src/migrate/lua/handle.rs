@@ -4,12 +4,12 @@
 use super::effects::{Effect, Kind};
 use super::eval::Eval;
 use super::refusals::{self, KEEP_LUA};
-use super::syntax::{code_of, identifier, position};
+use super::syntax::{code_of, position};
 use super::values::{no, Cond, Read, Transform, Val, NAME_VAR};
-use full_moon::ast::{self, Expression};
+
 use full_moon::node::Node;
 use moonshift_harness::lua::FILTER_NAME as LUA_FILTER;
-use moonshift_shared::strftime::Format;
+
 use moonshift_shared::template::Phase;
 use std::collections::BTreeSet;
 
@@ -319,116 +319,6 @@ impl Eval<'_> {
         self.ended.push(self.pc.clone());
         self.pc = Cond::Const(false);
         Val::Nil
-    }
-
-    pub fn os_date(&mut self, node: &impl Node, format: &str) -> Val {
-        match format
-            .strip_prefix('!')
-            .map(|utc| (utc, Format::parse(utc)))
-        {
-            Some((utc, Ok(_))) => Val::Read(Box::new(Read {
-                header: None,
-                template: Some(format!("%START_TIME({utc})%")),
-                reads: BTreeSet::new(),
-                nil_unless: Vec::new(),
-                metadata: None,
-                transform: Transform::None,
-                what: "os.date".into(),
-            })),
-            Some((_, Err(e))) => Val::Unknown(self.at(
-                node,
-                no(
-                    format!("os.date's format has {e:?}, outside the clock-only strftime subset"),
-                    "a fixed format from timestamp-header's README",
-                ),
-            )),
-            None => Val::Unknown(self.at(
-                node,
-                no(
-                    "os.date without a `!` format renders local time",
-                    "os.date(\"!...\"): UTC, which is what the plugin renders",
-                ),
-            )),
-        }
-    }
-
-    /// `for name in pairs(headers)`: the body runs once for every header name; `for _, name in
-    /// ipairs(names)` over names collected in such a loop.
-    pub fn generic_for(&mut self, f: &ast::GenericFor) {
-        let names: Vec<String> = f.names().iter().filter_map(identifier).collect();
-        let exprs: Vec<&Expression> = f.expressions().iter().collect();
-        let Some(Expression::FunctionCall(call)) = exprs.first() else {
-            return self.refuse(
-                f,
-                no(
-                    "a `for` over something other than pairs()/ipairs()",
-                    refusals::LOOP,
-                ),
-            );
-        };
-        let Val::Builtin(iter) = self.call_root(call) else {
-            return self.refuse(
-                f,
-                no(
-                    "a `for` over something other than pairs()/ipairs()",
-                    refusals::LOOP,
-                ),
-            );
-        };
-        let collection = match call.suffixes().next() {
-            Some(ast::Suffix::Call(ast::Call::AnonymousCall(ast::FunctionArgs::Parentheses {
-                arguments,
-                ..
-            }))) => arguments.iter().next().map(|a| self.expr(a)),
-            _ => None,
-        };
-        let (key, value) = (
-            names.first().cloned().unwrap_or_default(),
-            names.get(1).cloned(),
-        );
-        let name_read = |guard: Cond| {
-            let mut r = Read::header(NAME_VAR, String::new(), false);
-            r.template = None;
-            r.what = "a header name from pairs()".into();
-            (guard, Val::Read(Box::new(r)))
-        };
-        self.scopes.push(Default::default());
-        let saved = self.pc.clone();
-        let iterating = self.iterating;
-        match (iter.as_str(), collection) {
-            ("pairs", Some(Val::Headers)) => {
-                let (_, name) = name_read(Cond::Const(true));
-                self.bind(key, name);
-                if let Some(v) = value {
-                    self.bind(
-                        v,
-                        Val::Unknown(no("a header value from pairs()", refusals::LOOP)),
-                    );
-                }
-                self.iterating = true;
-            }
-            ("pairs" | "ipairs", Some(Val::Names(guards))) => {
-                let guard = guards.into_iter().fold(Cond::Const(false), Cond::or);
-                self.pc = Cond::and(saved.clone(), guard);
-                let (_, name) = name_read(Cond::Const(true));
-                self.bind(value.unwrap_or(key), name);
-            }
-            _ => {
-                self.scopes.pop();
-                return self.refuse(f, no("a loop over something other than the header map or names collected from it", refusals::LOOP));
-            }
-        }
-        self.block(f.block());
-        self.iterating = iterating;
-        self.scopes.pop();
-        self.pc = saved;
-    }
-
-    fn call_root(&mut self, call: &ast::FunctionCall) -> Val {
-        match call.prefix() {
-            ast::Prefix::Name(token) => self.lookup(&identifier(token).unwrap_or_default()),
-            _ => Val::Nil,
-        }
     }
 }
 

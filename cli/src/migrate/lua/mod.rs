@@ -5,10 +5,15 @@
 //! follow is reported with its line, its column, why, and what to use instead; nothing is
 //! guessed.
 
+mod branches;
+mod calls;
 pub mod effects;
+mod equality;
 mod eval;
 mod expr;
 mod handle;
+mod loops;
+mod ops;
 mod refusals;
 mod strings;
 pub mod syntax;

@@ -24,9 +24,6 @@ pub const LOOP: &str = "a loop over headers that removes by name: collect the na
 
 pub const STATE: &str = "state kept per worker between requests: Moonshift's local-ratelimit (shared data), or keep Lua";
 
-pub const REDIRECT: &str =
-    "a fixed redirect: VirtualService `redirect`, or a local-reply rule with a literal `location`";
-
 /// What a handle method the plugin cannot express is, and the native filter that does it.
 pub fn handle_call(method: &str) -> (String, &'static str) {
     let why = format!("handle:{method}()");
