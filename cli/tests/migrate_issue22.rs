@@ -175,15 +175,42 @@ fn the_constructs_teams_write_convert_and_compare_equal() {
     assert!(report.contains("branches exercised"), "{report}");
 }
 
-/// A header removed inside `pairs(headers)` raises in Envoy; it is refused with the line.
+/// `string.format` with `%s` (and `%%`) is a template; a constant one is a constant.
 #[test]
-fn removing_while_iterating_is_refused() {
+fn string_format_with_s_becomes_a_template() {
+    let dir = out_dir("format");
+    let file = support::write(&dir, "fmt.lua", "local PREFIX = \"svc\"\nfunction envoy_on_request(h)\n  local host = h:headers():get(\":authority\")\n  h:headers():replace(\"x-route\", string.format(\"%s/%s\", PREFIX, host))\n  h:headers():replace(\"x-pct\", (\"100%% %s\"):format(\"done\"))\nend\n");
+    let (code, output, out) = run("format-out", &file, &[]);
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(
+        config(&out)["filters"][0]["config"]["operations"],
+        json!([
+            {"action": "set", "name": "x-route", "value": "svc/%REQ(:authority)%"},
+            {"action": "set", "name": "x-pct", "value": "100% done"},
+        ])
+    );
+    assert!(!output.contains("DIFFERS"), "{output}");
+}
+
+/// A header removed inside `pairs(headers)` raises in Envoy; a body that logs once per header
+/// would log once in the plugin: both are refused with the line.
+#[test]
+fn removing_while_iterating_and_per_header_effects_are_refused() {
     let dir = out_dir("iterating");
-    let file = support::write(&dir, "strip.lua", "function envoy_on_request(h)\n  for name, _ in pairs(h:headers()) do\n    if name:sub(1, 11) == \"x-internal-\" then\n      h:headers():remove(name)\n    end\n  end\nend\n");
-    let (code, output, out) = run("iterating-out", &file, &[]);
-    assert_eq!(code, 1, "{output}");
-    assert!(read(&out.join("report.md"))
-        .contains("| 4:7 | `h:headers():remove(name)` | a header removed inside `pairs(headers)`"));
+    let cases = [
+        ("strip.lua", "function envoy_on_request(h)\n  for name, _ in pairs(h:headers()) do\n    if name:sub(1, 11) == \"x-internal-\" then\n      h:headers():remove(name)\n    end\n  end\nend\n", "| 4:7 | `h:headers():remove(name)` | a header removed inside `pairs(headers)`"),
+        ("log.lua", "function envoy_on_request(h)\n  for name, _ in pairs(h:headers()) do\n    h:logInfo(\"seen\")\n  end\nend\n", "| 2:3 | `for name, _ in pairs(h:headers()) do h:logInfo(\"seen\") end` | a loop body that logs, replies or changes headers once per header name"),
+    ];
+    for (name, lua, want) in cases {
+        let file = support::write(&dir, name, lua);
+        let (code, output, out) = run(&format!("iterating-{name}"), &file, &[]);
+        assert_eq!(code, 1, "{name}: {output}");
+        let report = read(&out.join("report.md"));
+        assert!(
+            report.contains(want),
+            "{name}: {want:?} missing from\n{report}"
+        );
+    }
 }
 
 /// Issue 21.11 and 21.15: what it cannot convert is reported as such, never as a bug: 1,000
@@ -212,6 +239,11 @@ fn hostile_scripts_are_refused_with_a_reason() {
             "the script does nothing a plugin would do",
         ),
         ("big.lua", big, "a literal of 9000 bytes"),
+        (
+            "many.yaml",
+            many_patches(17),
+            "filters must hold 1 to 16 filters, got 17",
+        ),
     ];
     for (name, text, why) in cases {
         let file = support::write(&dir, name, &text);
@@ -223,6 +255,15 @@ fn hostile_scripts_are_refused_with_a_reason() {
             "{name}: {report}"
         );
     }
+}
+
+/// An EnvoyFilter with `n` Lua patches, each INSERT_BEFORE the router, each logging.
+fn many_patches(n: usize) -> String {
+    let mut out = "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: many, namespace: shop}\nspec:\n  configPatches:\n".to_string();
+    for i in 0..n {
+        out.push_str(&format!("  - applyTo: HTTP_FILTER\n    match: {{context: SIDECAR_INBOUND, listener: {{filterChain: {{filter: {{name: envoy.filters.network.http_connection_manager, subFilter: {{name: envoy.filters.http.router}}}}}}}}}}\n    patch:\n      operation: INSERT_BEFORE\n      value:\n        name: envoy.filters.http.lua\n        typed_config:\n          \"@type\": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua\n          inline_code: |\n            function envoy_on_request(h) h:logInfo(\"script {i}\") end\n"));
+    }
+    out
 }
 
 /// Issue 21.12: a script that never ends does not hang the compare: the harness bounds each

@@ -69,6 +69,20 @@ struct Stream {
     remote_address: String,
     peer_uri_sans: Vec<String>,
     route_metadata: RouteMetadata,
+    /// A `pairs()` over this phase's header map has not ended: Envoy raises on a change then
+    /// ("header map cannot be modified while iterating"; observed in Envoy 1.40).
+    iterating: bool,
+}
+
+/// The error Envoy's header map raises on a change during `pairs()`.
+const ITERATING: &str = "header map cannot be modified while iterating";
+
+/// The error for a change during `pairs()`, if one is going on.
+fn modifiable(map: &HeaderMap) -> mlua::Result<()> {
+    match map.stream.borrow().iterating {
+        true => Err(mlua::Error::runtime(ITERATING)),
+        false => Ok(()),
+    }
 }
 
 /// The name Envoy's configuration gives the Lua filter here, as the real-Envoy runner and
@@ -153,6 +167,7 @@ impl UserData for HeaderMap {
         methods.add_method(
             "add",
             |_, this, (key, value): (mlua::String, mlua::String)| {
+                modifiable(this)?;
                 let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
                 this.with(|h| h.push((key, text(&value))));
                 Ok(())
@@ -161,12 +176,14 @@ impl UserData for HeaderMap {
         methods.add_method(
             "replace",
             |_, this, (key, value): (mlua::String, mlua::String)| {
+                modifiable(this)?;
                 let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
                 this.with(|h| replace_header(h, &key, &text(&value)));
                 Ok(())
             },
         );
         methods.add_method("remove", |_, this, key: mlua::String| {
+            modifiable(this)?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             this.with(|h| remove_header(h, &key));
             Ok(())
@@ -174,8 +191,13 @@ impl UserData for HeaderMap {
         methods.add_meta_method("__pairs", |lua, this, ()| {
             let snapshot = this.with(|h| h.clone());
             let position = RefCell::new(0usize);
+            this.stream.borrow_mut().iterating = true;
+            let stream = Rc::clone(&this.stream);
             let next = lua.create_function(move |lua, _: MultiValue| {
                 let mut position = position.borrow_mut();
+                if *position >= snapshot.len() {
+                    stream.borrow_mut().iterating = false;
+                }
                 match snapshot.get(*position) {
                     Some((k, v)) => {
                         *position += 1;
@@ -480,6 +502,7 @@ impl LuaWorker {
             peer_uri_sans: exchange.peer_uri_sans.clone(),
             route_metadata: exchange.route_metadata.clone(),
             logs: Vec::new(),
+            iterating: false,
         }));
         let metadata = match self.lua.create_table() {
             Ok(t) => t,
@@ -509,6 +532,7 @@ impl LuaWorker {
             let mut s = flight.stream.borrow_mut();
             s.phase = Phase::Response;
             s.response_headers = map;
+            s.iterating = false;
         }
         if let Some(error) = self.run("envoy_on_response", &flight.handle) {
             flight.stream.borrow_mut().logs.push(error);

@@ -50,6 +50,10 @@ fn cell(text: &str) -> String {
 fn unconverted_table(out: &mut String, list: &[Unconverted]) {
     out.push_str("| line:column | code | why | instead |\n|---|---|---|---|\n");
     for u in list {
+        if u.line == 0 {
+            let _ = writeln!(out, "| file | | {} | {} |", cell(&u.why), cell(&u.instead));
+            continue;
+        }
         let _ = writeln!(
             out,
             "| {}:{} | `{}` | {} | {} |",

@@ -78,7 +78,27 @@ impl Eval<'_> {
                 return self.refuse(f, no("a loop over something other than the header map or names collected from it", refusals::LOOP));
             }
         }
+        let (effects, ended, inner_pc) = (self.effects.len(), self.ended.len(), self.pc.clone());
         self.block(f.block());
+        // The body runs once per name: only removals by name (and names collected) are
+        // expressed; anything else would run once in the plugin and N times in Lua.
+        let once = self
+            .effects
+            .get(effects..)
+            .unwrap_or_default()
+            .iter()
+            .any(|e| !matches!(e.kind, super::effects::Kind::RemoveNames));
+        let ends =
+            self.ended.len() != ended || (self.pc != inner_pc && self.pc != Cond::Const(true));
+        if once || ends {
+            self.effects.truncate(effects);
+            self.ended.truncate(ended);
+            let why = match once {
+                true => "a loop body that logs, replies or changes headers once per header name",
+                false => "a `return` or reply inside a loop over header names",
+            };
+            self.refuse(f, no(why, refusals::LOOP));
+        }
         self.iterating = iterating;
         self.scopes.pop();
         self.pc = saved;

@@ -11,6 +11,7 @@ pub mod effects;
 mod equality;
 mod eval;
 mod expr;
+mod format;
 mod handle;
 mod loops;
 mod ops;

@@ -141,6 +141,10 @@ impl Eval<'_> {
             Some(Val::Num(n)) if n.fract() == 0.0 => Some(*n as i64),
             _ => None,
         };
+        if let (Val::Str(s), "format") = (&subject, method) {
+            let s = s.clone();
+            return self.format(node, &s, args);
+        }
         if let Some(s) = subject.as_str() {
             // Constant work is done now.
             return match (method, int(args.first()), int(args.get(1))) {
