@@ -96,6 +96,10 @@ impl Eval<'_> {
                         Err(why) => Val::Unknown(self.at(e, why)),
                     },
                     UnOp::Hash(_) => self.string_method(e, value, "len", Vec::new()),
+                    UnOp::Minus(_) => match value {
+                        Val::Num(n) => Val::Num(-n),
+                        _ => Val::Unknown(self.at(e, no("arithmetic on values", KEEP_LUA))),
+                    },
                     _ => Val::Unknown(self.at(e, no("arithmetic on values", KEEP_LUA))),
                 }
             }

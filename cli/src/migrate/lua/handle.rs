@@ -221,7 +221,8 @@ impl Eval<'_> {
         let saved = self.pc.clone();
         for (c, v) in alternatives(value) {
             self.pc = Cond::and(saved.clone(), c);
-            if self.pc == Cond::Const(false) {
+            // An alternative no request takes (`c and x or y` makes some).
+            if super::values::terms(&self.pc).is_ok_and(|cases| cases.is_empty()) {
                 continue;
             }
             match self.template(&v) {

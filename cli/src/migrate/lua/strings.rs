@@ -108,7 +108,15 @@ impl Eval<'_> {
             ));
         }
         let Some(name) = r.header.clone() else {
-            return Ok(Cond::Const(true));
+            // A value no condition reads (a default given with `or`, a concatenation): its
+            // truth is known unless it is a search.
+            return match r.transform {
+                Transform::Find { .. } => Err(no(
+                    format!("a search in {}, which no condition reads (`v or \"\"` tests differently from the header: an absent one is \"\")", r.what),
+                    "test the header itself, guarded: `if v and v:find(...) then`",
+                )),
+                _ => Ok(Cond::Const(true)),
+            };
         };
         match &r.transform {
             Transform::None
