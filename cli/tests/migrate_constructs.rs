@@ -98,6 +98,16 @@ const CASES: &[(&str, &str, Want)] = &[
         Want::Refused("no Moonshift condition reads route metadata"),
     ),
     (
+        "read-where-absent",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") == nil then\n    h:headers():add(\"x-b\", \"v=\" .. h:headers():get(\"x-a\"))\n  end\nend\n",
+        Want::Refused("which raises in Lua when x-a is absent"),
+    ),
+    (
+        "read-where-present",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") ~= nil then\n    h:headers():add(\"x-b\", \"v=\" .. h:headers():get(\"x-a\"))\n  end\nend\n",
+        Want::Converts(&[r#"{"action":"add","name":"x-b","value":"v=%REQ(x-a)%","when":[{"header":{"name":"x-a","present":true}}]}"#]),
+    ),
+    (
         "recursion",
         "local function f(n)\n  return f(n)\nend\nfunction envoy_on_request(h)\n  h:headers():add(\"x\", f(1))\nend\n",
         Want::Refused("a recursive call of f"),

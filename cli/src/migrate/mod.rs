@@ -166,6 +166,17 @@ fn finish(args: &Args, outcome: &report::Outcome) -> Result<bool, String> {
 }
 
 pub fn run(args: &Args) -> Result<bool, String> {
+    let result = migrate(args);
+    if let (true, Err(error)) = (args.json, &result) {
+        println!(
+            "{}",
+            json!({"file": args.file.display().to_string(), "verdict": "error", "error": error})
+        );
+    }
+    result
+}
+
+fn migrate(args: &Args) -> Result<bool, String> {
     let text = crate::input::read(&args.file)?;
     let found = source::find(&text, &args.file)?;
     let origin = args.file.display().to_string();
