@@ -108,6 +108,11 @@ const CASES: &[(&str, &str, Want)] = &[
         Want::Converts(&[r#"{"action":"add","name":"x-b","value":"v=%REQ(x-a)%","when":[{"header":{"name":"x-a","present":true}}]}"#]),
     ),
     (
+        "cases-that-test-what-they-change",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x\") == nil or h:headers():get(\"y\") then\n    h:headers():add(\"x\", \"1\")\n  end\nend\n",
+        Want::Refused("its condition is several cases that test x, which it changes"),
+    ),
+    (
         "recursion",
         "local function f(n)\n  return f(n)\nend\nfunction envoy_on_request(h)\n  h:headers():add(\"x\", f(1))\nend\n",
         Want::Refused("a recursive call of f"),

@@ -199,6 +199,16 @@ pub fn map(effects: &[Effect], reading: &mut Reading) {
             }
             steps.push(step);
         }
+        // Split into several operations, the first may change a header a later one's
+        // condition tests: the cases were disjoint when the Lua tested them, not after.
+        if failed.is_none() && steps.len() > 1 {
+            if let Some(c) = changes.iter().find(|c| tests.iter().any(|t| c.touches(t))) {
+                failed = Some(no(
+                    format!("its condition is several cases that test {}, which it changes: once the first case's operation ran, a later case could hold too", c.name),
+                    "one `if` per case, or keep it in Lua",
+                ));
+            }
+        }
         if let Some(why) = failed {
             refuse(reading, e, why);
             continue;
