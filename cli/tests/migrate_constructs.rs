@@ -113,6 +113,11 @@ const CASES: &[(&str, &str, Want)] = &[
         Want::Refused("its condition is several cases that test x, which it changes"),
     ),
     (
+        "log-with-a-default",
+        "function envoy_on_request(h)\n  h:logInfo(\"user \" .. (h:headers():get(\"x-user\") or \"\"))\nend\n",
+        Want::Refused("path-logger writes `-` for it"),
+    ),
+    (
         "recursion",
         "local function f(n)\n  return f(n)\nend\nfunction envoy_on_request(h)\n  h:headers():add(\"x\", f(1))\nend\n",
         Want::Refused("a recursive call of f"),

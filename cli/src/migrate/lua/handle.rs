@@ -90,6 +90,27 @@ impl Eval<'_> {
             return match args.as_slice() {
                 [message] => match self.template(message) {
                     Ok((message, reads)) => {
+                        // path-logger writes a missing value as `-` (the access-log
+                        // convention); a script's `v or ""` writes nothing.
+                        let always = |h: &String| match self.phase {
+                            Phase::Request => {
+                                matches!(h.as_str(), ":path" | ":method" | ":authority" | ":scheme")
+                            }
+                            Phase::Response => h == ":status",
+                        };
+                        let missing = reads
+                            .iter()
+                            .find(|h| !always(h) && !super::values::implies_present(&self.pc, h));
+                        if let Some(h) = missing.cloned().or_else(|| {
+                            message
+                                .contains("%METADATA(")
+                                .then(|| "route metadata".to_string())
+                        }) {
+                            return Val::Unknown(self.at(node, no(
+                                format!("a log line with {h}, which can be missing here: path-logger writes `-` for it, the script an empty string"),
+                                "Envoy's access log with `%REQ(x)%` (which writes `-` too, as the plugin would), or keep it in Lua",
+                            )));
+                        }
                         self.effect(node, Kind::Log { level, message }, reads);
                         Val::Nil
                     }
