@@ -118,6 +118,11 @@ const CASES: &[(&str, &str, Want)] = &[
         Want::Refused("path-logger writes `-` for it"),
     ),
     (
+        "names-kept-between-requests",
+        "local seen = {}\nfunction envoy_on_request(h)\n  for name, _ in pairs(h:headers()) do\n    if name:sub(1, 4) == \"x-i-\" then\n      table.insert(seen, name)\n    end\n  end\n  for _, n in ipairs(seen) do\n    h:headers():remove(n)\n  end\nend\n",
+        Want::Refused("a module-level table keeps its items between requests"),
+    ),
+    (
         "recursion",
         "local function f(n)\n  return f(n)\nend\nfunction envoy_on_request(h)\n  h:headers():add(\"x\", f(1))\nend\n",
         Want::Refused("a recursive call of f"),

@@ -33,6 +33,10 @@ impl Eval<'_> {
             return false;
         };
         let list = identifier(list).unwrap_or_default();
+        // A module-level table keeps what it collects between requests: not this idiom.
+        if !self.scopes.iter().any(|scope| scope.contains_key(&list)) {
+            return false;
+        }
         let item = self.expr(item);
         let is_name =
             matches!(&item, Val::Read(r) if r.header.as_deref() == Some(super::values::NAME_VAR));

@@ -281,7 +281,7 @@ impl Eval<'_> {
             ("table.insert", _) => Val::Unknown(self.at(
                 node,
                 no(
-                    "table.insert outside a loop over header names",
+                    "table.insert other than of a header name from pairs() into a local list (a module-level table keeps its items between requests)",
                     refusals::LOOP,
                 ),
             )),
