@@ -75,6 +75,34 @@ fn an_early_return_before_a_gate_guards_everything_after_it_in_envoy_too() {
     assert!(read(&out.join("wasmplugin.yaml")).contains("failStrategy: FAIL_OPEN"));
 }
 
+/// A difference puts the manifests under rejected/ (nothing deployable in the out folder) and
+/// the exit status is 1. Here a real one: Envoy answers a path with a fragment with 400
+/// before any filter; the Lua's envoy_on_response still runs on that reply, no Wasm module
+/// sees it (docs/envoy.md §7).
+#[test]
+fn a_difference_rejects_the_manifests() {
+    let dir = out_dir("rejected-requests");
+    let requests = support::write(&dir, "r.jsonl", "{\"path\": \"/a#b\"}\n");
+    let (code, output, out) = run(
+        "rejected",
+        "cli/tests/corpus/01-response-api-version.yaml",
+        &["--requests", &requests, "--envoy"],
+    );
+    assert_eq!(code, 1, "{output}");
+    assert!(!out.join("wasmplugin.yaml").exists() && !out.join("pipeline-config.json").exists());
+    assert!(
+        out.join("rejected/wasmplugin.yaml").exists()
+            && out.join("rejected/pipeline-config.json").exists()
+    );
+    let report = read(&out.join("report.md"));
+    assert!(
+        report.contains("**Verdict: differs.**")
+            && report.contains("| DIFFERS | `GET /a#b (in Envoy)` |")
+            && report.contains("### DIFFERS: GET /a#b (in Envoy)"),
+        "{report}"
+    );
+}
+
 /// 22 (b): LuaPerRoute is never ignored: each route that changes the script is named.
 #[test]
 fn per_route_lua_is_refused_by_route_name() {

@@ -138,13 +138,34 @@ impl Val {
     }
 }
 
-/// A number as Lua prints it (`%.14g`, integers without a point).
+/// A number as Lua prints it (`%.14g`: integers without a point, 14 significant digits,
+/// an exponent below 1e-4 and from 1e14).
 pub fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
+    if n.fract() == 0.0 && n.abs() < 1e14 {
+        return format!("{}", n as i64);
     }
+    let exponent = if n == 0.0 {
+        0
+    } else {
+        n.abs().log10().floor() as i32
+    };
+    if (-4..14).contains(&exponent) {
+        let decimals = usize::try_from(13 - exponent).unwrap_or(0);
+        let fixed = format!("{n:.decimals$}");
+        return fixed
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string();
+    }
+    let scientific = format!("{n:.13e}");
+    let (mantissa, power) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+    let power: i32 = power.parse().unwrap_or(0);
+    format!(
+        "{mantissa}e{}{:02}",
+        if power < 0 { '-' } else { '+' },
+        power.abs()
+    )
 }
 
 /// A boolean over the request: `when` entries combined.

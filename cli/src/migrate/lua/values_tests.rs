@@ -52,3 +52,18 @@ fn too_many_cases_are_refused() {
     });
     assert!(terms(&many).is_err());
 }
+
+#[test]
+fn numbers_print_as_lua_prints_them() {
+    for (n, want) in [
+        (5.0, "5"),
+        (1.5, "1.5"),
+        (0.1, "0.1"),
+        (1e20, "1e+20"),
+        (1e-5, "1e-05"),
+        (-2.25, "-2.25"),
+        (123456789012345.0, "1.2345678901234e+14"),
+    ] {
+        assert_eq!(number(n), want, "{n}");
+    }
+}
