@@ -123,6 +123,16 @@ const CASES: &[(&str, &str, Want)] = &[
         Want::Refused("a module-level table keeps its items between requests"),
     ),
     (
+        "global-set-on-some-paths",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") then\n    tag = \"a\"\n  end\n  h:headers():replace(\"x-tag\", tag)\nend\n",
+        Want::Refused("`tag` is a global set on some paths only"),
+    ),
+    (
+        "global-set-on-every-path",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") then\n    tag = \"a\"\n  else\n    tag = \"b\"\n  end\n  h:headers():replace(\"x-tag\", tag)\nend\n",
+        Want::Converts(&[r#"{"action":"set","name":"x-tag","value":"a","when":[{"header":{"name":"x-a","present":true}}]}"#]),
+    ),
+    (
         "recursion",
         "local function f(n)\n  return f(n)\nend\nfunction envoy_on_request(h)\n  h:headers():add(\"x\", f(1))\nend\n",
         Want::Refused("a recursive call of f"),

@@ -3,7 +3,8 @@
 //! arm kept together).
 
 use super::eval::{Eval, Scope};
-use super::values::{Cond, Val};
+use super::refusals;
+use super::values::{no, Cond, Val};
 use full_moon::ast::{self, Expression};
 
 impl Eval<'_> {
@@ -126,12 +127,40 @@ impl Eval<'_> {
                 };
             }
         }
-        // Globals first set inside an arm.
-        if let (Some(first), Some((_, _, _, scopes))) = (merged.first_mut(), live.first()) {
-            if let Some(arm_first) = scopes.first() {
-                for (name, value) in arm_first {
-                    first.entry(name.clone()).or_insert_with(|| value.clone());
-                }
+        // Globals first set inside an arm: set on every path that goes on, each path's value;
+        // set on some only, the others hold what an earlier request left on the worker.
+        let mut first_set: Vec<String> = live
+            .iter()
+            .filter_map(|(_, _, _, scopes)| scopes.first())
+            .flat_map(|scope| scope.keys().cloned())
+            .filter(|name| merged.first().is_some_and(|m| !m.contains_key(name)))
+            .collect();
+        first_set.sort();
+        first_set.dedup();
+        for name in first_set {
+            let versions: Vec<(Cond, Option<Val>)> = live
+                .iter()
+                .map(|(local, _, _, scopes)| {
+                    (
+                        local.clone(),
+                        scopes.first().and_then(|s| s.get(&name)).cloned(),
+                    )
+                })
+                .collect();
+            let value = match versions.iter().all(|(_, v)| v.is_some()) {
+                true => Val::Choice(
+                    versions
+                        .into_iter()
+                        .filter_map(|(c, v)| v.map(|v| (c, v)))
+                        .collect(),
+                ),
+                false => Val::Unknown(no(
+                    format!("`{name}` is a global set on some paths only: on the others it holds what an earlier request left on this worker"),
+                    refusals::STATE,
+                )),
+            };
+            if let Some(first) = merged.first_mut() {
+                first.insert(name, value);
             }
         }
         self.scopes = merged;
