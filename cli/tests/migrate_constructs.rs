@@ -133,6 +133,11 @@ const CASES: &[(&str, &str, Want)] = &[
         Want::Converts(&[r#"{"action":"set","name":"x-tag","value":"a","when":[{"header":{"name":"x-a","present":true}}]}"#]),
     ),
     (
+        "local-declared-after-the-function",
+        "local function tag(h)\n  h:headers():replace(\"x-team\", TEAM)\nend\nlocal TEAM = \"payments\"\nfunction envoy_on_request(h)\n  tag(h)\nend\n",
+        Want::Refused("`TEAM` is a global this script does not set before reading it"),
+    ),
+    (
         "recursion",
         "local function f(n)\n  return f(n)\nend\nfunction envoy_on_request(h)\n  h:headers():add(\"x\", f(1))\nend\n",
         Want::Refused("a recursive call of f"),

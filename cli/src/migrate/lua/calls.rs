@@ -65,6 +65,7 @@ impl Eval<'_> {
             return Val::Unknown(self.at(node, no("calls nested more than 32 deep", KEEP_LUA)));
         }
         let saved = std::mem::replace(&mut self.scopes, f.env.clone());
+        let hidden = std::mem::replace(&mut self.hidden, f.hidden.clone());
         let entry = self.pc.clone();
         let ended = self.ended.len();
         let mut params = Scope::new();
@@ -87,6 +88,7 @@ impl Eval<'_> {
             returned.push((self.pc.clone(), Val::Nil));
         }
         self.scopes = saved;
+        self.hidden = hidden;
         // The caller goes on, unless the helper replied.
         let replied = self
             .ended

@@ -40,6 +40,8 @@ pub struct Eval<'a> {
     pub iterating: bool,
     /// The statement (or `if` condition) being evaluated: where its refusals and effects are.
     pub anchor: Option<(usize, usize, String)>,
+    /// Module-level locals declared after the code being evaluated (unset globals there).
+    pub hidden: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Eval<'a> {
@@ -61,6 +63,7 @@ impl<'a> Eval<'a> {
             returns: Vec::new(),
             iterating: false,
             anchor: None,
+            hidden: Default::default(),
         }
     }
 
@@ -105,7 +108,11 @@ impl<'a> Eval<'a> {
                 return v.clone();
             }
         }
-        if let Some(v) = self.globals.get(name) {
+        if let Some(v) = self
+            .globals
+            .get(name)
+            .filter(|_| !self.hidden.contains(name))
+        {
             return v.clone();
         }
         match name {
@@ -241,6 +248,7 @@ impl<'a> Eval<'a> {
                     name: name.clone(),
                     body: f.body().clone(),
                     env: self.scopes.clone(),
+                    hidden: self.hidden.clone(),
                 };
                 self.bind(name, Val::Func(Rc::new(function)));
             }
@@ -252,6 +260,7 @@ impl<'a> Eval<'a> {
                             name: one.clone(),
                             body: f.body().clone(),
                             env: self.scopes.clone(),
+                            hidden: self.hidden.clone(),
                         };
                         self.assign(one, Val::Func(Rc::new(function)));
                     }

@@ -64,6 +64,7 @@ impl Eval<'_> {
                 name: format!("function at line {}", super::syntax::position(e).0),
                 body: f.body().clone(),
                 env: self.scopes.clone(),
+                hidden: self.hidden.clone(),
             })),
             Expression::TableConstructor(table) => {
                 let mut out = BTreeMap::new();

@@ -25,7 +25,7 @@ use full_moon::ast::{self, Stmt, Var};
 use moonshift_shared::template::Phase;
 use refusals::KEEP_LUA;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 use syntax::{code_of, identifier, position};
 use values::{no, Cond, Function, No, Val};
@@ -116,9 +116,16 @@ fn refuse(reading: &mut Reading, node: &impl full_moon::node::Node, source: &str
 
 /// Evaluates a statement run when the script loads: constants, tables and functions become
 /// the module's names; anything else is refused.
-fn load_time(stmt: &Stmt, globals: &mut Scope, reading: &mut Reading, source: &str) {
+fn load_time(
+    stmt: &Stmt,
+    globals: &mut Scope,
+    hidden: &BTreeSet<String>,
+    reading: &mut Reading,
+    source: &str,
+) {
     let value_of = |e: &ast::Expression, globals: &Scope| {
         let mut eval = Eval::new(source, Phase::Request, globals);
+        eval.hidden = hidden.clone();
         let v = eval.expr(e);
         (v, eval.refusals)
     };
@@ -194,6 +201,7 @@ fn load_time(stmt: &Stmt, globals: &mut Scope, reading: &mut Reading, source: &s
                     name,
                     body: f.body().clone(),
                     env: Vec::new(),
+                    hidden: hidden.clone(),
                 })),
             );
         }
@@ -205,6 +213,7 @@ fn load_time(stmt: &Stmt, globals: &mut Scope, reading: &mut Reading, source: &s
                     name: name.to_string(),
                     body: f.body().clone(),
                     env: Vec::new(),
+                    hidden: hidden.clone(),
                 }))
             };
             match (names.as_slice(), method) {
@@ -264,22 +273,41 @@ pub fn read(source: &str) -> Result<Reading, String> {
     })?;
     let mut globals = Scope::new();
     let mut handlers = Vec::new();
-    for stmt in ast.nodes().stmts() {
+    // Where each module-level local is first declared: code before it sees a global there.
+    let mut first_local: HashMap<String, usize> = HashMap::new();
+    for (i, stmt) in ast.nodes().stmts().enumerate() {
+        let names: Vec<String> = match stmt {
+            Stmt::LocalAssignment(l) => l.names().iter().filter_map(identifier).collect(),
+            Stmt::LocalFunction(f) => identifier(f.name()).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        for name in names {
+            first_local.entry(name).or_insert(i);
+        }
+    }
+    let declared_after = |i: usize| -> BTreeSet<String> {
+        first_local
+            .iter()
+            .filter(|(_, at)| **at > i)
+            .map(|(name, _)| name.clone())
+            .collect()
+    };
+    for (i, stmt) in ast.nodes().stmts().enumerate() {
         if let Stmt::FunctionDeclaration(f) = stmt {
             let name: Vec<String> = f.name().names().iter().filter_map(identifier).collect();
             match name.as_slice() {
                 [n] if n == "envoy_on_request" => {
-                    handlers.push((Phase::Request, f));
+                    handlers.push((Phase::Request, f, declared_after(i)));
                     continue;
                 }
                 [n] if n == "envoy_on_response" => {
-                    handlers.push((Phase::Response, f));
+                    handlers.push((Phase::Response, f, declared_after(i)));
                     continue;
                 }
                 _ => {}
             }
         }
-        load_time(stmt, &mut globals, &mut reading, source);
+        load_time(stmt, &mut globals, &declared_after(i), &mut reading, source);
     }
     if let Some(last) = ast.nodes().last_stmt() {
         refuse(
@@ -290,8 +318,9 @@ pub fn read(source: &str) -> Result<Reading, String> {
         );
     }
     let mut effects = Vec::new();
-    for (phase, f) in &handlers {
+    for (phase, f, hidden) in &handlers {
         let mut eval = Eval::new(source, *phase, &globals);
+        eval.hidden = hidden.clone();
         if let Some(ast::Parameter::Name(handle)) = f.body().parameters().iter().next() {
             eval.bind(identifier(handle).unwrap_or_default(), Val::Handle);
         }
@@ -341,7 +370,7 @@ pub fn read(source: &str) -> Result<Reading, String> {
     if reading.unconverted.is_empty() && reading.request.is_empty() && reading.response.is_empty() {
         let (line, column, code) = handlers
             .first()
-            .map(|(_, f)| {
+            .map(|(_, f, _)| {
                 let (l, c) = position(*f);
                 (l, c, code_of(*f, source))
             })

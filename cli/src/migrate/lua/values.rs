@@ -84,6 +84,8 @@ pub struct Function {
     pub body: full_moon::ast::FunctionBody,
     /// The locals it sees where it is defined.
     pub env: Vec<std::collections::HashMap<String, Val>>,
+    /// Module-level locals declared after it: in its body those names are (unset) globals.
+    pub hidden: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
