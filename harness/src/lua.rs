@@ -21,6 +21,38 @@ pub use chain::LuaChain;
 /// The marker `respond()` raises to end the script; not a script error.
 const RESPONDED: &str = "moonshift-harness: respond() ends the script";
 
+/// The most Lua VM instructions one call of a script may run (issue 21.12: a script that
+/// loops forever must not hang a comparison). Envoy sets no such bound; past it the call ends
+/// with an error, which a comparison reports as a difference.
+pub const MAX_INSTRUCTIONS: u64 = 50_000_000;
+/// The most wall time one call of a script may take.
+pub const MAX_CALL_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Bounds what `lua` runs from now on, by instructions and wall time (the JIT is off, so that
+/// the count hook sees every instruction). [`unbound`] lifts it.
+fn bound(lua: &Lua) {
+    let started = std::time::Instant::now();
+    let ran = std::cell::Cell::new(0u64);
+    let step = 10_000u32;
+    let _ = lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(step),
+        move |_, _| {
+            ran.set(ran.get() + u64::from(step));
+            if ran.get() > MAX_INSTRUCTIONS || started.elapsed() > MAX_CALL_TIME {
+                return Err(mlua::Error::runtime(format!(
+                    "moonshift-harness: the script ran more than {MAX_INSTRUCTIONS} Lua instructions or {} s on one call (a loop that does not end?)",
+                    MAX_CALL_TIME.as_secs()
+                )));
+            }
+            Ok(mlua::VmState::Continue)
+        },
+    );
+}
+
+fn unbound(lua: &Lua) {
+    lua.remove_hook();
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Request,
@@ -37,6 +69,20 @@ struct Stream {
     remote_address: String,
     peer_uri_sans: Vec<String>,
     route_metadata: RouteMetadata,
+    /// A `pairs()` over this phase's header map has not ended: Envoy raises on a change then
+    /// ("header map cannot be modified while iterating"; observed in Envoy 1.40).
+    iterating: bool,
+}
+
+/// The error Envoy's header map raises on a change during `pairs()`.
+const ITERATING: &str = "header map cannot be modified while iterating";
+
+/// The error for a change during `pairs()`, if one is going on.
+fn modifiable(map: &HeaderMap) -> mlua::Result<()> {
+    match map.stream.borrow().iterating {
+        true => Err(mlua::Error::runtime(ITERATING)),
+        false => Ok(()),
+    }
 }
 
 /// The name Envoy's configuration gives the Lua filter here, as the real-Envoy runner and
@@ -121,6 +167,7 @@ impl UserData for HeaderMap {
         methods.add_method(
             "add",
             |_, this, (key, value): (mlua::String, mlua::String)| {
+                modifiable(this)?;
                 let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
                 this.with(|h| h.push((key, text(&value))));
                 Ok(())
@@ -129,12 +176,14 @@ impl UserData for HeaderMap {
         methods.add_method(
             "replace",
             |_, this, (key, value): (mlua::String, mlua::String)| {
+                modifiable(this)?;
                 let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
                 this.with(|h| replace_header(h, &key, &text(&value)));
                 Ok(())
             },
         );
         methods.add_method("remove", |_, this, key: mlua::String| {
+            modifiable(this)?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             this.with(|h| remove_header(h, &key));
             Ok(())
@@ -142,8 +191,13 @@ impl UserData for HeaderMap {
         methods.add_meta_method("__pairs", |lua, this, ()| {
             let snapshot = this.with(|h| h.clone());
             let position = RefCell::new(0usize);
+            this.stream.borrow_mut().iterating = true;
+            let stream = Rc::clone(&this.stream);
             let next = lua.create_function(move |lua, _: MultiValue| {
                 let mut position = position.borrow_mut();
+                if *position >= snapshot.len() {
+                    stream.borrow_mut().iterating = false;
+                }
                 match snapshot.get(*position) {
                     Some((k, v)) => {
                         *position += 1;
@@ -391,15 +445,16 @@ impl LuaWorker {
             os.time = function(t) if t == nil then return now() end return real_time(t) end
             os.date = function(format, t) return real_date(format, t or now()) end
             math.randomseed(1)
+            if jit then jit.off() end
             "#,
         )
         .set_name("=moonshift-harness clock")
         .call::<()>(now)
         .map_err(|e| e.to_string())?;
-        lua.load(source)
-            .set_name(source)
-            .exec()
-            .map_err(|e| format!("script does not load: {}", script_error(&e)))?;
+        bound(&lua);
+        let loaded = lua.load(source).set_name(source).exec();
+        unbound(&lua);
+        loaded.map_err(|e| format!("script does not load: {}", script_error(&e)))?;
         Ok(Self {
             lua,
             clock: clock.clone(),
@@ -410,7 +465,10 @@ impl LuaWorker {
         let Ok(Value::Function(f)) = self.lua.globals().get::<Value>(function) else {
             return None;
         };
-        match f.call::<()>(handle.clone()) {
+        bound(&self.lua);
+        let called = f.call::<()>(handle.clone());
+        unbound(&self.lua);
+        match called {
             Ok(()) => None,
             Err(error) => {
                 let message = script_error(&error);
@@ -444,6 +502,7 @@ impl LuaWorker {
             peer_uri_sans: exchange.peer_uri_sans.clone(),
             route_metadata: exchange.route_metadata.clone(),
             logs: Vec::new(),
+            iterating: false,
         }));
         let metadata = match self.lua.create_table() {
             Ok(t) => t,
@@ -473,6 +532,7 @@ impl LuaWorker {
             let mut s = flight.stream.borrow_mut();
             s.phase = Phase::Response;
             s.response_headers = map;
+            s.iterating = false;
         }
         if let Some(error) = self.run("envoy_on_response", &flight.handle) {
             flight.stream.borrow_mut().logs.push(error);

@@ -67,7 +67,12 @@ impl Request {
         let mut stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         stream.write_all(&self.to_bytes())?;
-        read_response(&mut BufReader::new(stream))
+        let mut reader = BufReader::new(stream);
+        match self.method == "HEAD" {
+            // A HEAD response has no body, whatever its content-length says (RFC 9110 §9.3.2).
+            true => read_head(&mut reader),
+            false => read_response(&mut reader),
+        }
     }
 
     /// The request as HTTP/1.1 bytes, with `connection: close`.
@@ -100,6 +105,24 @@ impl Request {
 
 fn invalid(message: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, message.to_string())
+}
+
+/// Reads the status line and headers of a response to HEAD.
+pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<Response> {
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line)?;
+    let status_line = String::from_utf8_lossy(&line).into_owned();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid(&format!("bad status line {status_line:?}")))?;
+    let headers = read_headers(reader)?;
+    Ok(Response {
+        status,
+        headers,
+        body: Vec::new(),
+    })
 }
 
 /// Reads a status line, headers and a body framed by content-length, chunked encoding, or EOF.

@@ -16,17 +16,16 @@
 //!    plus the user's own; the exit status is 0 only when every request behaves the same.
 
 pub mod lua;
+mod output;
+mod report;
+mod requests;
 mod source;
 
-use crate::manifests::{self, Plugin};
 use crate::{compare, validate};
 use lua::{Reading, Reads, Step};
-use moonshift_harness::exchange::RouteMetadata;
-use moonshift_harness::scenario::ExchangeSpec;
+use output::{fail_strategy, route_variants, write, write_manifests};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,6 +49,13 @@ pub struct Args {
     /// Only convert and write; do not compare.
     #[arg(long, conflicts_with = "envoy")]
     pub no_compare: bool,
+    /// Print the result as JSON (verdict, constructs not converted, every request's verdict), for CI.
+    #[arg(long)]
+    pub json: bool,
+    /// The WasmPlugin's failStrategy; default: FAIL_CLOSE when the script gates requests (a 4xx
+    /// reply), else FAIL_OPEN as the Lua.
+    #[arg(long, value_parser = ["FAIL_OPEN", "FAIL_CLOSE"])]
+    pub fail_strategy: Option<String>,
     /// Compare in two real Envoys as well: the script as Envoy's Lua filter runs it (written to
     /// `<out>/original.lua`) and the plugin (Envoy from ENVOY_BIN, else `.venv/bin/envoy`).
     #[arg(long)]
@@ -83,6 +89,7 @@ pub fn pipeline_config(reading: &Reading) -> Value {
                 flush(&mut pending, &mut filters);
                 filters.push(json!({"filter": "path-logger", "config": config}));
             }
+            Step::ResponseLog(_) => {}
             Step::Reply(rule) => {
                 flush(&mut pending, &mut filters);
                 // Consecutive replies are one local-reply's rules, tried in order.
@@ -100,6 +107,19 @@ pub fn pipeline_config(reading: &Reading) -> Value {
         }
     }
     flush(&mut pending, &mut filters);
+    // The response's log line goes with the last request line (lua::read allows one, and only
+    // beside a request line).
+    for step in &reading.response {
+        if let Step::ResponseLog(line) = step {
+            if let Some(logger) = filters
+                .iter_mut()
+                .rev()
+                .find(|f| f["filter"] == "path-logger")
+            {
+                logger["config"]["response"] = line.clone();
+            }
+        }
+    }
     json!({"filters": filters})
 }
 
@@ -110,7 +130,7 @@ pub fn pipeline_config(reading: &Reading) -> Value {
 /// through the members before the one that sent it, so every script's response steps come
 /// first, in script order (the pipeline runs them in reverse), then every script's request
 /// steps in order: as [`pipeline_config`] does for one script.
-pub fn chain_config(readings: &[Reading]) -> Value {
+pub fn chain_config(readings: &[&Reading]) -> Value {
     let members = |reading: &Reading| match pipeline_config(reading) {
         Value::Object(mut config) => match config.remove("filters") {
             Some(Value::Array(filters)) => filters,
@@ -131,290 +151,160 @@ pub fn chain_config(readings: &[Reading]) -> Value {
     json!({"filters": response})
 }
 
-/// The stay-on-Lua option: a TrafficExtension per script, named `name` (`name-1`, `name-2`, ...
-/// with several, each with a priority that keeps their order: higher runs first).
-fn lua_traffic_extensions(target: &manifests::Target, name: &str, scripts: &[String]) -> String {
-    match scripts {
-        [one] => manifests::yaml(&manifests::lua_traffic_extension(target, name, one)),
-        several => several
-            .iter()
-            .enumerate()
-            .map(|(i, script)| {
-                let mut manifest =
-                    manifests::lua_traffic_extension(target, &format!("{name}-{}", i + 1), script);
-                manifest["spec"]["priority"] = json!(several.len() - i);
-                manifests::yaml(&manifest)
-            })
-            .collect::<Vec<_>>()
-            .join("---\n"),
+/// Writes the report and prints it (or its JSON); true for exit status 0.
+fn finish(args: &Args, outcome: &report::Outcome) -> Result<bool, String> {
+    let text = report::markdown(outcome);
+    write(&args.out, "report.md", &text, args.json)?;
+    match args.json {
+        true => println!("{}", report::json(outcome)),
+        false => print!("{text}"),
     }
-}
-
-/// Requests that exercise what the Lua reads: a plain GET, then each header present (with every
-/// value a condition names, or a placeholder) and all of them at once, each path, each method.
-/// The headers read (pseudo-headers aside), each with the value a condition compares it to, or
-/// one of its own.
-fn valued(reads: &BTreeSet<(String, Option<String>)>) -> Vec<(String, String)> {
-    reads
-        .iter()
-        .filter(|(name, _)| !name.starts_with(':'))
-        .map(|(name, value)| {
-            (
-                name.clone(),
-                value.clone().unwrap_or_else(|| "moonshift".into()),
-            )
-        })
-        .collect()
-}
-
-pub fn derived_requests(reads: &Reads) -> Vec<ExchangeSpec> {
-    let mut specs = Vec::new();
-    // A request line as `--requests` takes them; the shape is fixed, so it always parses.
-    let spec = |path: &str, method: &str, headers: Vec<(String, String)>| -> Option<ExchangeSpec> {
-        serde_json::from_value(json!({"path": path, "method": method, "headers": headers})).ok()
-    };
-    specs.extend(spec("/", "GET", vec![]));
-    specs.extend(spec("/orders/42?page=2", "POST", vec![]));
-    let headers = valued(&reads.headers);
-    for header in &headers {
-        specs.extend(spec("/", "GET", vec![header.clone()]));
-    }
-    if headers.len() > 1 {
-        let mut all = headers.clone();
-        all.dedup_by(|a, b| a.0 == b.0);
-        specs.extend(spec("/", "GET", all));
-    }
-    for path in &reads.paths {
-        let path = if path.starts_with('/') {
-            path.clone()
-        } else {
-            format!("/{path}")
-        };
-        specs.extend(spec(&path, "GET", vec![]));
-        specs.extend(spec(&path, "GET", headers.clone()));
-        specs.extend(spec(&format!("{path}x?q=1"), "GET", vec![]));
-    }
-    for method in &reads.methods {
-        specs.extend(spec("/", method, headers.clone()));
-    }
-    // The upstream's reply with each response header the script reads, then with all of them.
-    let replied = |headers: Vec<(String, String)>| -> Option<ExchangeSpec> {
-        serde_json::from_value(json!({"path": "/", "upstream": {"headers": headers}})).ok()
-    };
-    let response_headers = valued(&reads.response_headers);
-    for header in &response_headers {
-        specs.extend(replied(vec![header.clone()]));
-    }
-    if response_headers.len() > 1 {
-        let mut all = response_headers.clone();
-        all.dedup_by(|a, b| a.0 == b.0);
-        specs.extend(replied(all));
-    }
-    specs.truncate(64);
-    specs
-}
-
-/// A route that has every metadata key the Lua reads, each with a value of its own, under the
-/// name the compared Lua filter has (`envoy.filters.http.lua`).
-pub fn derived_route_metadata(reads: &Reads) -> RouteMetadata {
-    let fields: serde_json::Map<String, Value> = reads
-        .metadata
-        .iter()
-        .map(|key| (key.clone(), json!(format!("moonshift-{key}"))))
-        .collect();
-    if fields.is_empty() {
-        return RouteMetadata::new();
-    }
-    RouteMetadata::from([(moonshift_harness::lua::FILTER_NAME.to_string(), fields)])
-}
-
-fn report(origin: &str, reading: &Reading, config: Option<&Value>) -> String {
-    let mut out = format!("# moonshift migrate: {origin}\n\n");
-    if reading.unconverted.is_empty() {
-        out.push_str("Every statement converted: one `pipeline` plugin replaces the script.\n\n");
-    } else {
-        let _ = writeln!(out, "**Not converted: {} statement(s).** No configuration was written; the script stays as it is until each one below is dealt with.\n", reading.unconverted.len());
-        out.push_str("| line:column | code | why | instead |\n|---|---|---|---|\n");
-        for u in &reading.unconverted {
-            let _ = writeln!(
-                out,
-                "| {}:{} | `{}` | {} | {} |",
-                u.line,
-                u.column,
-                u.code.replace('|', "\\|"),
-                u.why,
-                u.instead
-            );
-        }
-        out.push('\n');
-    }
-    if !reading.converted.is_empty() {
-        out.push_str("## Converted\n\n| line | code | became |\n|---|---|---|\n");
-        for c in &reading.converted {
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | {} |",
-                c.line,
-                c.code.replace('|', "\\|"),
-                c.became.replace('|', "\\|")
-            );
-        }
-        out.push('\n');
-    }
-    if !reading.notes.is_empty() {
-        out.push_str("## Behaviour that differs in a corner\n\n");
-        for note in &reading.notes {
-            let _ = writeln!(out, "- {note}");
-        }
-        out.push('\n');
-    }
-    if let Some(config) = config {
-        let _ = writeln!(out, "## The plugin\n\n`pluginName: pipeline`, module `moonshift-bundle`:\n\n```json\n{}\n```", serde_json::to_string_pretty(config).unwrap_or_default());
-    }
-    out
-}
-
-/// Writes `dir/name`; its path.
-fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let path = dir.join(name);
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(path)
+    Ok(matches!(
+        outcome.verdict,
+        report::Kind::Converted | report::Kind::Unverified
+    ))
 }
 
 pub fn run(args: &Args) -> Result<bool, String> {
+    let result = migrate(args);
+    if let (true, Err(error)) = (args.json, &result) {
+        println!(
+            "{}",
+            json!({"file": args.file.display().to_string(), "verdict": "error", "error": error})
+        );
+    }
+    result
+}
+
+fn migrate(args: &Args) -> Result<bool, String> {
     let text = crate::input::read(&args.file)?;
     let found = source::find(&text, &args.file)?;
     let origin = args.file.display().to_string();
-    let readings = found
-        .scripts
-        .iter()
-        .map(|script| lua::read(script))
-        .collect::<Result<Vec<_>, _>>()?;
-    // Each script's origin in the report: the file, and with several, the Lua filter's place.
-    let origins: Vec<String> = (0..readings.len())
-        .map(|i| match readings.len() {
+    let mut readings = Vec::new();
+    for (i, script) in found.scripts.iter().enumerate() {
+        let name = match found.scripts.len() {
             1 => origin.clone(),
             n => format!("{origin}, Lua filter {} of {n}", i + 1),
+        };
+        readings.push((name, lua::read(script)?));
+    }
+    let refused: Vec<lua::Unconverted> = found
+        .refused
+        .iter()
+        .map(|why| lua::Unconverted {
+            line: 0,
+            column: 0,
+            code: String::new(),
+            why: why.clone(),
+            instead: "migrate each script on its own, or keep the Lua (TrafficExtension `lua:`)"
+                .into(),
         })
         .collect();
-    if readings.iter().any(|r| !r.unconverted.is_empty()) {
-        let report: String = readings
-            .iter()
-            .zip(&origins)
-            .map(|(reading, origin)| report(origin, reading, None))
-            .collect();
-        write(&args.out, "report.md", &report)?;
-        print!("{report}");
-        return Ok(false);
+    let mut outcome = report::Outcome {
+        origin: &origin,
+        verdict: report::Kind::Refused,
+        readings: &readings,
+        refused,
+        config: None,
+        fail_strategy: None,
+        verdicts: &[],
+        branches: (0, 0),
+    };
+    if !outcome.refused.is_empty() || readings.iter().any(|(_, r)| !r.unconverted.is_empty()) {
+        return finish(args, &outcome);
     }
-    let config = chain_config(&readings);
+    let config = chain_config_of(&readings);
     if let Some(refused) = validate::check("pipeline", &config) {
-        return Err(format!(
-            "the generated configuration is refused, which is a Moonshift bug: {refused}"
-        ));
+        outcome.refused.push(lua::Unconverted {
+            line: 0,
+            column: 0,
+            code: String::new(),
+            why: format!(
+                "the pipeline module refuses the configuration this script makes: {refused}"
+            ),
+            instead: "split the script (fewer operations or rules per plugin), or keep it in Lua"
+                .into(),
+        });
+        return finish(args, &outcome);
     }
     let modules = args
         .modules
         .clone()
         .unwrap_or_else(|| moonshift_harness::artifacts::workspace_root().join("target/filters"));
-    let bundle = modules.join(format!("{}.wasm", moonshift_oci::BUNDLE));
-    let digest = moonshift_oci::image_of(&bundle, moonshift_oci::BUNDLE, &args.version)
-        .map(|image| image.digest())
-        .ok();
-    let last = readings.len().saturating_sub(1);
-    let report: String = readings
-        .iter()
-        .zip(&origins)
-        .enumerate()
-        .map(|(i, (reading, origin))| report(origin, reading, (i == last).then_some(&config)))
-        .collect();
-    write(&args.out, "report.md", &report)?;
-    write(
-        &args.out,
-        "pipeline-config.json",
-        &format!(
-            "{}\n",
-            serde_json::to_string_pretty(&config).unwrap_or_default()
-        ),
-    )?;
-    let image = format!(
-        "{}/{}:{}",
-        args.image_prefix,
-        moonshift_oci::BUNDLE,
-        args.version
-    );
-    let plugin = Plugin {
-        image,
-        digest,
-        plugin_name: Some("pipeline"),
-        phase: "UNSPECIFIED_PHASE",
-        // As the Lua: a script error lets the request through.
-        fail_strategy: "FAIL_OPEN",
-        config: &config,
-    };
-    let mut target = found.target.clone();
-    let lua_name = format!("{}-lua", target.name);
-    target.name = format!("{}-moonshift", target.name);
-    let header = "# Written by `moonshift migrate`. Apply it and delete the EnvoyFilter in one step\n# (kubectl apply -f wasmplugin.yaml && kubectl delete envoyfilter ...), or headers are doubled.\n";
-    for (name, manifest) in [
-        ("wasmplugin.yaml", format!("{header}{}", manifests::yaml(&manifests::wasm_plugin(&target, &plugin)))),
-        ("trafficextension.yaml", format!("{header}{}", manifests::yaml(&manifests::traffic_extension(&target, &plugin)))),
-        (
-            "trafficextension-lua.yaml",
-            format!(
-                "# The stay-on-Lua option: the same script, managed by Istio 1.30's TrafficExtension.\n{}",
-                lua_traffic_extensions(&found.target, &lua_name, &found.scripts)
-            ),
-        ),
-    ] {
-        write(&args.out, name, &manifest)?;
-    }
-    print!("{report}");
-    if args.no_compare {
-        return Ok(true);
-    }
-    let mut reads = Reads::default();
-    for reading in &readings {
-        reads.extend(&reading.reads);
-    }
-    let mut requests = derived_requests(&reads);
-    if let Some(path) = &args.requests {
-        requests.extend(crate::input::requests(path)?);
-    }
-    let plugin = compare::Plugin {
-        wasm: modules.join("pipeline.wasm"),
-        root_id: "pipeline".into(),
-        config: Some(config),
-    };
-    println!(
-        "\n## Compare: the Lua and the plugin on {} requests\n",
-        requests.len()
-    );
-    let route_metadata = derived_route_metadata(&reads);
-    let plugins = [plugin];
-    let mut verdicts = compare::compare(
-        &found.scripts,
-        &plugins,
-        requests.clone(),
-        route_metadata.clone(),
-    )?;
-    if args.envoy {
-        let lua = match found.scripts.as_slice() {
-            [one] => vec![write(&args.out, "original.lua", one)?],
-            several => several
-                .iter()
-                .enumerate()
-                .map(|(i, script)| write(&args.out, &format!("original-{}.lua", i + 1), script))
-                .collect::<Result<_, _>>()?,
+    let (strategy, why) = fail_strategy(&readings, args.fail_strategy.as_deref());
+    outcome.config = Some(&config);
+    outcome.fail_strategy = Some((strategy.clone(), why));
+    let mut verdicts = Vec::new();
+    let mut generated = Vec::new();
+    if !args.no_compare {
+        let scripts: Vec<&Reading> = readings.iter().map(|(_, r)| r).collect();
+        generated = requests::derive_all(&scripts);
+        let mut specs: Vec<_> = generated.iter().filter_map(requests::spec).collect();
+        if let Some(path) = &args.requests {
+            specs.extend(crate::input::requests(path)?);
+        }
+        let mut reads = Reads::default();
+        for reading in &scripts {
+            reads.extend(&reading.reads);
+        }
+        let plugins = [compare::Plugin {
+            wasm: modules.join("pipeline.wasm"),
+            root_id: "pipeline".into(),
+            config: Some(config.clone()),
+        }];
+        let lua_files = match args.envoy {
+            false => Vec::new(),
+            true => match found.scripts.as_slice() {
+                [one] => vec![write(&args.out, "original.lua", one, args.json)?],
+                several => several
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        write(&args.out, &format!("original-{}.lua", i + 1), s, args.json)
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
         };
-        verdicts.extend(compare::compare_in_envoy(
-            &lua,
-            &plugins,
-            &requests,
-            &route_metadata,
-        )?);
+        for (suffix, metadata) in route_variants(&reads) {
+            let mut round =
+                compare::compare(&found.scripts, &plugins, specs.clone(), metadata.clone())?;
+            if args.envoy {
+                round.extend(compare::compare_in_envoy(
+                    &lua_files, &plugins, &specs, &metadata,
+                )?);
+            }
+            verdicts.extend(round.into_iter().map(|mut v| {
+                v.request.push_str(&suffix);
+                v
+            }));
+        }
+        if !args.json {
+            println!(
+                "\n## Compare: the Lua and the plugin on {} requests\n",
+                verdicts.len()
+            );
+            compare::print(&verdicts, false);
+        }
     }
-    Ok(compare::print(&verdicts, false))
+    let same = verdicts.iter().all(|v| v.difference.is_none());
+    outcome.verdict = match (args.no_compare, same) {
+        (true, _) => report::Kind::Unverified,
+        (false, true) => report::Kind::Converted,
+        (false, false) => report::Kind::Differs,
+    };
+    outcome.verdicts = &verdicts;
+    let scripts: Vec<&Reading> = readings.iter().map(|(_, r)| r).collect();
+    outcome.branches = requests::branches_taken_all(&scripts, &generated);
+    let folder = match outcome.verdict {
+        report::Kind::Differs => args.out.join("rejected"),
+        _ => args.out.clone(),
+    };
+    write_manifests(args, &found, &config, &strategy, &modules, &folder)?;
+    finish(args, &outcome)
+}
+
+/// The configuration of every script's steps, in chain order.
+fn chain_config_of(readings: &[(String, Reading)]) -> Value {
+    let list: Vec<&Reading> = readings.iter().map(|(_, r)| r).collect();
+    chain_config(&list)
 }

@@ -12,6 +12,8 @@ pub struct Found {
     /// The scripts, in filter-chain order: one Lua filter each.
     pub scripts: Vec<String>,
     pub target: Target,
+    /// What the file does that migrate refuses, each named (per-route Lua).
+    pub refused: Vec<String>,
 }
 
 /// Why several Lua filters of one EnvoyFilter are, or are not, in a known order: every patch
@@ -26,9 +28,9 @@ fn chain_order(spec: &Value) -> Result<(), String> {
         .into_iter()
         .flatten()
     {
-        let mut lua = Vec::new();
-        scripts(patch, &mut lua, &mut false);
-        if lua.is_empty() {
+        let mut lua = Lua::default();
+        scripts(patch, &mut lua, None);
+        if lua.scripts.is_empty() {
             continue;
         }
         let operation = patch
@@ -51,34 +53,130 @@ fn chain_order(spec: &Value) -> Result<(), String> {
     }
 }
 
-/// Every Lua filter's source in `value`: `inline_code`, or `default_source_code.inline_string`.
-fn scripts(value: &Value, out: &mut Vec<String>, per_route: &mut bool) {
+/// The first string at any of `keys` under `map` (each key a path of fields).
+fn text_at(map: &serde_json::Map<String, Value>, keys: &[&[&str]]) -> Option<String> {
+    keys.iter().find_map(|path| {
+        let (first, rest) = path.split_first()?;
+        let mut v = map.get(*first)?;
+        for k in rest {
+            v = v.get(*k)?;
+        }
+        v.as_str().map(str::to_string)
+    })
+}
+
+/// What the file says about Lua: the filters' scripts, and per-route choices found.
+#[derive(Debug, Default)]
+struct Lua {
+    scripts: Vec<String>,
+    /// Named `source_codes` of a Lua filter.
+    named: Vec<String>,
+    /// Each route a `LuaPerRoute` applies to, described.
+    per_route: Vec<String>,
+    /// How many `http_filters` lists hold a Lua filter (one: their order is that list's).
+    lists: usize,
+}
+
+/// A route, as the report names it: its `name` and its match.
+fn route_label(route: &serde_json::Map<String, Value>) -> String {
+    let name = route
+        .get("name")
+        .and_then(Value::as_str)
+        .map(|n| format!("`{n}` "));
+    let matched = route.get("match").and_then(Value::as_object).and_then(|m| {
+        ["prefix", "path", "path_separated_prefix", "safe_regex"]
+            .iter()
+            .find_map(|k| {
+                m.get(*k)
+                    .map(|v| format!("{k} {}", v.as_str().map_or(v.to_string(), str::to_string)))
+            })
+    });
+    format!(
+        "{}(match {})",
+        name.unwrap_or_default(),
+        matched.unwrap_or_else(|| "other".into())
+    )
+}
+
+/// Every Lua filter's source in `value`: typed (`inline_code`, `default_source_code`), the
+/// untyped pre-1.5 `config:`, or the EnvoyFilter `filters:` form's `filterConfig`.
+fn scripts(value: &Value, out: &mut Lua, route: Option<&serde_json::Map<String, Value>>) {
     match value {
         Value::Object(map) => {
-            let is_lua = map
-                .get("@type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.ends_with("filters.http.lua.v3.Lua"));
-            if is_lua {
-                if let Some(code) = map
-                    .get("inline_code")
-                    .or_else(|| map.get("inlineCode"))
-                    .and_then(Value::as_str)
-                {
-                    out.push(code.to_string());
+            let kind = map.get("@type").and_then(Value::as_str).unwrap_or("");
+            let named = map
+                .get("name")
+                .or_else(|| map.get("filterName"))
+                .and_then(Value::as_str);
+            let lua_name = matches!(named, Some("envoy.lua" | "envoy.filters.http.lua"));
+            if kind.ends_with("filters.http.lua.v3.Lua") {
+                if let Some(code) = text_at(
+                    map,
+                    &[
+                        &["inline_code"],
+                        &["inlineCode"],
+                        &["default_source_code", "inline_string"],
+                        &["defaultSourceCode", "inlineString"],
+                    ],
+                ) {
+                    out.scripts.push(code);
                 }
-                if let Some(code) = map
-                    .get("default_source_code")
-                    .and_then(|d| d.get("inline_string"))
-                    .and_then(Value::as_str)
+                if let Some(codes) = map
+                    .get("source_codes")
+                    .or_else(|| map.get("sourceCodes"))
+                    .and_then(Value::as_object)
                 {
-                    out.push(code.to_string());
+                    out.named.extend(codes.keys().cloned());
                 }
-                *per_route |= map.contains_key("source_codes");
+            } else if kind.ends_with("LuaPerRoute") {
+                let what = if map.get("disabled") == Some(&Value::Bool(true)) {
+                    "disables the Lua filter".to_string()
+                } else if let Some(name) = map.get("name").and_then(Value::as_str) {
+                    format!("runs the named script `{name}` in place of the default")
+                } else {
+                    "runs its own inline `source_code` in place of the default".to_string()
+                };
+                let at = route.map_or("a route or virtual host".to_string(), route_label);
+                out.per_route.push(format!("{at} {what}"));
+            } else if lua_name
+                && !map.contains_key("typed_config")
+                && !map.contains_key("typedConfig")
+            {
+                if let Some(code) = text_at(
+                    map,
+                    &[
+                        &["config", "inlineCode"],
+                        &["config", "inline_code"],
+                        &["filterConfig", "inlineCode"],
+                        &["filterConfig", "inline_code"],
+                    ],
+                ) {
+                    out.scripts.push(code);
+                }
             }
-            map.values().for_each(|v| scripts(v, out, per_route));
+            let here = if map.contains_key("match")
+                && (map.contains_key("route")
+                    || map.contains_key("typed_per_filter_config")
+                    || map.contains_key("direct_response")
+                    || map.contains_key("redirect"))
+            {
+                Some(map)
+            } else {
+                route
+            };
+            for (key, v) in map {
+                if key == "http_filters" {
+                    let before = out.scripts.len();
+                    scripts(v, out, here);
+                    if out.scripts.len() > before {
+                        out.lists += 1;
+                    }
+                } else {
+                    scripts(v, out, here);
+                }
+            }
         }
-        Value::Array(items) => items.iter().for_each(|v| scripts(v, out, per_route)),
+        Value::Array(items) => items.iter().for_each(|v| scripts(v, out, route)),
         _ => {}
     }
 }
@@ -116,23 +214,43 @@ pub fn find(text: &str, path: &Path) -> Result<Found, String> {
                 namespace: "default".into(),
                 ..Target::default()
             },
+            refused: Vec::new(),
         });
     }
+    crate::input::shallow_enough(text, &path.display().to_string())?;
     let mut documents = Vec::new();
     for document in serde_yaml_ng::Deserializer::from_str(text) {
         let value: Value = serde::Deserialize::deserialize(document)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        if !value.is_null() {
-            documents.push(value);
+        // `kubectl get -o yaml` prints a `kind: List` whose items are the objects.
+        match (
+            value.get("kind").and_then(Value::as_str),
+            value.get("items").and_then(Value::as_array),
+        ) {
+            (Some("List" | "EnvoyFilterList"), Some(items)) => {
+                documents.extend(items.iter().cloned())
+            }
+            _ if !value.is_null() => documents.push(value),
+            _ => {}
         }
     }
     let mut found = Vec::new();
     for document in &documents {
-        let mut lua = Vec::new();
-        let mut per_route = false;
-        scripts(document, &mut lua, &mut per_route);
-        if per_route {
-            return Err("per-route Lua (`source_codes`, LuaPerRoute) is not converted: migrate the default script, and move per-route choices into conditions on path".into());
+        let mut lua = Lua::default();
+        scripts(document, &mut lua, None);
+        let mut refused: Vec<String> = lua
+            .per_route
+            .iter()
+            .map(|r| format!("LuaPerRoute: route {r}. Per-route Lua is not converted: migrate each script on its own (one file per script) and attach each plugin where its routes are (Istio WasmPlugin `targetRefs`, or a VirtualService per route), or keep the Lua"))
+            .collect();
+        if lua.scripts.is_empty() && !lua.named.is_empty() && refused.is_empty() {
+            refused.push(format!(
+                "named `source_codes` ({}) and no default script: no route selects one here",
+                lua.named.join(", ")
+            ));
+        }
+        if lua.scripts.is_empty() && refused.is_empty() {
+            continue;
         }
         let metadata = document.get("metadata");
         let spec = document.get("spec").cloned().unwrap_or(Value::Null);
@@ -154,22 +272,22 @@ pub fn find(text: &str, path: &Path) -> Result<Found, String> {
             target_refs: spec.get("targetRefs").cloned(),
             mode: mode(&spec).map(str::to_string),
         };
-        if lua.len() > 1 {
+        if lua.scripts.len() > 1 {
             let envoy_filter = document.get("kind").and_then(Value::as_str) == Some("EnvoyFilter");
-            let ordered = match envoy_filter {
-                true => chain_order(&spec),
-                false => Err("only an EnvoyFilter's patches say their order here".into()),
+            let ordered = match (envoy_filter, lua.lists) {
+                (true, _) => chain_order(&spec),
+                (false, 1) => Ok(()),
+                (false, _) => Err("they are not in one `http_filters` list".into()),
             };
             if let Err(why) = ordered {
-                return Err(format!("{}: {} Lua scripts, and their order in the filter chain is not known: {why}; migrate one script at a time (split the file)", path.display(), lua.len()));
+                return Err(format!("{}: {} Lua scripts, and their order in the filter chain is not known: {why}; migrate one script at a time (split the file)", path.display(), lua.scripts.len()));
             }
         }
-        if !lua.is_empty() {
-            found.push(Found {
-                scripts: lua,
-                target,
-            });
-        }
+        found.push(Found {
+            scripts: lua.scripts,
+            target,
+            refused,
+        });
     }
     match found.len() {
         0 => Err(format!("{}: no Lua filter found (inline_code or default_source_code.inline_string of an envoy.filters.http.lua)", path.display())),

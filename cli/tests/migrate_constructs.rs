@@ -1,0 +1,182 @@
+//! One case per construct of issue 22's list: a small script, what its plugin configuration
+//! must hold (converted, and compared equal on the requests migrate derives), or the reason it
+//! is refused.
+
+// A test fails by panicking.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use support::{moonshift, out_dir};
+
+enum Want {
+    /// Converted, equal on every compared request, the configuration holding each piece.
+    Converts(&'static [&'static str]),
+    /// Refused, the report holding the phrase.
+    Refused(&'static str),
+}
+
+const CASES: &[(&str, &str, Want)] = &[
+    (
+        "lower",
+        "function envoy_on_request(h)\n  local auth = h:headers():get(\"authorization\")\n  if auth and auth:sub(1, 7):lower() == \"bearer \" then\n    h:headers():add(\"x-bearer\", \"1\")\n  end\nend\n",
+        Want::Refused(":lower() of headers:get(\"authorization\"):sub(...) after another string function"),
+    ),
+    (
+        "lower-exact",
+        "function envoy_on_request(h)\n  local v = h:headers():get(\"x-env\")\n  if v and v:lower() == \"prod\" then\n    h:headers():add(\"x-prod\", \"1\")\n  end\nend\n",
+        Want::Converts(&[r#"{"header":{"name":"x-env","lua_pattern":"^[pP][rR][oO][dD]$"}}"#]),
+    ),
+    (
+        "find-plain",
+        "function envoy_on_request(h)\n  local ua = h:headers():get(\"user-agent\") or \"\"\n  if ua:find(\"curl\", 1, true) then\n    h:headers():add(\"x-cli\", \"1\")\n  end\nend\n",
+        Want::Refused("which no condition reads"),
+    ),
+    (
+        "find-guarded",
+        "function envoy_on_request(h)\n  local ua = h:headers():get(\"user-agent\")\n  if ua ~= nil and ua:find(\"curl\", 1, true) ~= nil then\n    h:headers():add(\"x-cli\", \"1\")\n  end\nend\n",
+        Want::Converts(&[r#"{"header":{"name":"user-agent","contains":"curl"}}"#]),
+    ),
+    (
+        "match-pattern",
+        "function envoy_on_request(h)\n  local path = h:headers():get(\":path\")\n  if path:match(\"^/api/v%d+/\") then\n    h:headers():add(\"x-api\", \"1\")\n  end\nend\n",
+        Want::Converts(&[r#"{"header":{"name":":path","lua_pattern":"^/api/v%d+/"}}"#]),
+    ),
+    (
+        "suffix-and-length",
+        "function envoy_on_request(h)\n  local p = h:headers():get(\":path\")\n  if p:sub(-5) == \".json\" and #p > 0 then\n    h:headers():add(\"x-json\", \"1\")\n  end\nend\n",
+        Want::Converts(&[r#"{"header":{"name":":path","suffix":".json"}}"#]),
+    ),
+    (
+        "capture-as-value",
+        "function envoy_on_request(h)\n  local p = h:headers():get(\":path\")\n  local id = p:match(\"^/users/(%d+)\")\n  if id then\n    h:headers():add(\"x-user-id\", id)\n  end\nend\n",
+        Want::Refused("the capture or position"),
+    ),
+    (
+        "gsub",
+        "function envoy_on_request(h)\n  local p = h:headers():get(\":path\")\n  h:headers():replace(\":path\", p:gsub(\"^/v1/\", \"/\"))\nend\n",
+        Want::Refused("regex_rewrite"),
+    ),
+    (
+        "constant-table-and-function-in-table",
+        "local CONFIG = { header = \"x-team\", value = \"payments\" }\nlocal util = {}\nfunction util.tag(h, name, value)\n  h:headers():replace(name, value)\nend\nfunction envoy_on_request(h)\n  util.tag(h, CONFIG.header, CONFIG.value .. \"-\" .. \"eu\")\nend\n",
+        Want::Converts(&[r#"{"action":"set","name":"x-team","value":"payments-eu"}"#]),
+    ),
+    (
+        "helper-returns-a-test",
+        "local function is_internal(h)\n  local ip = h:headers():get(\"x-forwarded-for\")\n  if ip == nil then\n    return false\n  end\n  return ip:sub(1, 3) == \"10.\"\nend\nfunction envoy_on_request(h)\n  if not is_internal(h) then\n    h:headers():remove(\"x-debug\")\n  end\nend\n",
+        Want::Converts(&[r#""action":"remove","name":"x-debug""#, r#"{"header":{"name":"x-forwarded-for","prefix":"10."}}"#]),
+    ),
+    (
+        "ternary",
+        "function envoy_on_request(h)\n  local tier = h:headers():get(\"x-key\") and \"gold\" or \"free\"\n  h:headers():replace(\"x-tier\", tier)\nend\n",
+        Want::Converts(&[r#"{"action":"set","name":"x-tier","value":"gold","when":[{"header":{"name":"x-key","present":true}}]}"#, r#"{"action":"set","name":"x-tier","value":"free","when":[{"header":{"name":"x-key","present":false}}]}"#]),
+    ),
+    (
+        "logs-both-phases",
+        "function envoy_on_request(h)\n  h:logWarn(\"in \" .. h:headers():get(\":path\"))\nend\nfunction envoy_on_response(h)\n  h:logDebug(\"out \" .. h:headers():get(\":status\"))\nend\n",
+        Want::Converts(&[r#""level":"warn","message":"in %REQ(:path)%""#, r#""response":{"level":"debug","message":"out %RESPONSE_CODE%"}"#]),
+    ),
+    (
+        "response-status",
+        "function envoy_on_response(h)\n  if h:headers():get(\":status\") == \"404\" then\n    h:headers():replace(\"cache-control\", \"no-store\")\n  end\nend\n",
+        Want::Converts(&[r#"{"status":[404]}"#]),
+    ),
+    (
+        "metadata-default",
+        "function envoy_on_request(h)\n  local team = h:metadata():get(\"team\") or \"\"\n  h:headers():replace(\"x-team\", team)\nend\n",
+        Want::Converts(&[r#""value":"%METADATA(ROUTE:envoy.filters.http.lua:team)%""#]),
+    ),
+    (
+        "metadata-test",
+        "function envoy_on_request(h)\n  if h:metadata():get(\"public\") then\n    return\n  end\n  h:headers():add(\"x-private\", \"1\")\nend\n",
+        Want::Refused("no Moonshift condition reads route metadata"),
+    ),
+    (
+        "read-where-absent",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") == nil then\n    h:headers():add(\"x-b\", \"v=\" .. h:headers():get(\"x-a\"))\n  end\nend\n",
+        Want::Refused("which raises in Lua when x-a is absent"),
+    ),
+    (
+        "read-where-present",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") ~= nil then\n    h:headers():add(\"x-b\", \"v=\" .. h:headers():get(\"x-a\"))\n  end\nend\n",
+        Want::Converts(&[r#"{"action":"add","name":"x-b","value":"v=%REQ(x-a)%","when":[{"header":{"name":"x-a","present":true}}]}"#]),
+    ),
+    (
+        "cases-that-test-what-they-change",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x\") == nil or h:headers():get(\"y\") then\n    h:headers():add(\"x\", \"1\")\n  end\nend\n",
+        Want::Refused("its condition is several cases that test x, which it changes"),
+    ),
+    (
+        "log-with-a-default",
+        "function envoy_on_request(h)\n  h:logInfo(\"user \" .. (h:headers():get(\"x-user\") or \"\"))\nend\n",
+        Want::Refused("path-logger writes `-` for it"),
+    ),
+    (
+        "names-kept-between-requests",
+        "local seen = {}\nfunction envoy_on_request(h)\n  for name, _ in pairs(h:headers()) do\n    if name:sub(1, 4) == \"x-i-\" then\n      table.insert(seen, name)\n    end\n  end\n  for _, n in ipairs(seen) do\n    h:headers():remove(n)\n  end\nend\n",
+        Want::Refused("a module-level table keeps its items between requests"),
+    ),
+    (
+        "global-set-on-some-paths",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") then\n    tag = \"a\"\n  end\n  h:headers():replace(\"x-tag\", tag)\nend\n",
+        Want::Refused("`tag` is a global set on some paths only"),
+    ),
+    (
+        "global-set-on-every-path",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") then\n    tag = \"a\"\n  else\n    tag = \"b\"\n  end\n  h:headers():replace(\"x-tag\", tag)\nend\n",
+        Want::Converts(&[r#"{"action":"set","name":"x-tag","value":"a","when":[{"header":{"name":"x-a","present":true}}]}"#]),
+    ),
+    (
+        "local-declared-after-the-function",
+        "local function tag(h)\n  h:headers():replace(\"x-team\", TEAM)\nend\nlocal TEAM = \"payments\"\nfunction envoy_on_request(h)\n  tag(h)\nend\n",
+        Want::Refused("`TEAM` is a global this script does not set before reading it"),
+    ),
+    (
+        "recursion",
+        "local function f(n)\n  return f(n)\nend\nfunction envoy_on_request(h)\n  h:headers():add(\"x\", f(1))\nend\n",
+        Want::Refused("a recursive call of f"),
+    ),
+];
+
+#[test]
+fn each_construct_converts_or_is_refused_for_its_reason() {
+    let dir = out_dir("constructs-table");
+    let mut failures = Vec::new();
+    for (name, lua, want) in CASES {
+        let file = support::write(&dir, &format!("{name}.lua"), lua);
+        let out = dir.join(name);
+        let (code, output) = moonshift(&["migrate", &file, "--out", out.to_str().unwrap()]);
+        match want {
+            Want::Converts(pieces) => {
+                let config =
+                    std::fs::read_to_string(out.join("pipeline-config.json")).unwrap_or_default();
+                let compact = serde_json::from_str::<serde_json::Value>(&config)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                if code != 0 || output.contains("DIFFERS") {
+                    failures.push(format!("{name}: exit {code}\n{output}"));
+                }
+                for piece in *pieces {
+                    if !compact.contains(piece) {
+                        failures.push(format!("{name}: {piece} missing from {compact}"));
+                    }
+                }
+            }
+            Want::Refused(why) => {
+                let report = std::fs::read_to_string(out.join("report.md")).unwrap_or_default();
+                if code != 1 || !report.contains(why) || out.join("pipeline-config.json").exists() {
+                    failures.push(format!(
+                        "{name}: exit {code}, {why:?} missing from\n{report}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
