@@ -296,6 +296,30 @@ pub struct Plan {
 
 /// One measurement; an error says what went wrong. Never a panic: the release profile aborts on
 /// panic, which would skip `Envoy`'s `Drop` and leave the Envoy it started running.
+/// Envoy's configuration for `variant` in front of `backend`: the upstream, or a direct
+/// response.
+pub fn bootstrap(
+    variant: &Variant,
+    backend: Backend,
+    port: u16,
+    admin: u16,
+    upstream_port: u16,
+) -> Value {
+    let mut config = envoy::bootstrap(port, admin, upstream_port, &variant.filters);
+    if backend == Backend::Direct {
+        if let Some(r) = route(&mut config) {
+            if let Some(map) = r.as_object_mut() {
+                map.remove("route");
+            }
+            r["direct_response"] = json!({"status": 200, "body": {"inline_string": "ok"}});
+        }
+    }
+    if let Some(patch) = &variant.patch {
+        apply_patch(&mut config, patch);
+    }
+    config
+}
+
 fn measure(
     variant: &Variant,
     backend: Backend,
@@ -309,19 +333,7 @@ fn measure(
     };
     let upstream_port = upstream.port;
     let envoy = Envoy::try_start_with("bench", &launch, |port, admin| {
-        let mut config = envoy::bootstrap(port, admin, upstream_port, &variant.filters);
-        if backend == Backend::Direct {
-            if let Some(r) = route(&mut config) {
-                if let Some(map) = r.as_object_mut() {
-                    map.remove("route");
-                }
-                r["direct_response"] = json!({"status": 200, "body": {"inline_string": "ok"}});
-            }
-        }
-        if let Some(patch) = &variant.patch {
-            apply_patch(&mut config, patch);
-        }
-        config
+        bootstrap(variant, backend, port, admin, upstream_port)
     })
     .map_err(|f| format!("{}: Envoy did not start: {}", variant.label, f.log))?;
     let pid = envoy.pid();

@@ -215,20 +215,7 @@ mod tests {
     use super::*;
 
     fn facts(phase: &str) -> Facts {
-        Facts {
-            filter: "f".into(),
-            phase: phase.into(),
-            phase_why: String::new(),
-            fail_strategy: "FAIL_OPEN".into(),
-            fail_why: String::new(),
-            plugin_config: Value::Null,
-            credentials: None,
-            deploy_config: Value::Null,
-            bench_config: Value::Null,
-            bench_native: None,
-            bench_floor_config: None,
-            bench_by_hand: None,
-        }
+        crate::fail_strategy::test_facts("f", phase, "FAIL_OPEN")
     }
 
     #[test]

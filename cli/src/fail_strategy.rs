@@ -113,26 +113,32 @@ pub fn choose(
     }
 }
 
+/// A filter's facts as the tests need them: its name, phase and fail strategy.
+#[cfg(test)]
+pub fn test_facts(filter: &str, phase: &str, fail: &str) -> Facts {
+    Facts {
+        filter: filter.into(),
+        phase: phase.into(),
+        phase_why: String::new(),
+        fail_strategy: fail.into(),
+        fail_why: "an auth filter".into(),
+        plugin_config: Value::Null,
+        credentials: None,
+        deploy_config: Value::Null,
+        bench_config: Value::Null,
+        bench_native: None,
+        bench_floor_config: None,
+        bench_by_hand: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn facts(filter: &str, fail: &str) -> Facts {
-        Facts {
-            filter: filter.into(),
-            phase: "AUTHN".into(),
-            phase_why: String::new(),
-            fail_strategy: fail.into(),
-            fail_why: "an auth filter".into(),
-            plugin_config: Value::Null,
-            credentials: None,
-            deploy_config: Value::Null,
-            bench_config: Value::Null,
-            bench_native: None,
-            bench_floor_config: None,
-            bench_by_hand: None,
-        }
+        test_facts(filter, "AUTHN", fail)
     }
 
     #[test]

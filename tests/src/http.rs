@@ -109,15 +109,7 @@ fn invalid(message: &str) -> std::io::Error {
 
 /// Reads the status line and headers of a response to HEAD.
 pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<Response> {
-    let mut line = Vec::new();
-    reader.read_until(b'\n', &mut line)?;
-    let status_line = String::from_utf8_lossy(&line).into_owned();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| invalid(&format!("bad status line {status_line:?}")))?;
-    let headers = read_headers(reader)?;
+    let (status, headers) = read_status_and_headers(reader)?;
     Ok(Response {
         status,
         headers,
@@ -125,8 +117,8 @@ pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<Response> {
     })
 }
 
-/// Reads a status line, headers and a body framed by content-length, chunked encoding, or EOF.
-pub fn read_response(reader: &mut impl BufRead) -> std::io::Result<Response> {
+/// A response's status line and headers.
+fn read_status_and_headers(reader: &mut impl BufRead) -> std::io::Result<(u16, Vec<Header>)> {
     let mut line = Vec::new();
     reader.read_until(b'\n', &mut line)?;
     let status_line = String::from_utf8_lossy(&line).into_owned();
@@ -135,7 +127,12 @@ pub fn read_response(reader: &mut impl BufRead) -> std::io::Result<Response> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| invalid(&format!("bad status line {status_line:?}")))?;
-    let headers = read_headers(reader)?;
+    Ok((status, read_headers(reader)?))
+}
+
+/// Reads a status line, headers and a body framed by content-length, chunked encoding, or EOF.
+pub fn read_response(reader: &mut impl BufRead) -> std::io::Result<Response> {
+    let (status, headers) = read_status_and_headers(reader)?;
     let find = |name: &str| {
         headers
             .iter()
