@@ -21,6 +21,13 @@ use std::time::{Duration, Instant};
 pub const BEGIN: &str = "<!-- instructions: begin -->";
 pub const END: &str = "<!-- instructions: end -->";
 
+/// What Envoy logs when V8 cannot create a module's instance: under valgrind, with several
+/// modules, V8's address-space reservations fail, and Envoy either exits or serves without the
+/// plugins. Either way the variant cannot be counted.
+const NO_INSTANCE: &str = "Failed to create new Wasm instance";
+const NOT_COUNTABLE: &str =
+    "not countable under valgrind: V8 could not create every module's instance (address space)";
+
 /// Requests before counting: V8 compiles lazily, and the first requests fill caches.
 const WARM_UP: usize = 200;
 
@@ -109,6 +116,10 @@ fn start(label: &str, variant: &crate::Variant) -> Result<Counted, String> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         if let Ok(Some(status)) = counted.child.try_wait() {
+            let log = std::fs::read_to_string(counted.dir.join("envoy.log")).unwrap_or_default();
+            if log.contains(NO_INSTANCE) {
+                return Err(NOT_COUNTABLE.into());
+            }
             return Err(format!(
                 "{label}: Envoy under valgrind exited ({status}); see {}",
                 counted.dir.join("envoy.log").display()
@@ -188,8 +199,8 @@ pub fn per_request(label: &str, variant: &crate::Variant, n: usize) -> Result<u6
             // (seven modules, seven instances): Envoy then serves without those plugins, and the
             // count would be of less than the variant. Refuse such a count.
             let log = std::fs::read_to_string(counted.dir.join("envoy.log")).unwrap_or_default();
-            if log.contains("Failed to create new Wasm instance") {
-                return Err("not countable under valgrind: V8 could not create every module's instance (address space)".into());
+            if log.contains(NO_INSTANCE) {
+                return Err(NOT_COUNTABLE.into());
             }
             return Ok(total / n as u64);
         }
