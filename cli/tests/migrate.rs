@@ -13,7 +13,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{moonshift, out_dir};
+use support::{assert_all_same, config, manifests_validate, moonshift, out_dir};
 
 fn migrate(fixture: &str) -> (i32, String, std::path::PathBuf) {
     let out = out_dir(fixture);
@@ -24,34 +24,6 @@ fn migrate(fixture: &str) -> (i32, String, std::path::PathBuf) {
     };
     let (code, output) = moonshift(&["migrate", &file, "--out", out.to_str().unwrap()]);
     (code, output, out)
-}
-
-/// Every compared request behaved the same: "N of N requests behave the same", no DIFFERS.
-fn assert_all_same(output: &str) {
-    let line = output
-        .lines()
-        .find(|l| l.ends_with("requests behave the same"))
-        .unwrap_or_else(|| panic!("no verdict line in {output}"));
-    let words: Vec<&str> = line.split(' ').collect();
-    assert_eq!(words[0], words[2], "{output}");
-    assert!(!output.contains("DIFFERS"), "{output}");
-}
-
-fn config(out: &std::path::Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("pipeline-config.json")).unwrap())
-        .unwrap()
-}
-
-fn manifests_validate(out: &std::path::Path) {
-    for name in [
-        "wasmplugin.yaml",
-        "trafficextension.yaml",
-        "trafficextension-lua.yaml",
-    ] {
-        for (doc, errors) in moonshift_tests::crd::validate_file(&out.join(name)).unwrap() {
-            assert!(errors.is_empty(), "{name} document {doc}: {errors:?}");
-        }
-    }
 }
 
 #[test]

@@ -52,3 +52,35 @@ pub fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
     std::fs::write(&path, text).expect("write");
     path.to_string_lossy().into_owned()
 }
+
+/// Every compared request behaved the same: "N of N requests behave the same", no DIFFERS.
+pub fn assert_all_same(output: &str) {
+    let line = output
+        .lines()
+        .find(|l| l.ends_with("requests behave the same"))
+        .unwrap_or_else(|| panic!("no verdict line in {output}"));
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words.first(), words.get(2), "{output}");
+    assert!(!output.contains("DIFFERS"), "{output}");
+}
+
+/// The pipeline configuration `migrate` wrote into `out`.
+pub fn config(out: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(out.join("pipeline-config.json")).expect("pipeline-config.json");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// Each manifest `migrate` wrote into `out` is valid against Istio's CRD schemas.
+pub fn manifests_validate(out: &Path) {
+    for name in [
+        "wasmplugin.yaml",
+        "trafficextension.yaml",
+        "trafficextension-lua.yaml",
+    ] {
+        for (doc, errors) in moonshift_tests::crd::validate_file(&out.join(name)).expect("readable")
+        {
+            assert!(errors.is_empty(), "{name} document {doc}: {errors:?}");
+        }
+    }
+}
