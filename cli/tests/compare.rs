@@ -333,3 +333,34 @@ fn compare_a_chain_of_modules_on_a_route_with_metadata() {
         .unwrap_or_default();
     assert!(difference.contains("x-order"), "{report:#}");
 }
+
+/// Issue 21.12, in Envoy: a script that never returns holds its worker; the request gets no
+/// answer within the client's timeout, which `compare --envoy` reports as a difference (status
+/// 0, and why), exit 1, instead of failing the command.
+#[test]
+fn a_script_that_never_returns_in_envoy_is_a_difference() {
+    let dir = out_dir("compare-loop-envoy");
+    let lua = write(
+        &dir,
+        "loop.lua",
+        "function envoy_on_request(h)\n  while true do end\nend\n",
+    );
+    let requests = write(&dir, "r.jsonl", "{\"path\": \"/\"}\n");
+    let wasm = root().join("target/filters/path-logger.wasm");
+    let (code, output) = moonshift(&[
+        "compare",
+        "--lua",
+        &lua,
+        "--wasm",
+        wasm.to_str().unwrap(),
+        "--requests",
+        &requests,
+        "--envoy",
+    ]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("DIFFERS  GET / (in Envoy)")
+            && output.contains("no response within the client's timeout"),
+        "{output}"
+    );
+}

@@ -269,11 +269,23 @@ pub fn play_entries(
             let seen = upstream.received().len();
             let log_before = envoy.log_bytes().len();
             let before = unix_seconds(COARSE_CLOCK_LAG);
-            let response = match protocol {
+            let sent = match protocol {
                 Protocol::Http1 => request.send(envoy.port),
                 Protocol::Http2 => h2client::send(&request, envoy.port),
-            }
-            .map_err(|e| format!("request failed: {e}\n{}", envoy.log()))?;
+            };
+            let response = match sent {
+                Ok(response) => response,
+                // No answer within the client's read timeout (a script that never returns
+                // holds its worker): an outcome of its own, which differs from any answer.
+                Err(e) if is_timeout(&e) => {
+                    outcomes.push(Some((
+                        no_response(&e),
+                        (before, unix_seconds(Duration::ZERO)),
+                    )));
+                    continue;
+                }
+                Err(e) => return Err(format!("request failed: {e}\n{}", log_tail(&envoy))),
+            };
             let after = unix_seconds(Duration::ZERO);
             let upstream_request = upstream.received().get(seen).map(|r| {
                 let mut headers: Vec<Header> = vec![
@@ -311,6 +323,42 @@ pub fn play_entries(
         outcomes,
         stats: envoy.stats(),
     })
+}
+
+/// Whether a request's error is the client's read timeout.
+fn is_timeout(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// The outcome of a request Envoy never answered: status 0, and why, in the body.
+fn no_response(error: &std::io::Error) -> Outcome {
+    Outcome {
+        upstream_request: None,
+        response: Response {
+            status: 0,
+            headers: Vec::new(),
+            body: Some(format!("no response within the client's timeout ({error})").into_bytes()),
+        },
+        logs: Vec::new(),
+    }
+}
+
+/// The last 30 lines of Envoy's log, and where the whole log is.
+fn log_tail(envoy: &Envoy) -> String {
+    let log = envoy.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines
+        .get(lines.len().saturating_sub(30)..)
+        .unwrap_or_default();
+    format!(
+        "the last {} lines of Envoy's log (all of it: {}):\n{}",
+        tail.len(),
+        envoy.dir.join("envoy.log").display(),
+        tail.join("\n")
+    )
 }
 
 /// Headers Envoy adds on its own, left out of comparisons.
