@@ -266,3 +266,69 @@ pub fn table(cases: &[Case], n: usize) -> Result<String, String> {
     }
     Ok(out)
 }
+
+/// `--instructions [--case <part>] [--requests N]`: whole-Envoy instructions a request under
+/// callgrind for every case (or those whose name holds `part`). A whole run writes the table at
+/// the head of BENCHMARKS.md (between its markers); a partial one to
+/// target/bench/instructions.md.
+pub fn run(only_case: Option<&str>) {
+    let requests = crate::arg_value("--requests")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let selected: Vec<Case> = crate::cases()
+        .into_iter()
+        .filter(|case| only_case.is_none_or(|part| case.name.contains(part)))
+        .collect();
+    let started = std::time::Instant::now();
+    let table = match table(&selected, requests) {
+        Ok(table) => table,
+        Err(error) => {
+            eprintln!("moonshift-bench --instructions: {error}");
+            std::process::exit(1);
+        }
+    };
+    let section = format!(
+        "{}\n## What a request costs Envoy, counted\n\nWhole-Envoy instructions a request (Envoy {} under callgrind, `--concurrency 1`, a direct response, {requests} keep-alive requests after {} warm-up ones; `make bench-instructions`, {:.0} s). The counts repeat to within 0.1% from run to run; the timed tables below move by more than the differences they show.\n\n{table}\n{}\n",
+        BEGIN,
+        envoy_version(),
+        200,
+        started.elapsed().as_secs_f64(),
+        END
+    );
+    print!("{section}");
+    let root = moonshift_tests::paths::workspace_root();
+    let path = match only_case {
+        Some(_) => root.join("target/bench/instructions.md"),
+        None => root.join("BENCHMARKS.md"),
+    };
+    let previous = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = match (previous.find(BEGIN), previous.find(END)) {
+        (Some(begin), Some(end)) if only_case.is_none() => format!(
+            "{}{}{}",
+            &previous[..begin],
+            section.trim_end(),
+            &previous[end + END.len()..]
+        ),
+        _ if only_case.is_none() => format!("{section}\n{previous}"),
+        _ => section,
+    };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&path, text).expect("write the instructions table");
+    eprintln!("wrote {}", path.display());
+}
+
+/// `envoy --version`'s version, for the report.
+fn envoy_version() -> String {
+    let out = std::process::Command::new(moonshift_tests::paths::envoy_bin())
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.split("version: ")
+        .nth(1)
+        .and_then(|v| v.split('/').nth(1))
+        .unwrap_or("?")
+        .to_string()
+}

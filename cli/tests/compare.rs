@@ -339,24 +339,8 @@ fn compare_a_chain_of_modules_on_a_route_with_metadata() {
 /// 0, and why), exit 1, instead of failing the command.
 #[test]
 fn a_script_that_never_returns_in_envoy_is_a_difference() {
-    let dir = out_dir("compare-loop-envoy");
-    let lua = write(
-        &dir,
-        "loop.lua",
-        "function envoy_on_request(h)\n  while true do end\nend\n",
-    );
-    let requests = write(&dir, "r.jsonl", "{\"path\": \"/\"}\n");
-    let wasm = root().join("target/filters/path-logger.wasm");
-    let (code, output) = moonshift(&[
-        "compare",
-        "--lua",
-        &lua,
-        "--wasm",
-        wasm.to_str().unwrap(),
-        "--requests",
-        &requests,
-        "--envoy",
-    ]);
+    let (code, output) =
+        support::compare_a_script_that_never_returns("compare-loop-envoy", &["--envoy"]);
     assert_eq!(code, 1, "{output}");
     assert!(
         output.contains("DIFFERS  GET / (in Envoy)")

@@ -298,23 +298,7 @@ fn many_patches(n: usize) -> String {
 /// call, and the bound shows as a difference.
 #[test]
 fn a_script_that_loops_forever_is_a_difference_not_a_hang() {
-    let dir = out_dir("loops");
-    let lua = support::write(
-        &dir,
-        "loop.lua",
-        "function envoy_on_request(h)\n  while true do end\nend\n",
-    );
-    let requests = support::write(&dir, "r.jsonl", "{\"path\": \"/\"}\n");
-    let wasm = support::root().join("target/filters/path-logger.wasm");
-    let (code, output) = moonshift(&[
-        "compare",
-        "--lua",
-        &lua,
-        "--wasm",
-        wasm.to_str().unwrap(),
-        "--requests",
-        &requests,
-    ]);
+    let (code, output) = support::compare_a_script_that_never_returns("loops", &[]);
     assert_eq!(code, 1, "{output}");
     assert!(
         output.contains("DIFFERS")

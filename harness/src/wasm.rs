@@ -1,3 +1,7 @@
+//! Long because: the worker's lifecycle (start, request and response phases, traps) is one
+//! state machine over one store; the host functions are already in `wasm/`. 452 lines before
+//! round 3, unchanged by it.
+//!
 //! A proxy-wasm host (ABI 0.2.1) on wasmtime, stateful like Envoy, for the calls Moonshift's
 //! filters make.
 //!

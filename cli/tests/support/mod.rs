@@ -84,3 +84,28 @@ pub fn manifests_validate(out: &Path) {
         }
     }
 }
+
+/// `moonshift compare` of a script whose `envoy_on_request` never returns against path-logger,
+/// on one request, with `extra` arguments (`--envoy`): (exit code, output).
+pub fn compare_a_script_that_never_returns(name: &str, extra: &[&str]) -> (i32, String) {
+    let dir = out_dir(name);
+    let lua = write(
+        &dir,
+        "loop.lua",
+        "function envoy_on_request(h)\n  while true do end\nend\n",
+    );
+    let requests = write(&dir, "r.jsonl", "{\"path\": \"/\"}\n");
+    let wasm = root().join("target/filters/path-logger.wasm");
+    let wasm = wasm.to_string_lossy();
+    let mut args = vec![
+        "compare",
+        "--lua",
+        &lua,
+        "--wasm",
+        &wasm,
+        "--requests",
+        &requests,
+    ];
+    args.extend_from_slice(extra);
+    moonshift(&args)
+}

@@ -1,0 +1,82 @@
+use super::{fnv1a, pick, Root};
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+
+fn root(context_id: u32, name: &str, config: char) -> Root<char> {
+    Root {
+        context_id,
+        identity: (name.as_bytes().to_vec(), b"r".to_vec()),
+        filter: Rc::new(config),
+    }
+}
+
+#[test]
+fn fnv1a_of_known_inputs() {
+    assert_eq!(fnv1a(b""), 0x811c_9dc5);
+    assert_eq!(fnv1a(b"a"), 0xe40c_292c);
+    assert_eq!(fnv1a(b"foobar"), 0xbf9c_f968);
+}
+
+/// Which configuration serves a stream: (roots in configure order, the stream's recorded
+/// root, its plugin's name, the configuration that serves it).
+#[test]
+fn a_stream_is_served_by_the_root_it_was_created_under() {
+    type Case<'a> = (&'a str, Vec<Root<char>>, Option<u32>, &'a str, Option<char>);
+    let cases: Vec<Case> = vec![
+        (
+            "one plugin serves every stream",
+            vec![root(2, "a", 'A')],
+            None,
+            "a",
+            Some('A'),
+        ),
+        (
+            "a rejected update (same name, new root, never a parent) serves nothing",
+            vec![root(2, "a", 'O'), root(5, "a", 'N')],
+            Some(2),
+            "a",
+            Some('O'),
+        ),
+        (
+            "an accepted update serves the new listener's streams",
+            vec![root(2, "a", 'O'), root(5, "a", 'N')],
+            Some(5),
+            "a",
+            Some('N'),
+        ),
+        (
+            "a stream created before the update stays with the old configuration",
+            vec![root(2, "a", 'O'), root(5, "a", 'N')],
+            None,
+            "a",
+            Some('O'),
+        ),
+        (
+            "two plugins of different names: by name",
+            vec![root(2, "a", 'A'), root(3, "b", 'B')],
+            None,
+            "b",
+            Some('B'),
+        ),
+        (
+            "a recorded root the VM forgot: by name",
+            vec![root(7, "a", 'A'), root(8, "b", 'B')],
+            Some(3),
+            "b",
+            Some('B'),
+        ),
+        (
+            "no plugin of the stream's name",
+            vec![root(2, "a", 'A'), root(3, "b", 'B')],
+            None,
+            "c",
+            None,
+        ),
+        ("no plugin at all", vec![], None, "a", None),
+    ];
+    for (name, roots, parent, plugin, want) in cases {
+        let identity = || (plugin.as_bytes().to_vec(), b"r".to_vec());
+        let got = pick(&roots, parent, identity).map(|r| *r.filter);
+        assert_eq!(got, want, "{name}");
+    }
+}
