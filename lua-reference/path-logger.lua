@@ -9,6 +9,8 @@
 -- docs/templates-and-conditions.md), split by the engine below. The test runners render other
 -- configurations by replacing this one table; nothing else in the file changes. A
 -- `response = { level = ..., message = ... }` entry logs a line on the response as well.
+-- `when = { ... }` (and `response.when`) holds conditions, all of which must hold for the line
+-- to be logged, as a script's `if` around its log call does.
 local config = {
   level = "info",
   message = "Request path: %REQ(:path)%",
@@ -309,6 +311,7 @@ function envoy_on_request(request_handle)
     request_handle:streamInfo():dynamicMetadata():set(NAMESPACE, "started_ms", request_handle:timestamp())
   end
   local headers = request_handle:headers()
+  if not all_hold(config.when, headers, nil) then return end
   local message = ""
   for _, part in ipairs(parts) do
     if type(part) == "table" then
@@ -324,6 +327,7 @@ end
 if response_parts then
   function envoy_on_response(response_handle)
     local headers = response_handle:headers()
+    if not all_hold(config.response.when, headers, nil) then return end
     local out = {}
     for _, part in ipairs(response_parts) do
       if type(part) == "table" and part.command == "RESPONSE_DURATION" then

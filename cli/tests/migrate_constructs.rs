@@ -138,6 +138,21 @@ const CASES: &[(&str, &str, Want)] = &[
         Want::Refused("`TEAM` is a global this script does not set before reading it"),
     ),
     (
+        "log-under-a-condition",
+        "function envoy_on_request(h)\n  if h:headers():get(\"x-check\") ~= nil then\n    h:logErr(\"caught\")\n    h:respond({[\":status\"] = \"500\"}, \"no\")\n  end\nend\n",
+        Want::Converts(&[
+            r#"{"filter":"path-logger","config":{"level":"error","message":"caught","when":[{"header":{"name":"x-check","present":true}}]}}"#,
+            r#""status":500"#,
+        ]),
+    ),
+    (
+        "response-log-under-a-status-test",
+        "function envoy_on_request(h)\n  h:logInfo(\"in \" .. h:headers():get(\":path\"))\nend\nfunction envoy_on_response(h)\n  if h:headers():get(\":status\") == \"503\" then\n    h:logWarn(\"unavailable\")\n  end\nend\n",
+        Want::Converts(&[
+            r#""response":{"level":"warn","message":"unavailable","when":[{"status":[503]}]}"#,
+        ]),
+    ),
+    (
         "recursion",
         "local function f(n)\n  return f(n)\nend\nfunction envoy_on_request(h)\n  h:headers():add(\"x\", f(1))\nend\n",
         Want::Refused("a recursive call of f"),

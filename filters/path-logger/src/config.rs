@@ -1,6 +1,8 @@
 //! `path-logger` configuration: JSON in, validated [`Settings`] out.
 
 use alloc::string::String;
+use alloc::vec::Vec;
+use moonshift_shared::condition::{self, Condition, ConditionConfig};
 use moonshift_shared::config::{self, ConfigError};
 use moonshift_shared::template::{Phase, Template};
 use serde::Deserialize;
@@ -27,6 +29,9 @@ pub struct Config {
     pub level: Level,
     /// Literal text with `%REQ(header)%` placeholders.
     pub message: String,
+    /// Conditions on the request (headers, path, method), all of which must hold for the line
+    /// to be logged; empty: always (the seed).
+    pub when: Vec<ConditionConfig>,
     /// A line logged on the response too; absent: none (the seed logs the request only).
     pub response: Option<ResponseConfig>,
 }
@@ -39,6 +44,9 @@ pub struct ResponseConfig {
     #[serde(default)]
     pub level: Level,
     pub message: String,
+    /// Conditions on the response (status, response headers); empty: always.
+    #[serde(default)]
+    pub when: Vec<ConditionConfig>,
 }
 
 impl Default for Config {
@@ -47,18 +55,26 @@ impl Default for Config {
         Self {
             level: Level::Info,
             message: "Request path: %REQ(:path)%".into(),
+            when: Vec::new(),
             response: None,
         }
     }
 }
 
-/// The validated configuration the filter runs with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+/// One validated line: its level, its template and the conditions under which it is logged.
+#[derive(Debug, Clone)]
+pub struct Line {
     pub level: Level,
     pub template: Template,
-    /// The response's line: its level and template.
-    pub response: Option<(Level, Template)>,
+    pub when: Vec<Condition>,
+}
+
+/// The validated configuration the filter runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub request: Line,
+    /// The response's line.
+    pub response: Option<Line>,
 }
 
 impl Config {
@@ -79,14 +95,24 @@ impl Config {
                     &r.message,
                 ))
             }
-            Some(r) => Some((
-                r.level,
-                Template::parse_response_log("response.message", &r.message)?,
-            )),
+            Some(r) => Some(Line {
+                level: r.level,
+                template: Template::parse_response_log("response.message", &r.message)?,
+                when: condition::validate_all("response.when", &r.when, Phase::Response)?,
+            }),
         };
+        let when = condition::validate_all("when", &self.when, Phase::Request)?;
+        let items = condition::automaton_items(&when)
+            + response
+                .as_ref()
+                .map_or(0, |line| condition::automaton_items(&line.when));
+        condition::bound_pattern_work("when", items)?;
         Ok(Settings {
-            level: self.level,
-            template: Template::parse("message", &self.message, Phase::Request)?,
+            request: Line {
+                level: self.level,
+                template: Template::parse("message", &self.message, Phase::Request)?,
+                when,
+            },
             response,
         })
     }
@@ -100,11 +126,17 @@ pub fn parse(bytes: Option<&[u8]>) -> Result<Settings, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::boxed::Box;
+    use alloc::vec;
+    use moonshift_shared::condition::HeaderMatchConfig;
 
     fn settings(level: Level, message: &str) -> Result<Settings, ConfigError> {
         Ok(Settings {
-            level,
-            template: Template::parse("message", message, Phase::Request)?,
+            request: Line {
+                level,
+                template: Template::parse("message", message, Phase::Request)?,
+                when: Vec::new(),
+            },
             response: None,
         })
     }
@@ -114,14 +146,15 @@ mod tests {
         let default = settings(Level::Info, "Request path: %REQ(:path)%")?;
         let with_response = |level, message| -> Result<Settings, ConfigError> {
             Ok(Settings {
-                response: Some((
+                response: Some(Line {
                     level,
-                    Template::parse_response_log("response.message", message)?,
-                )),
+                    template: Template::parse_response_log("response.message", message)?,
+                    when: Vec::new(),
+                }),
                 ..default.clone()
             })
         };
-        let cases: [(&str, &str, Result<Settings, &str>); 15] = [
+        let cases: [(&str, &str, Result<Settings, &str>); 19] = [
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default.clone())),
             (
@@ -149,7 +182,7 @@ mod tests {
             (
                 "unknown field",
                 r#"{"template":"x"}"#,
-                Err("template: unknown field `template`, expected one of `level`, `message`, `response`"),
+                Err("template: unknown field `template`, expected one of `level`, `message`, `when`, `response`"),
             ),
             (
                 "a response line",
@@ -160,6 +193,54 @@ mod tests {
                 "a response line at its own level",
                 r#"{"response":{"level":"warn","message":"%RESPONSE_CODE%"}}"#,
                 Ok(with_response(Level::Warn, "%RESPONSE_CODE%")?),
+            ),
+            (
+                "a line under conditions",
+                r#"{"level":"error","message":"dropped","when":[{"header":{"name":"x-check","present":true}},{"not":{"method":["OPTIONS"]}}]}"#,
+                Ok(Settings {
+                    request: Line {
+                        when: condition::validate_all(
+                            "when",
+                            &[
+                                ConditionConfig::Header(HeaderMatchConfig {
+                                    name: "x-check".into(),
+                                    present: Some(true),
+                                    exact: None,
+                                    prefix: None,
+                                    suffix: None,
+                                    contains: None,
+                                    lua_pattern: None,
+                                    regex: None,
+                                }),
+                                ConditionConfig::Not(Box::new(ConditionConfig::Method(vec!["OPTIONS".into()]))),
+                            ],
+                            Phase::Request,
+                        )?,
+                        ..settings(Level::Error, "dropped")?.request
+                    },
+                    response: None,
+                }),
+            ),
+            (
+                "the request line cannot test the status",
+                r#"{"when":[{"status":[500]}]}"#,
+                Err("when[0].status reads the response, which this phase cannot see"),
+            ),
+            (
+                "a response line under a status condition",
+                r#"{"response":{"message":"%RESPONSE_CODE%","when":[{"status":[503]}]}}"#,
+                Ok(Settings {
+                    response: Some(Line {
+                        when: condition::validate_all("response.when", &[ConditionConfig::Status(vec![503])], Phase::Response)?,
+                        ..with_response(Level::Info, "%RESPONSE_CODE%")?.response.ok_or_else(|| ConfigError::new("no line"))?
+                    }),
+                    ..default.clone()
+                }),
+            ),
+            (
+                "the response line cannot test the request's path",
+                r#"{"response":{"message":"%RESPONSE_CODE%","when":[{"path":{"prefix":"/a"}}]}}"#,
+                Err("response.when[0].path reads the request, which a module entered only for the response cannot see: use the bundle module (moonshift-bundle: this filter by its root_id, or in a pipeline), which is entered for both phases"),
             ),
             ("a response line without a message", r#"{"response":{}}"#, Err("response: missing field `message`")),
             ("an empty response line", r#"{"response":{"message":""}}"#, Err(r#"response.message must not be empty, got """#)),
@@ -175,8 +256,10 @@ mod tests {
             ),
         ];
         for (name, json, want) in cases {
+            // Conditions have no equality; their debug form says what they test.
             let got = parse(Some(json.as_bytes())).map_err(|e| e.to_string());
-            assert_eq!(got, want.map_err(str::to_string), "case: {name}");
+            let want = want.map_err(str::to_string);
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "case: {name}");
         }
         Ok(())
     }

@@ -10,12 +10,13 @@ extern crate alloc;
 pub mod config;
 
 use alloc::string::String;
-use config::{Level, Settings};
+use config::{Level, Line, Settings};
 use moonshift_kit::host::{self, LogLevel};
 use moonshift_kit::{Action, Filter};
 use moonshift_shared::clock;
+use moonshift_shared::condition;
 use moonshift_shared::stream::Live;
-use moonshift_shared::template::Budget;
+use moonshift_shared::template::{Budget, Phase};
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 moonshift_kit::export_filter!(PathLogger, [request_headers, response_headers], per_stream);
@@ -38,19 +39,14 @@ impl Filter for PathLogger {
         let timed = settings
             .response
             .as_ref()
-            .is_some_and(|(_, template)| template.is_timed());
+            .is_some_and(|line| line.template.is_timed());
         Ok(Self { settings, timed })
     }
 
     fn on_request_headers(&self, started: &mut Option<u64>) -> Action {
-        let settings = &self.settings;
         // Pseudo-headers one host call each; a regular header copies the map once (to join
         // repeated values as Lua's `get` does).
-        let message =
-            settings
-                .template
-                .render(&mut Live::default(), MISSING, &mut Budget::per_phase());
-        host::log(log_level(settings.level), &message);
+        log(&self.settings.request, &mut Live::default(), Phase::Request);
         if self.timed {
             *started = Some(clock::epoch_millis(host::now()));
         }
@@ -59,13 +55,8 @@ impl Filter for PathLogger {
 
     /// Runs on upstream responses and on local replies of the filters after this one.
     fn on_response_headers(&self, started: &mut Option<u64>) -> Action {
-        if let Some((level, template)) = &self.settings.response {
-            let message = template.render(
-                &mut Live::since(*started),
-                MISSING,
-                &mut Budget::per_phase(),
-            );
-            host::log(log_level(*level), &message);
+        if let Some(line) = &self.settings.response {
+            log(line, &mut Live::since(*started), Phase::Response);
         }
         Action::Continue
     }
@@ -79,6 +70,16 @@ impl Filter for PathLogger {
 /// What a missing source renders as: `-`, as in Envoy's access logs. The Lua it replaces
 /// raises instead (`"..." .. nil`); see the README, "Known differences".
 pub const MISSING: &[u8] = b"-";
+
+/// Logs `line` when its conditions hold in `phase`.
+fn log(line: &Line, live: &mut Live, phase: Phase) {
+    if condition::all_hold(&line.when, live, phase) {
+        let message = line
+            .template
+            .render(live, MISSING, &mut Budget::per_phase());
+        host::log(log_level(line.level), &message);
+    }
+}
 
 fn log_level(level: Level) -> LogLevel {
     match level {

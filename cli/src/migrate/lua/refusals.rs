@@ -16,8 +16,6 @@ pub const CAPTURE: &str = "a value cut from another with a pattern: Envoy's `hea
 
 pub const GSUB: &str = "request-decorator does not substitute inside a value: for :path, a route's `regex_rewrite`; for a Location rewrite, a VirtualService `redirect`";
 
-pub const LOG_CONDITION: &str = "path-logger logs every request: an access log with a `filter` (Envoy `access_log` `header_filter`), or an unconditional log line";
-
 pub const RESPONSE_LOG: &str = "an access-log formatter (`%RESPONSE_CODE%`, `%RESP(x)%`) in Envoy's or Istio's Telemetry access log; path-logger logs a response line only beside a request line";
 
 pub const LOOP: &str = "a loop over headers that removes by name: collect the names in `pairs(headers)` and remove them after the loop (request-decorator's `remove_prefix`); other loops: keep Lua";
