@@ -201,11 +201,20 @@ local function request_line(request, headers, key, name)
   return headers:get(name)
 end
 
-local function holds(condition, headers, request)
+-- `handle` reads the route's metadata, under this Lua filter's own name (the condition's
+-- namespace is the name the Wasm reads it under).
+local function holds(condition, headers, request, handle)
   if condition.header ~= nil then
     local value = headers:get(condition.header.name)
     if condition.header.present ~= nil then return (value ~= nil) == condition.header.present end
     return string_matches(condition.header, value)
+  elseif condition.metadata ~= nil then
+    local value = handle:metadata():get(condition.metadata.key)
+    if condition.metadata.present ~= nil then
+      return (value ~= nil and value ~= false) == condition.metadata.present
+    end
+    if type(value) ~= "string" then return false end
+    return string_matches(condition.metadata, value)
   elseif condition.path ~= nil then
     return string_matches(condition.path, url_path(request_line(request, headers, "path", ":path")))
   elseif condition.method ~= nil then
@@ -221,14 +230,14 @@ local function holds(condition, headers, request)
     end
     return false
   elseif condition["not"] ~= nil then
-    return not holds(condition["not"], headers, request)
+    return not holds(condition["not"], headers, request, handle)
   end
   return false
 end
 
-local function all_hold(when, headers, request)
+local function all_hold(when, headers, request, handle)
   for _, condition in ipairs(when or {}) do
-    if not holds(condition, headers, request) then return false end
+    if not holds(condition, headers, request, handle) then return false end
   end
   return true
 end
@@ -258,7 +267,7 @@ end
 
 local function apply_operations(operations, handle, headers, request)
   for _, op in ipairs(operations) do
-    if all_hold(op.when, headers, request) then
+    if all_hold(op.when, headers, request, handle) then
       if op.action == "remove" then
         headers:remove(op.name)
       elseif op.action == "remove_prefix" then

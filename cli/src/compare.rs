@@ -37,7 +37,8 @@ pub struct Args {
     /// `envoy.filters.http.lua`); default: none.
     #[arg(long)]
     pub route_metadata: Option<PathBuf>,
-    /// Requests: a scenario file or one JSON request per line (see `input::requests`).
+    /// Requests: a scenario file (tests/scenarios/*.json), or one JSON request per line:
+    /// {"method": "POST", "path": "/api", "headers": [["x-a", "1"]]}.
     #[arg(long)]
     pub requests: PathBuf,
     /// Print the verdicts as JSON, for CI.

@@ -31,7 +31,8 @@ use std::process::ExitCode;
 #[command(
     name = "moonshift",
     version,
-    about = "Migrate Lua EnvoyFilters to proxy-wasm filters, with evidence"
+    about = "Migrate Lua EnvoyFilters to proxy-wasm filters, with evidence",
+    after_help = "Exit status: 0 when the command's verdict is yes (converted or unverified, every request the same, the configuration valid); 1 when it is no (refused, a request differs, the configuration invalid); 2 when the command could not run (a usage error, a file that cannot be read, an Envoy that does not start). Results go to standard output, errors to standard error."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -47,8 +47,9 @@ pub fn run(filter: &str, path: &Path) -> Result<bool, String> {
             println!("{filter}: the configuration is valid");
             Ok(true)
         }
+        // The refusal is the verdict, and an error: on standard error, exit 1.
         Some(line) => {
-            println!("{line}");
+            eprintln!("{line}");
             Ok(false)
         }
     }

@@ -95,7 +95,7 @@ const CASES: &[(&str, &str, Want)] = &[
     (
         "metadata-test",
         "function envoy_on_request(h)\n  if h:metadata():get(\"public\") then\n    return\n  end\n  h:headers():add(\"x-private\", \"1\")\nend\n",
-        Want::Refused("no Moonshift condition reads route metadata"),
+        Want::Converts(&[r#"{"action":"add","name":"x-private","value":"1","when":[{"metadata":{"namespace":"envoy.filters.http.lua","key":"public","present":false}}]}"#]),
     ),
     (
         "read-where-absent",
@@ -150,6 +150,39 @@ const CASES: &[(&str, &str, Want)] = &[
         "function envoy_on_request(h)\n  h:logInfo(\"in \" .. h:headers():get(\":path\"))\nend\nfunction envoy_on_response(h)\n  if h:headers():get(\":status\") == \"503\" then\n    h:logWarn(\"unavailable\")\n  end\nend\n",
         Want::Converts(&[
             r#""response":{"level":"warn","message":"unavailable","when":[{"status":[503]}]}"#,
+        ]),
+    ),
+    (
+        "metadata-truth",
+        "function envoy_on_request(h)\n  if h:metadata():get(\"strip\") then\n    h:headers():remove(\"x-debug\")\n  end\nend\n",
+        Want::Converts(&[
+            r#"{"action":"remove","name":"x-debug","when":[{"metadata":{"namespace":"envoy.filters.http.lua","key":"strip","present":true}}]}"#,
+        ]),
+    ),
+    (
+        "metadata-equals-and-not",
+        "local meta_key = \"tier\"\nfunction envoy_on_request(h)\n  local tier = h:metadata():get(meta_key)\n  if tier == \"gold\" then\n    h:headers():add(\"x-gold\", \"1\")\n  elseif not tier then\n    h:headers():add(\"x-untiered\", \"1\")\n  end\nend\n",
+        Want::Converts(&[
+            r#"{"action":"add","name":"x-gold","value":"1","when":[{"metadata":{"namespace":"envoy.filters.http.lua","key":"tier","exact":"gold"}}]}"#,
+            r#"{"metadata":{"namespace":"envoy.filters.http.lua","key":"tier","present":false}}"#,
+        ]),
+    ),
+    (
+        "metadata-compared-to-a-number",
+        "function envoy_on_request(h)\n  if h:metadata():get(\"tier\") == 2 then\n    h:headers():add(\"x-two\", \"1\")\n  end\nend\n",
+        Want::Refused("with a number or after a string function"),
+    ),
+    (
+        "metadata-value-under-its-own-test",
+        "function envoy_on_request(h)\n  local team = h:metadata():get(\"team\")\n  if team then\n    h:headers():replace(\"x-team\", team)\n  end\nend\n",
+        Want::Refused("DIFFERS"),
+    ),
+    (
+        "remove-names-exact-and-prefix-in-a-loop",
+        "local function starts(s, p)\n  return s:sub(1, #p) == p\nend\nfunction envoy_on_request(h)\n  local doomed = {}\n  for name, _ in pairs(h:headers()) do\n    if starts(name, \"x-b-\") or name == \"x-a\" then\n      table.insert(doomed, name)\n    end\n  end\n  for _, name in ipairs(doomed) do\n    h:headers():remove(name)\n  end\nend\n",
+        Want::Converts(&[
+            r#"{"action":"remove_prefix","name":"x-b-"}"#,
+            r#"{"action":"remove","name":"x-a"}"#,
         ]),
     ),
     (

@@ -5,6 +5,7 @@
 //! {"header": {"name": "x-env", "exact": "prod"}}
 //! {"path": {"prefix": "/api/"}}          {"path": {"lua_pattern": "^/users/%d+$"}}
 //! {"method": ["GET", "HEAD"]}            {"status": [404, 503]}
+//! {"metadata": {"namespace": "envoy.filters.http.lua", "key": "strip", "present": true}}
 //! {"not": {"path": {"exact": "/healthz"}}}
 //! ```
 //!
@@ -18,6 +19,10 @@
 //! `regex` feature ([`regex`]), which the shipped modules leave off: the regex engine would
 //! more than double their size. Without it a `regex` test is refused, naming the field. Patterns are
 //! parsed at configure time and a bad one is refused with its field named.
+//!
+//! `metadata` reads the route's `filter_metadata[namespace][key]` (what Lua's
+//! `metadata():get(key)` reads under the Lua filter's name): `present` is Lua's truth, any value
+//! but `false` and `null`, and a string test tests a string value only. Both phases see it.
 //!
 //! `path` and `method` read the request and `status` the response: each is refused where its
 //! phase cannot see it. The response phase sees the request's `:path` and `:method` only where
@@ -67,12 +72,31 @@ pub struct HeaderMatchConfig {
     pub regex: Option<String>,
 }
 
+/// A route-metadata test as written: the route's `filter_metadata[namespace][key]`, and
+/// either `present` (Lua's `if metadata:get(key) then`: any value but `false` and `null`) or one
+/// string test (a string value only, as `metadata:get(key) == "v"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MetadataMatchConfig {
+    pub namespace: String,
+    pub key: String,
+    pub present: Option<bool>,
+    pub exact: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub contains: Option<String>,
+    pub lua_pattern: Option<String>,
+    pub regex: Option<String>,
+}
+
 /// A condition as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionConfig {
     Header(HeaderMatchConfig),
+    Metadata(MetadataMatchConfig),
     Path(MatchConfig),
     Method(Vec<String>),
     Status(Vec<u16>),
@@ -213,6 +237,13 @@ pub enum Condition {
         name: String,
         test: HeaderTest,
     },
+    /// The route's `filter_metadata[namespace][key]`: `Present` is Lua's truth (any value
+    /// but `false` and `null`), `Matches` tests a string value.
+    Metadata {
+        namespace: String,
+        key: String,
+        test: HeaderTest,
+    },
     Path(Match),
     Method(Vec<String>),
     Status(Vec<u16>),
@@ -223,6 +254,21 @@ pub enum Condition {
 pub enum HeaderTest {
     Present(bool),
     Matches(Match),
+}
+
+/// `present`, or one string test, at `field` (a header or metadata test).
+fn present_or_match(
+    field: &str,
+    present: Option<bool>,
+    test: MatchConfig,
+) -> Result<HeaderTest, ConfigError> {
+    match (present, test == MatchConfig::default()) {
+        (Some(present), true) => Ok(HeaderTest::Present(present)),
+        (None, false) => Ok(HeaderTest::Matches(test.validate(field)?)),
+        _ => Err(ConfigError::new(format!(
+            "{field} must hold exactly one of present, exact, prefix, suffix, contains, lua_pattern, regex"
+        ))),
+    }
 }
 
 /// How deep `not` may nest.
@@ -261,14 +307,31 @@ impl ConditionConfig {
                     lua_pattern: h.lua_pattern.clone(),
                     regex: h.regex.clone(),
                 };
-                let test = match (h.present, test == MatchConfig::default()) {
-                    (Some(present), true) => HeaderTest::Present(present),
-                    (None, false) => HeaderTest::Matches(test.validate(&format!("{field}.header"))?),
-                    _ => return Err(ConfigError::new(format!(
-                        "{field}.header must hold exactly one of present, exact, prefix, suffix, contains, lua_pattern, regex"
-                    ))),
-                };
+                let test = present_or_match(&format!("{field}.header"), h.present, test)?;
                 Condition::Header { name, test }
+            }
+            Self::Metadata(m) => {
+                let field = format!("{field}.metadata");
+                for (part, value) in [("namespace", &m.namespace), ("key", &m.key)] {
+                    let part_field = format!("{field}.{part}");
+                    config::bounded_value(&part_field, value, MAX_PATTERN)?;
+                    if value.is_empty() {
+                        return Err(ConfigError::new(format!("{part_field} must not be empty")));
+                    }
+                }
+                let test = MatchConfig {
+                    exact: m.exact.clone(),
+                    prefix: m.prefix.clone(),
+                    suffix: m.suffix.clone(),
+                    contains: m.contains.clone(),
+                    lua_pattern: m.lua_pattern.clone(),
+                    regex: m.regex.clone(),
+                };
+                Condition::Metadata {
+                    namespace: m.namespace.clone(),
+                    key: m.key.clone(),
+                    test: present_or_match(&field, m.present, test)?,
+                }
             }
             Self::Path(m) if sight.request_line() => {
                 Condition::Path(m.validate_path(&format!("{field}.path"))?)
@@ -391,6 +454,10 @@ pub fn automaton_items(conditions: &[Condition]) -> usize {
                 test: HeaderTest::Matches(m),
                 ..
             }
+            | Condition::Metadata {
+                test: HeaderTest::Matches(m),
+                ..
+            }
             | Condition::Path(m) => m.automaton_items(),
             Condition::Not(inner) => automaton_items(core::slice::from_ref(inner.as_ref())),
             _ => 0,
@@ -414,7 +481,7 @@ pub fn reads_request_line(conditions: &[Condition]) -> bool {
     conditions.iter().any(|c| match c {
         Condition::Path(_) | Condition::Method(_) => true,
         Condition::Not(inner) => reads_request_line(core::slice::from_ref(inner.as_ref())),
-        Condition::Header { .. } | Condition::Status(_) => false,
+        Condition::Header { .. } | Condition::Metadata { .. } | Condition::Status(_) => false,
     })
 }
 
@@ -429,6 +496,18 @@ impl Condition {
                     HeaderTest::Matches(m) => value.is_some_and(|v| m.test(&v)),
                 }
             }
+            Self::Metadata {
+                namespace,
+                key,
+                test,
+            } => match test {
+                HeaderTest::Present(present) => {
+                    context.route_metadata_truthy(namespace, key) == *present
+                }
+                HeaderTest::Matches(m) => context
+                    .route_metadata(namespace, key)
+                    .is_some_and(|v| m.test(&v)),
+            },
             Self::Path(m) => context
                 .header(Phase::Request, ":path")
                 .is_some_and(|p| m.test(url_path(&p))),

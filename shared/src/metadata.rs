@@ -18,10 +18,11 @@
 
 use alloc::vec::Vec;
 
-/// One field: its number and, for a length-delimited field, its bytes.
+/// One field: its number, for a length-delimited field its bytes, for a varint its value.
 struct Field<'a> {
     number: u64,
     bytes: Option<&'a [u8]>,
+    varint: u64,
 }
 
 fn varint(data: &[u8], pos: &mut usize) -> Option<u64> {
@@ -43,9 +44,10 @@ fn fields(data: &[u8]) -> Option<Vec<Field<'_>>> {
     let mut pos = 0;
     while pos < data.len() {
         let tag = varint(data, &mut pos)?;
+        let mut number = 0;
         let bytes = match tag & 7 {
             0 => {
-                varint(data, &mut pos)?;
+                number = varint(data, &mut pos)?;
                 None
             }
             1 => {
@@ -68,6 +70,7 @@ fn fields(data: &[u8]) -> Option<Vec<Field<'_>>> {
         out.push(Field {
             number: tag >> 3,
             bytes,
+            varint: number,
         });
     }
     Some(out)
@@ -108,6 +111,33 @@ pub(crate) fn string_value<'a>(serialized_struct: &'a [u8], key: &str) -> Option
         .rev()
         .find(|f| (1..=6).contains(&f.number))
         .and_then(|kind| if kind.number == 3 { kind.bytes } else { None })
+}
+
+/// Whether `key` in a serialized `google.protobuf.Struct` holds what Lua's `if` takes as true:
+/// any value but `false` and `null` (Lua's `metadata():get` gives `nil` for `null`). Malformed
+/// bytes read as absent.
+pub(crate) fn truthy_value(serialized_struct: &[u8], key: &str) -> bool {
+    let Some(value) = map_value(serialized_struct, key) else {
+        return false;
+    };
+    let kind = fields(value).and_then(|fields| {
+        fields
+            .into_iter()
+            .rev()
+            .find(|f| (1..=6).contains(&f.number))
+            .map(|f| (f.number, f.varint))
+    });
+    match kind {
+        None | Some((1, _)) => false,
+        Some((4, set)) => set != 0,
+        Some(_) => true,
+    }
+}
+
+/// Whether `filter_metadata[namespace][key]` in a serialized `envoy.config.core.v3.Metadata`
+/// holds a value Lua's `if` takes as true ([`truthy_value`]).
+pub fn route_truthy(serialized_metadata: &[u8], namespace: &str, key: &str) -> bool {
+    map_value(serialized_metadata, namespace).is_some_and(|s| truthy_value(s, key))
 }
 
 /// The string value of `filter_metadata[namespace][key]` in a serialized
@@ -172,6 +202,22 @@ mod tests {
         for (key, want) in cases {
             assert_eq!(string_value(&serialized, key), *want, "{key}");
         }
+        let falsy = [entry("f", &[4 << 3, 0]), entry("z", &[1 << 3, 0])].concat();
+        let serialized = [serialized, falsy].concat();
+        let truthy: &[(&str, bool)] = &[
+            ("team", true),
+            ("empty", true),
+            ("n", true),
+            ("b", true),
+            ("s", true),
+            ("changed", true),
+            ("f", false),
+            ("z", false),
+            ("absent", false),
+        ];
+        for (key, want) in truthy {
+            assert_eq!(truthy_value(&serialized, key), *want, "truthy {key}");
+        }
     }
 
     /// The bytes Envoy 1.40 gave for a route with `filter_metadata: {moonshift: {team: wasm-ns,
@@ -207,6 +253,19 @@ mod tests {
             None,
             "a route without metadata"
         );
+        let truthy: &[(&str, bool)] = &[
+            ("team", true),
+            ("n", true),
+            ("b", true),
+            ("s", true),
+            ("l", true),
+            ("z", false),
+            ("none", false),
+        ];
+        for (key, want) in truthy {
+            assert_eq!(route_truthy(&bytes, "moonshift", key), *want, "{key}");
+        }
+        assert!(!route_truthy(&bytes, "other", "team"));
     }
 
     #[test]
@@ -215,6 +274,7 @@ mod tests {
         for cut in 0..good.len() {
             let truncated = good.get(..cut).unwrap();
             assert_eq!(string_value(truncated, "team"), None, "cut at {cut}");
+            assert!(!truthy_value(truncated, "team"), "cut at {cut}");
         }
         assert_eq!(string_value(&[0x0f], "team"), None, "wire type 7");
         assert_eq!(

@@ -66,6 +66,13 @@ impl Live {
         self
     }
 
+    /// The route's serialized metadata, read from the host once per view.
+    fn serialized_route_metadata(&mut self) -> Option<&[u8]> {
+        self.route_metadata
+            .get_or_insert_with(|| host::property(&["xds", "route_metadata"]))
+            .as_deref()
+    }
+
     /// Forgets the copy of `phase`'s map after the filter changed it.
     pub fn changed(&mut self, phase: Phase) {
         match phase {
@@ -116,10 +123,12 @@ impl Context for Live {
     }
 
     fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
-        let serialized = self
-            .route_metadata
-            .get_or_insert_with(|| host::property(&["xds", "route_metadata"]))
-            .as_deref()?;
+        let serialized = self.serialized_route_metadata()?;
         crate::metadata::route_string(serialized, namespace, key).map(<[u8]>::to_vec)
+    }
+
+    fn route_metadata_truthy(&mut self, namespace: &str, key: &str) -> bool {
+        self.serialized_route_metadata()
+            .is_some_and(|serialized| crate::metadata::route_truthy(serialized, namespace, key))
     }
 }

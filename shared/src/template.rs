@@ -94,6 +94,9 @@ pub trait Context {
     fn peer_uri_san(&mut self) -> Option<Vec<u8>>;
     /// The route's `filter_metadata[namespace][key]` when it is a string.
     fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>>;
+    /// Whether the route's `filter_metadata[namespace][key]` holds what Lua's `if` takes as
+    /// true: any value but `false` and `null`.
+    fn route_metadata_truthy(&mut self, namespace: &str, key: &str) -> bool;
     /// Milliseconds since the request's headers, when the filter recorded them.
     fn response_duration_ms(&mut self) -> Option<u64>;
     /// 16 bytes from the host's random source.

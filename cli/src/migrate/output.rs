@@ -29,7 +29,11 @@ fn lua_traffic_extensions(target: &manifests::Target, name: &str, scripts: &[Str
 
 /// The routes compared: one with every metadata key the scripts read (each with a value of
 /// its own, under the name the compared Lua filter has, `envoy.filters.http.lua`), and, when
-/// they read any, one without any and one without each key.
+/// they read any, one without any and one without each key; for each key a condition tests,
+/// one where it is `false` (present, but false to Lua's `if`) and one where it is a number (a
+/// value no string test holds for); for each string a key is compared to, one where the key
+/// holds it. (A number used as a value renders empty in the plugin, where Lua writes it: a
+/// difference the report lists.)
 pub fn route_variants(reads: &Reads) -> Vec<(String, RouteMetadata)> {
     let with = |keys: &[&String]| -> RouteMetadata {
         let fields: serde_json::Map<String, Value> = keys
@@ -53,6 +57,26 @@ pub fn route_variants(reads: &Reads) -> Vec<(String, RouteMetadata)> {
             let rest: Vec<&String> = all.iter().copied().filter(|k| k != key).collect();
             out.push((format!(" (route without {key})"), with(&rest)));
         }
+    }
+    let with_value = |key: &String, value: Value| {
+        let mut route = with(&all);
+        for fields in route.values_mut() {
+            fields.insert(key.clone(), value.clone());
+        }
+        route
+    };
+    for key in &reads.metadata_tested {
+        out.push((
+            format!(" (route with {key}: false)"),
+            with_value(key, json!(false)),
+        ));
+        out.push((format!(" (route with {key}: 2)"), with_value(key, json!(2))));
+    }
+    for (key, value) in &reads.metadata_values {
+        out.push((
+            format!(" (route with {key}: {value:?})"),
+            with_value(key, json!(value)),
+        ));
     }
     out
 }

@@ -136,6 +136,14 @@ fn apply(req: &mut Req, phase: Phase, atom: &Value, want: bool) {
         set(req, phase, &name, Some("1".into()));
         return;
     }
+    if let Some(exact) = atom.get("name_exact").and_then(Value::as_str) {
+        let name = match want {
+            true => exact.to_string(),
+            false => format!("{exact}-other"),
+        };
+        set(req, phase, &name, Some("1".into()));
+        return;
+    }
     let Some(h) = atom.get("header") else { return };
     let name = h.get("name").and_then(Value::as_str).unwrap_or_default();
     let text = |k: &str| h.get(k).and_then(Value::as_str).map(str::to_string);
@@ -179,6 +187,9 @@ fn holds(req: &Req, phase: Phase, atom: &Value) -> bool {
     }
     if let Some(prefix) = atom.get("name_prefix").and_then(Value::as_str) {
         return req.headers.iter().any(|(k, _)| k.starts_with(prefix));
+    }
+    if let Some(exact) = atom.get("name_exact").and_then(Value::as_str) {
+        return req.headers.iter().any(|(k, _)| k == exact);
     }
     let Some(h) = atom.get("header") else {
         return false;

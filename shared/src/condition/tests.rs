@@ -95,6 +95,38 @@ fn holds_table() {
             r#"[{"header": {"name": "server", "exact": "up"}}]"#,
             true,
         ),
+        // Route metadata (the fake's route: team "payments", canary true): Lua's truth for
+        // `present`, string tests on strings, in either phase.
+        (
+            Phase::Request,
+            r#"[{"metadata": {"namespace": "envoy.filters.http.lua", "key": "team", "present": true}}]"#,
+            true,
+        ),
+        (
+            Phase::Response,
+            r#"[{"metadata": {"namespace": "envoy.filters.http.lua", "key": "canary", "present": true}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"metadata": {"namespace": "envoy.filters.http.lua", "key": "none", "present": false}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"metadata": {"namespace": "other", "key": "team", "present": true}}]"#,
+            false,
+        ),
+        (
+            Phase::Request,
+            r#"[{"metadata": {"namespace": "envoy.filters.http.lua", "key": "team", "prefix": "pay"}}]"#,
+            true,
+        ),
+        (
+            Phase::Request,
+            r#"[{"metadata": {"namespace": "envoy.filters.http.lua", "key": "canary", "exact": "true"}}]"#,
+            false,
+        ),
     ];
     for (phase, json, want) in cases {
         let conditions = parse(json, *phase).unwrap();
@@ -121,7 +153,12 @@ fn refusals_table() {
         (Phase::Response, r#"[{"not": {"method": ["GET"]}}]"#, "when[0].not.method reads the request, which a module entered only for the response cannot see: use the bundle module (moonshift-bundle: this filter by its root_id, or in a pipeline), which is entered for both phases"),
         (Phase::Response, r#"[{"status": [99]}]"#, "when[0].status must hold HTTP status codes (100..599), got 99"),
         (Phase::Request, r#"[{"method": []}]"#, "when[0].method must name at least one method"),
-        (Phase::Request, r#"[{"query": "x"}]"#, "[0].query: unknown variant `query`, expected one of `header`, `path`, `method`, `status`, `not`"),
+        (Phase::Request, r#"[{"query": "x"}]"#, "[0].query: unknown variant `query`, expected one of `header`, `metadata`, `path`, `method`, `status`, `not`"),
+        (Phase::Request, r#"[{"metadata": {"namespace": "", "key": "k", "present": true}}]"#, "when[0].metadata.namespace must not be empty"),
+        (Phase::Response, r#"[{"metadata": {"namespace": "n", "key": "", "present": true}}]"#, "when[0].metadata.key must not be empty"),
+        (Phase::Request, r#"[{"metadata": {"namespace": "n", "key": "k"}}]"#, "when[0].metadata must hold exactly one of present, exact, prefix, suffix, contains, lua_pattern, regex"),
+        (Phase::Request, r#"[{"metadata": {"namespace": "n", "key": "k", "suffix": ""}}]"#, "when[0].metadata.suffix must not be empty: an empty suffix matches every value"),
+        (Phase::Request, r#"[{"metadata": {"namespace": "n", "key": "k", "present": true, "name": "x"}}]"#, "[0].metadata.name: unknown field `name`, expected one of `namespace`, `key`, `present`, `exact`, `prefix`, `suffix`, `contains`, `lua_pattern`, `regex`"),
         (Phase::Request, r#"[{"not": {"not": {"not": {"not": {"not": {"path": {"exact": "/"}}}}}}}]"#, "when[0].not.not.not.not: `not` nests at most 4 deep"),
     ];
     for (phase, json, want) in cases {

@@ -39,6 +39,9 @@ impl Context for Fake {
     fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
         (namespace == "envoy.filters.http.lua" && key == "team").then(|| b"payments".to_vec())
     }
+    fn route_metadata_truthy(&mut self, namespace: &str, key: &str) -> bool {
+        namespace == "envoy.filters.http.lua" && matches!(key, "team" | "canary")
+    }
 }
 
 pub(crate) fn fake() -> Fake {

@@ -16,7 +16,8 @@ pub enum Kind {
         value: Option<String>,
         rewrite: bool,
     },
-    /// Removal of the names a `pairs(headers)` loop collected: the guard tests `name_prefix`.
+    /// Removal of the names a `pairs(headers)` loop collected: the guard tests `name_prefix` or
+    /// `name_exact`.
     RemoveNames,
     Log {
         level: &'static str,
@@ -68,29 +69,61 @@ fn refuse(reading: &mut Reading, e: &Effect, why: No) {
     });
 }
 
-/// The `name_prefix` a term of a [`Kind::RemoveNames`] guard keeps, and the rest of the term.
-fn name_prefix(term: &Term) -> Result<(String, Term), No> {
-    let mut prefix = None;
+/// What a term of a [`Kind::RemoveNames`] guard removes (`remove_prefix` of a `name_prefix`,
+/// or `remove` of a `name_exact`), and the rest of the term. `None`: the term selects no name
+/// (an exact name its own negations exclude).
+fn name_removal(term: &Term) -> Result<Option<(&'static str, String, Term)>, No> {
+    let mut chosen: Option<(&'static str, String)> = None;
+    let mut excluded = Vec::new();
     let mut rest = Vec::new();
     for (positive, atom) in term {
-        match (atom.get("name_prefix").and_then(Value::as_str), positive) {
-            (Some(p), true) if prefix.is_none() => prefix = Some(p.to_string()),
-            (Some(_), _) => {
+        let test = match (
+            atom.get("name_prefix").and_then(Value::as_str),
+            atom.get("name_exact").and_then(Value::as_str),
+        ) {
+            (Some(p), _) => ("remove_prefix", p.to_string()),
+            (_, Some(e)) => ("remove", e.to_string()),
+            _ => {
+                rest.push((*positive, atom.clone()));
+                continue;
+            }
+        };
+        match (positive, &chosen) {
+            (true, None) => chosen = Some(test),
+            (true, Some(_)) => {
                 return Err(no(
-                    "a removal of header names under a test other than one prefix",
+                    "a removal of header names under two name tests at once",
                     refusals::LOOP,
                 ))
             }
-            (None, _) => rest.push((*positive, atom.clone())),
+            (false, _) => excluded.push(test),
         }
     }
-    match prefix {
-        Some(p) => Ok((p, rest)),
-        None => Err(no(
-            "a removal of every header name, or of names no prefix test selects",
+    let Some((action, name)) = chosen else {
+        return Err(no(
+            "a removal of every header name, or of names no prefix or equality selects",
             refusals::LOOP,
-        )),
+        ));
+    };
+    // The names this term's negated tests leave out: none of the chosen ones, or all of them.
+    for (not_action, not_name) in &excluded {
+        let covers = match *not_action {
+            "remove_prefix" => name.starts_with(not_name.as_str()),
+            _ => action == "remove" && name == *not_name,
+        };
+        let overlaps = *not_action == "remove" && not_name.starts_with(name.as_str());
+        match (covers, overlaps && action == "remove_prefix") {
+            (true, _) => return Ok(None),
+            (false, true) => {
+                return Err(no(
+                    format!("a removal of the names starting with {name} but {not_name}"),
+                    refusals::LOOP,
+                ))
+            }
+            _ => {}
+        }
     }
+    Ok(Some((action, name, rest)))
 }
 
 /// Maps `effects` (in the order the script makes them) onto steps of `reading`.
@@ -126,8 +159,9 @@ pub fn map(effects: &[Effect], reading: &mut Reading) {
                         false => (*action, case, name.clone()),
                     }
                 }
-                Kind::RemoveNames => match name_prefix(&case) {
-                    Ok((prefix, rest)) => ("remove_prefix", rest, prefix),
+                Kind::RemoveNames => match name_removal(&case) {
+                    Ok(Some((action, name, rest))) => (action, rest, name),
+                    Ok(None) => continue,
                     Err(why) => {
                         failed = Some(why);
                         break;
@@ -170,10 +204,10 @@ pub fn map(effects: &[Effect], reading: &mut Reading) {
                 Kind::RemoveNames => {
                     changes.push(Change {
                         name: name.clone(),
-                        prefix: true,
+                        prefix: action == "remove_prefix",
                         line: e.line,
                     });
-                    json!({"action": "remove_prefix", "name": name})
+                    json!({"action": action, "name": name})
                 }
                 Kind::Log { level, message } => json!({"level": level, "message": message}),
                 Kind::Reply {

@@ -4,7 +4,7 @@
 
 use super::eval::Eval;
 use super::refusals::{self, KEEP_LUA};
-use super::values::{no, Cond, No, Read, Transform, Val};
+use super::values::{metadata_test, no, Cond, No, Read, Transform, Val};
 use serde_json::json;
 
 /// `text` as a Lua pattern that matches it exactly (magic characters escaped); `ci`: either case.
@@ -62,11 +62,24 @@ impl Eval<'_> {
     }
 
     fn compare_read(&mut self, r: &Read, lit: &str, numeric: bool) -> Result<Cond, No> {
-        if r.metadata.is_some() {
-            return Err(no(
-                format!("a comparison of `{}`", r.what),
-                refusals::METADATA_CONDITION,
-            ));
+        if let Some(key) = &r.metadata {
+            // `metadata:get(k) == "v"`: a string test of the value (a number never equals it).
+            return match (&r.transform, numeric) {
+                (Transform::None, false) => {
+                    self.reads.metadata_tested.insert(key.clone());
+                    self.reads
+                        .metadata_values
+                        .insert((key.clone(), lit.to_string()));
+                    Ok(Cond::Atom(metadata_test(key, json!({"exact": lit}))))
+                }
+                _ => Err(no(
+                    format!(
+                        "a comparison of `{}` with a number or after a string function",
+                        r.what
+                    ),
+                    refusals::METADATA_CONDITION,
+                )),
+            };
         }
         let Some(name) = r.header.clone() else {
             return Err(no(

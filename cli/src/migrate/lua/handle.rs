@@ -30,7 +30,7 @@ impl Eval<'_> {
             Val::Metadata => match (method, args.as_slice()) {
                 ("get", [Val::Str(key)]) if !key.is_empty() && !key.contains(':') => {
                     self.notes.push(format!(
-                        "`metadata():get(\"{key}\")` becomes %METADATA(ROUTE:{LUA_FILTER}:{key})%: it reads {LUA_FILTER}, where Envoy's Lua looks when the filter's own name has no metadata; if your routes keep it under the Lua filter's own name, put that name in the template. Only a string renders (a number or table renders empty)"
+                        "`metadata():get(\"{key}\")` reads the route's metadata under {LUA_FILTER} (a value: %METADATA(ROUTE:{LUA_FILTER}:{key})%; a test: a `metadata` condition), where Envoy's Lua looks when the filter's own name has no metadata; if your routes keep it under the Lua filter's own name, put that name in the template or condition. As a value only a string renders (a number or table renders empty); as a test, Lua's truth is kept"
                     ));
                     self.reads.metadata.insert(key.clone());
                     Val::Read(Box::new(Read {

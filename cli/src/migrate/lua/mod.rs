@@ -86,6 +86,10 @@ pub struct Reads {
     pub methods: BTreeSet<String>,
     /// Route metadata keys read with `metadata():get(key)`.
     pub metadata: BTreeSet<String>,
+    /// Route metadata keys tested (`if metadata():get(k) then`, `== "v"`).
+    pub metadata_tested: BTreeSet<String>,
+    /// Route metadata keys compared to a string (`metadata():get(k) == "v"`), with the string.
+    pub metadata_values: BTreeSet<(String, String)>,
 }
 
 impl Reads {
@@ -97,6 +101,10 @@ impl Reads {
         self.paths.extend(other.paths.iter().cloned());
         self.methods.extend(other.methods.iter().cloned());
         self.metadata.extend(other.metadata.iter().cloned());
+        self.metadata_tested
+            .extend(other.metadata_tested.iter().cloned());
+        self.metadata_values
+            .extend(other.metadata_values.iter().cloned());
     }
 }
 

@@ -39,28 +39,26 @@ impl Eval<'_> {
             BinOp::Or(_) => {
                 let a = self.expr(lhs);
                 let saved = self.pc.clone();
-                let Ok(ca) = self.truth(&a) else {
-                    return match a {
-                        // `metadata():get(k) or ""`: the plugin renders a missing key empty.
-                        Val::Read(r)
-                            if r.metadata.is_some()
-                                && r.transform == Transform::None
-                                && matches!(self.expr(rhs), Val::Str(ref s) if s.is_empty()) =>
-                        {
-                            Val::Read(Box::new(Read {
+                // `metadata():get(k) or ""`: the plugin renders a missing key empty.
+                if let Val::Read(r) = &a {
+                    if r.metadata.is_some() && r.transform == Transform::None {
+                        return match self.expr(rhs) {
+                            Val::Str(s) if s.is_empty() => Val::Read(Box::new(Read {
                                 metadata: None,
-                                ..*r
-                            }))
-                        }
-                        Val::Read(r) if r.metadata.is_some() => Val::Unknown(self.at(
-                            e,
-                            no(
-                                format!("`{} or ...` with a default other than \"\"", r.what),
-                                refusals::METADATA_CONDITION,
-                            ),
-                        )),
-                        other => self.unknown(e, other),
-                    };
+                                ..*r.clone()
+                            })),
+                            _ => Val::Unknown(self.at(
+                                e,
+                                no(
+                                    format!("`{} or ...` with a default other than \"\"", r.what),
+                                    refusals::METADATA_CONDITION,
+                                ),
+                            )),
+                        };
+                    }
+                }
+                let Ok(ca) = self.truth(&a) else {
+                    return self.unknown(e, a);
                 };
                 self.pc = Cond::and(saved.clone(), Cond::not(ca.clone()));
                 let b = self.expr(rhs);

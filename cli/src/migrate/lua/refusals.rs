@@ -8,7 +8,7 @@ pub const GUARD: &str = "guard it with the header's presence (`if v then ... end
 
 pub const METADATA_KEY: &str = "a literal key: metadata():get(\"team\")";
 
-pub const METADATA_CONDITION: &str = "no Moonshift condition reads route metadata: split the routes (a VirtualService `match` per case, each with its own `headers.request.set`), or test the path the route matches";
+pub const METADATA_CONDITION: &str = "a `metadata` condition tests a value as it is (`if metadata:get(k) then`, `== \"v\"`); for other tests split the routes (a VirtualService `match` per case, each with its own `headers.request.set`), or test the path the route matches";
 
 pub const METADATA_NIL: &str = "give a default (`metadata():get(\"k\") or \"\"`), which renders as the plugin's %METADATA(...)% does on a route without the key";
 

@@ -4,7 +4,10 @@
 
 use super::eval::Eval;
 use super::refusals::{self, KEEP_LUA};
-use super::values::{implies_present, no, number, Cond, No, Read, Transform, Val, NAME_VAR};
+use super::values::{
+    implies_metadata, implies_present, metadata_test, no, number, Cond, No, Read, Transform, Val,
+    NAME_VAR,
+};
 use full_moon::node::Node;
 use moonshift_shared::template::{Phase, Template};
 use serde_json::{json, Value};
@@ -32,11 +35,19 @@ impl Eval<'_> {
     /// A test of header `name` in this phase (`:method` as a method list, `:status` as a status).
     pub fn test(&mut self, name: &str, test: Value) -> Result<Cond, No> {
         if name == NAME_VAR {
-            return match test.get("prefix").and_then(Value::as_str) {
-                Some(p) if p == p.to_ascii_lowercase() => Ok(Cond::Atom(json!({"name_prefix": p}))),
-                Some(_) => Ok(Cond::Const(false)),
-                None => Err(no(
-                    "a test of a header name other than a prefix",
+            // Envoy's header names are lowercase: a test with an uppercase letter never holds.
+            let lowercase = |t: &str| t == t.to_ascii_lowercase();
+            return match (
+                test.get("prefix").and_then(Value::as_str),
+                test.get("exact").and_then(Value::as_str),
+            ) {
+                (Some(p), _) if lowercase(p) => Ok(Cond::Atom(json!({"name_prefix": p}))),
+                (_, Some(e)) if lowercase(e) && !e.is_empty() => {
+                    Ok(Cond::Atom(json!({"name_exact": e})))
+                }
+                (Some(_), _) | (_, Some(_)) => Ok(Cond::Const(false)),
+                _ => Err(no(
+                    "a test of a header name other than a prefix or an equality",
                     refusals::LOOP,
                 )),
             };
@@ -89,7 +100,11 @@ impl Eval<'_> {
     /// Refuses a use of `r` that raises in Lua when it is nil, unless the script's own tests
     /// make it present where it gets here.
     pub fn raises_unless_present(&self, r: &Read, use_: &str) -> Result<(), No> {
-        if let Some(key) = &r.metadata {
+        if let Some(key) = r
+            .metadata
+            .as_ref()
+            .filter(|k| !implies_metadata(&self.pc, k))
+        {
             return Err(no(format!("{use_} `{}`, which is nil on a route without `{key}`: Lua raises there (the script stops, Envoy logs the error), the plugin renders it empty", r.what), refusals::METADATA_NIL));
         }
         for header in &r.nil_unless {
@@ -101,11 +116,18 @@ impl Eval<'_> {
     }
 
     pub fn read_truth(&mut self, r: &Read) -> Result<Cond, No> {
-        if r.metadata.is_some() {
-            return Err(no(
-                format!("a test of `{}`", r.what),
-                refusals::METADATA_CONDITION,
-            ));
+        if let Some(key) = &r.metadata {
+            // `if metadata:get(k) then`: Lua's truth of the value, a metadata condition.
+            return match r.transform {
+                Transform::None => {
+                    self.reads.metadata_tested.insert(key.clone());
+                    Ok(Cond::Atom(metadata_test(key, json!({"present": true}))))
+                }
+                _ => Err(no(
+                    format!("a test of `{}` after a string function", r.what),
+                    refusals::METADATA_CONDITION,
+                )),
+            };
         }
         let Some(name) = r.header.clone() else {
             // A value no condition reads (a default given with `or`, a concatenation): its

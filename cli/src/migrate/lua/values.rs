@@ -174,7 +174,7 @@ pub fn number(n: f64) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
     Const(bool),
-    /// One `when` entry (a header, path, method or status test), or `{"name_prefix": p}` for a
+    /// One `when` entry (a header, path, method or status test), or `{"name_prefix": p}` / `{"name_exact": n}` for a
     /// header name `pairs` gives.
     Atom(Value),
     Not(Box<Cond>),
@@ -315,9 +315,45 @@ fn consistent(t: Term) -> Option<Term> {
     Some(out)
 }
 
-/// A literal as a `when` entry: a header's absence reads as `present: false`.
+/// A route-metadata condition on `key`, under the name Envoy's Lua filter reads it by
+/// default (`test`: `{"present": true}` or one string test).
+pub fn metadata_test(key: &str, test: Value) -> Value {
+    let mut metadata = json!({"namespace": moonshift_harness::lua::FILTER_NAME, "key": key});
+    if let (Some(m), Some(t)) = (metadata.as_object_mut(), test.as_object()) {
+        m.extend(t.clone());
+    }
+    json!({ "metadata": metadata })
+}
+
+/// Whether every case of `pc` has route metadata `key` set to a value Lua takes as true (a
+/// `present` test, or a string test, which holds only for a string).
+pub fn implies_metadata(pc: &Cond, key: &str) -> bool {
+    let Ok(cases) = terms(pc) else {
+        return false;
+    };
+    cases.iter().all(|t| {
+        t.iter().any(|(positive, atom)| {
+            *positive
+                && atom.get("metadata").is_some_and(|m| {
+                    m.get("key").and_then(Value::as_str) == Some(key)
+                        && m.get("present") != Some(&json!(false))
+                })
+        })
+    })
+}
+
+/// A literal as a `when` entry: a header's (or a metadata key's) absence reads as
+/// `present: false`.
 pub fn entry((positive, atom): &(bool, Value)) -> Value {
     if !positive {
+        if let Some(m) = atom
+            .get("metadata")
+            .filter(|m| m.get("present") == Some(&json!(true)))
+        {
+            let mut m = m.clone();
+            m["present"] = json!(false);
+            return json!({ "metadata": m });
+        }
         if let Some(name) = atom
             .get("header")
             .filter(|h| h.get("present") == Some(&json!(true)))
