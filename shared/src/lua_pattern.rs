@@ -23,6 +23,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+mod capture;
+pub use capture::{Capturer, MAX_CAPTURES};
+
 /// Why a pattern is refused: a sentence naming the byte offset.
 pub type PatternError = String;
 

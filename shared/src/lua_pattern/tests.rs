@@ -258,3 +258,93 @@ fn literal_patterns_find_what_the_automaton_finds() {
         assert!(parsed.automaton_items() > 0, "{pattern} runs the automaton");
     }
 }
+
+/// What LuaJIT's `string.match(subject, pattern)` gives first: its bytes, `None` for no
+/// match; `Err` when Lua raises.
+fn lua_match(lua: &Lua, pattern: &[u8], subject: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let matcher: mlua::Function = lua
+        .load("return function(s, p) return (string.match(s, p)) end")
+        .eval()
+        .unwrap();
+    matcher
+        .call::<Option<mlua::String>>((
+            lua.create_string(subject).unwrap(),
+            lua.create_string(pattern).unwrap(),
+        ))
+        .map(|v| v.map(|s| s.as_bytes().to_vec()))
+        .map_err(|e| e.to_string())
+}
+
+fn capture_piece() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "a", "b", ".", "^", "$", "*", "+", "?", "-", "%a", "%d", "%s", "%S", "[ab]", "[^a]",
+        "(", ")", "(.-)", "(a*)", "(%d+)", "(.*)", "(b?)", "%f[%a]", "[a-c]+", "%.", " ",
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// `string.match`'s first result, for every pattern the capturer accepts, on every subject:
+    /// the same start, the same greedy or lazy choices, the same capture, as LuaJIT.
+    #[test]
+    fn captures_answer_like_luajit(
+        pieces in prop::collection::vec(capture_piece(), 0..7),
+        subjects in prop::collection::vec(prop::collection::vec(subject_byte(), 0..10), 1..6),
+    ) {
+        let lua = Lua::new();
+        let pattern = pieces.concat().into_bytes();
+        if let Ok(capturer) = super::Capturer::parse(&pattern) {
+            for subject in &subjects {
+                let ours = capturer
+                    .first_capture(subject)
+                    .map(|(start, end)| subject[start..end].to_vec());
+                prop_assert_eq!(
+                    lua_match(&lua, &pattern, subject), Ok(ours),
+                    "pattern {:?} subject {:?}", String::from_utf8_lossy(&pattern), String::from_utf8_lossy(subject)
+                );
+            }
+        }
+    }
+}
+
+/// Captures real scripts cut values with, and a hostile value that makes Lua backtrack: the
+/// same answers as LuaJIT.
+#[test]
+fn captures_real_scripts_use() {
+    let lua = Lua::new();
+    let long_a = "a".repeat(200);
+    let cases: &[(&str, &str)] = &[
+        ("^spiffe://[^/]+/ns/[^/]+/sa/(.+)$", "spiffe://cluster.local/ns/shop/sa/cart"),
+        ("spiffe://[^/]+/ns/[^/]+/sa/(.+)", "By=spiffe://c/ns/a/sa/b;URI=spiffe://d/ns/e/sa/f"),
+        ("^[Bb]earer%s+(.+)$", "Bearer abc.def.ghi"),
+        ("(%d+%.%d+%.%d+%.%d+)", "x, 10.1.2.3, 192.168.0.1"),
+        ("^([^,]+)", "203.0.113.7, 10.0.0.1"),
+        ("^/users/(%d+)", "/users/42/orders"),
+        ("([^/]+)$", "/a/b/c.txt"),
+        ("^(.-)%s*$", "trim me   "),
+        ("^http://", "http://example.com/x"),
+        ("(a*)(a*)b", "aaab"),
+        ("^(a-)(a-)(a-)b$", &long_a),
+        ("%f[%w]%w+", "  hello world"),
+    ];
+    for (pattern, subject) in cases {
+        let capturer = super::Capturer::parse(pattern.as_bytes()).unwrap();
+        let ours = capturer
+            .first_capture(subject.as_bytes())
+            .map(|(s, e)| subject.as_bytes()[s..e].to_vec());
+        assert_eq!(
+            lua_match(&lua, pattern.as_bytes(), subject.as_bytes()),
+            Ok(ours),
+            "{pattern} on {subject}"
+        );
+    }
+    for (pattern, why) in [
+        ("a()b", "position capture"),
+        ("(a)(b)(c)(d)(e)(f)(g)(h)(i)", "8 a pattern may hold"),
+        ("%b()", "regular-expression"),
+    ] {
+        let err = super::Capturer::parse(pattern.as_bytes()).unwrap_err();
+        assert!(err.contains(why), "{pattern}: {err}");
+    }
+}

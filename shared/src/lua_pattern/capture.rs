@@ -1,0 +1,276 @@
+//! What `string.match(subject, pattern)` returns: its first capture, or the whole match when
+//! the pattern has none. [`LuaPattern::find`](super::LuaPattern::find) only says whether a match
+//! exists; a value cut out of another (`v:match("^Bearer (.+)$")`) needs where it is, with the
+//! choices Lua's backtracking makes: the leftmost start, and at each repeated item the order
+//! Lua tries (`*`, `+` and `?` as many bytes as they can first, `-` as few).
+//!
+//! The pattern is compiled to a small program and run as a Pike VM: every thread keeps its own
+//! capture positions, threads are kept in the order Lua's backtracking would try them, and the
+//! first to match wins. That is the match Lua finds, in one pass over the subject, with at most
+//! one thread per instruction: linear time, where Lua can take exponential time on a hostile
+//! value. Items are single bytes, so no loop matches the empty string.
+//!
+//! Refused besides what [`LuaPattern::parse`](super::LuaPattern::parse) refuses: position
+//! captures `()` (they give a number), and more than [`MAX_CAPTURES`] captures.
+
+use super::{escape_item, set, ByteSet, PatternError, MAX_ITEMS};
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// The most captures a pattern here may hold (Lua allows 32; scripts use one or two).
+pub const MAX_CAPTURES: usize = 8;
+
+/// Capture positions of one thread: start and end of each capture, then of the whole match.
+type Slots = [u32; 2 * MAX_CAPTURES + 2];
+const UNSET: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// Consume one byte of the set.
+    Byte(ByteSet),
+    /// Go on at both; the first is tried first.
+    Split(u16, u16),
+    Jump(u16),
+    /// Record the position in a slot.
+    Save(u8),
+    /// `%f[set]`: the byte before (NUL at the start) is out of the set, the one after (NUL at the
+    /// end) in it.
+    Frontier(ByteSet),
+    /// `$`: at the end of the subject.
+    End,
+    Match,
+}
+
+/// A Lua pattern compiled for [`Capturer::first_capture`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capturer {
+    program: Vec<Op>,
+    at_start: bool,
+    /// The slots of what is returned: the first capture's, or the whole match's.
+    returned: u8,
+}
+
+fn target(at: usize) -> Result<u16, PatternError> {
+    u16::try_from(at).map_err(|_| format!("the pattern holds more than {MAX_ITEMS} items"))
+}
+
+impl Capturer {
+    /// Compiles `pattern` as `string.match` reads it.
+    pub fn parse(pattern: &[u8]) -> Result<Self, PatternError> {
+        // The same refusals as a condition's pattern, with the same messages.
+        super::LuaPattern::parse(pattern)?;
+        let at_start = pattern.first() == Some(&b'^');
+        let mut program: Vec<Op> = Vec::new();
+        let mut captures: u8 = 0;
+        let mut open: Vec<u8> = Vec::new();
+        let mut i = usize::from(at_start);
+        let mut at_end = false;
+        while let Some(&b) = pattern.get(i) {
+            if program.len() > 3 * MAX_ITEMS {
+                return Err(format!("the pattern holds more than {MAX_ITEMS} items"));
+            }
+            if b == b'$' && i + 1 == pattern.len() {
+                at_end = true;
+                break;
+            }
+            if b == b'(' {
+                if pattern.get(i + 1) == Some(&b')') {
+                    return Err(format!(
+                        "the position capture `()` at byte {i} gives a number, not a value"
+                    ));
+                }
+                if usize::from(captures) >= MAX_CAPTURES {
+                    return Err(format!(
+                        "the capture at byte {i} is one more than the {MAX_CAPTURES} a pattern may hold"
+                    ));
+                }
+                program.push(Op::Save(2 * captures));
+                open.push(captures);
+                captures += 1;
+                i += 1;
+                continue;
+            }
+            if b == b')' {
+                // `LuaPattern::parse` refused an unmatched `)`.
+                let n = open.pop().unwrap_or_default();
+                program.push(Op::Save(2 * n + 1));
+                i += 1;
+                continue;
+            }
+            if b == b'%' && pattern.get(i + 1) == Some(&b'f') {
+                let (set, next) = set(pattern, i + 2)?;
+                program.push(Op::Frontier(set));
+                i = next;
+                continue;
+            }
+            let (set, next) = match b {
+                b'%' => (escape_item(*pattern.get(i + 1).unwrap_or(&b'%'), i)?, i + 2),
+                b'[' => set(pattern, i)?,
+                b'.' => (ByteSet::ALL, i + 1),
+                other => (ByteSet::default().with(other), i + 1),
+            };
+            i = next;
+            let here = program.len();
+            match pattern.get(i) {
+                // L0: split L1, L2; L1: byte; jump L0; L2:
+                Some(q @ (b'*' | b'-')) => {
+                    let (body, out) = (target(here + 1)?, target(here + 3)?);
+                    program.push(match q {
+                        b'*' => Op::Split(body, out),
+                        _ => Op::Split(out, body),
+                    });
+                    program.push(Op::Byte(set));
+                    program.push(Op::Jump(target(here)?));
+                    i += 1;
+                }
+                // split L1, L2; L1: byte; L2:
+                Some(b'?') => {
+                    program.push(Op::Split(target(here + 1)?, target(here + 2)?));
+                    program.push(Op::Byte(set));
+                    i += 1;
+                }
+                // L1: byte; split L1, L2; L2:
+                Some(b'+') => {
+                    program.push(Op::Byte(set));
+                    program.push(Op::Split(target(here)?, target(here + 2)?));
+                    i += 1;
+                }
+                _ => program.push(Op::Byte(set)),
+            }
+        }
+        if at_end {
+            program.push(Op::End);
+        }
+        program.push(Op::Match);
+        let whole = 2 * MAX_CAPTURES as u8;
+        Ok(Self {
+            program,
+            at_start,
+            returned: if captures == 0 { whole } else { 0 },
+        })
+    }
+
+    /// The program's length: the most threads alive at once, what each subject byte costs.
+    pub fn automaton_items(&self) -> usize {
+        self.program.len()
+    }
+
+    /// `string.match(subject, pattern)`'s first result as a byte range of `subject`, `None`
+    /// when it does not match.
+    pub fn first_capture(&self, subject: &[u8]) -> Option<(usize, usize)> {
+        let slots = self.run(subject)?;
+        let start = *slots.get(usize::from(self.returned))?;
+        let end = *slots.get(usize::from(self.returned) + 1)?;
+        let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+        (start <= end && end <= subject.len()).then_some((start, end))
+    }
+
+    /// The slots of the match Lua's backtracking finds first.
+    fn run(&self, subject: &[u8]) -> Option<Slots> {
+        let len = self.program.len();
+        let whole = 2 * MAX_CAPTURES;
+        let mut current: Vec<(usize, Slots)> = Vec::with_capacity(len);
+        let mut next: Vec<(usize, Slots)> = Vec::with_capacity(len);
+        let mut seen = vec![false; len];
+        let mut matched: Option<Slots> = None;
+        for at in 0..=subject.len() {
+            // A new start, tried after every thread already running (a later start loses).
+            if matched.is_none() && (at == 0 || !self.at_start) {
+                let mut slots = [UNSET; 2 * MAX_CAPTURES + 2];
+                if let Some(slot) = slots.get_mut(whole) {
+                    *slot = u32::try_from(at).unwrap_or(UNSET);
+                }
+                seen.iter_mut().for_each(|s| *s = false);
+                for (pc, _) in &current {
+                    if let Some(s) = seen.get_mut(*pc) {
+                        *s = true;
+                    }
+                }
+                self.add(&mut current, &mut seen, 0, slots, at, subject);
+            }
+            if current.is_empty() {
+                // No thread alive: done, unless a later start may still match.
+                match matched.is_some() || self.at_start {
+                    true => break,
+                    false => continue,
+                }
+            }
+            seen.iter_mut().for_each(|s| *s = false);
+            next.clear();
+            let byte = subject.get(at).copied();
+            for (pc, slots) in core::mem::take(&mut current) {
+                match self.program.get(pc) {
+                    Some(Op::Match) => {
+                        let mut slots = slots;
+                        if let Some(slot) = slots.get_mut(whole + 1) {
+                            *slot = u32::try_from(at).unwrap_or(UNSET);
+                        }
+                        matched = Some(slots);
+                        // Every thread after this one is a choice Lua never reaches.
+                        break;
+                    }
+                    Some(Op::Byte(set)) if byte.is_some_and(|b| set.contains(b)) => {
+                        self.add(&mut next, &mut seen, pc + 1, slots, at + 1, subject);
+                    }
+                    _ => {}
+                }
+            }
+            core::mem::swap(&mut current, &mut next);
+        }
+        matched
+    }
+
+    /// Adds the thread at `pc` to `list`, following jumps, splits (first branch first), saves
+    /// and assertions at position `at`, each instruction once per position.
+    fn add(
+        &self,
+        list: &mut Vec<(usize, Slots)>,
+        seen: &mut [bool],
+        pc: usize,
+        slots: Slots,
+        at: usize,
+        subject: &[u8],
+    ) {
+        // An explicit stack instead of recursion: a deep pattern must not exhaust the stack.
+        let mut stack: Vec<(usize, Slots)> = vec![(pc, slots)];
+        while let Some((pc, mut slots)) = stack.pop() {
+            match seen.get_mut(pc) {
+                Some(s) if !*s => *s = true,
+                _ => continue,
+            }
+            match self.program.get(pc) {
+                Some(Op::Jump(to)) => stack.push((usize::from(*to), slots)),
+                Some(Op::Split(first, second)) => {
+                    // The stack pops the first branch first.
+                    stack.push((usize::from(*second), slots));
+                    stack.push((usize::from(*first), slots));
+                }
+                Some(Op::Save(n)) => {
+                    if let Some(slot) = slots.get_mut(usize::from(*n)) {
+                        *slot = u32::try_from(at).unwrap_or(UNSET);
+                    }
+                    stack.push((pc + 1, slots));
+                }
+                Some(Op::Frontier(set)) => {
+                    let before = at
+                        .checked_sub(1)
+                        .and_then(|b| subject.get(b))
+                        .copied()
+                        .unwrap_or(0);
+                    let after = subject.get(at).copied().unwrap_or(0);
+                    if !set.contains(before) && set.contains(after) {
+                        stack.push((pc + 1, slots));
+                    }
+                }
+                Some(Op::End) => {
+                    if at == subject.len() {
+                        stack.push((pc + 1, slots));
+                    }
+                }
+                Some(Op::Byte(_) | Op::Match) => list.push((pc, slots)),
+                None => {}
+            }
+        }
+    }
+}
