@@ -20,21 +20,88 @@ local config = {
 -- operations), step for step, so that the Lua and the Wasm read and change a stream alike.
 -- The configuration is trusted here: the Wasm validates it (`moonshift validate`).
 
--- Where an argument opened before `from` closes: the first ")" followed by "%" or by ":N%".
--- Returns the ")"'s index, the index after the command, and N (or nil).
+-- Where a :match pattern starting at `from` ends: the ")" that closes no capture of its own,
+-- outside sets and "%" escapes (shared/src/template/transform.rs, pattern_end).
+local function pattern_end(text, from)
+  local depth, at = 0, from
+  while at <= #text do
+    local c = string.sub(text, at, at)
+    if c == "%" then
+      at = at + 2
+    elseif c == "[" then
+      at = at + 1
+      if string.sub(text, at, at) == "^" then at = at + 1 end
+      if string.sub(text, at, at) == "]" then at = at + 1 end
+      while true do
+        local d = string.sub(text, at, at)
+        if d == "" then return nil end
+        if d == "]" then break end
+        if d == "%" then at = at + 2 else at = at + 1 end
+      end
+      at = at + 1
+    elseif c == "(" then
+      depth, at = depth + 1, at + 1
+    elseif c == ")" then
+      if depth == 0 then return at end
+      depth, at = depth - 1, at + 1
+    else
+      at = at + 1
+    end
+  end
+  return nil
+end
+
+-- The transform at `from` (after its ":"): the index after it, and the transform.
+local function transform_at(text, from)
+  local digits = string.match(text, "^%d+", from)
+  if digits ~= nil then return from + #digits, { keep = tonumber(digits) } end
+  local word = string.sub(text, from, from + 4)
+  if word == "lower" or word == "upper" then return from + 5, { case = word } end
+  local args = string.match(text, "^sub%(([%d, %-]+)%)", from)
+  if args ~= nil then
+    local i, j = string.match(args, "^%s*(%-?%d+)%s*,%s*(%-?%d+)%s*$")
+    if i == nil then i, j = string.match(args, "^%s*(%-?%d+)%s*$"), -1 end
+    return from + 5 + #args, { sub_i = tonumber(i), sub_j = tonumber(j) }
+  end
+  if string.sub(text, from, from + 5) == "match(" then
+    local close = pattern_end(text, from + 6)
+    if close ~= nil then return close + 1, { pattern = string.sub(text, from + 6, close - 1) } end
+  end
+  return nil
+end
+
+-- A ":" chain of transforms at `from`: the transforms and the index of its closing "%".
+local function chain_at(text, from)
+  local transforms, at = {}, from
+  while string.sub(text, at, at) == ":" do
+    local after, transform = transform_at(text, at + 1)
+    if after == nil then return nil end
+    transforms[#transforms + 1] = transform
+    if string.sub(text, after, after) == "%" then return transforms, after end
+    at = after
+  end
+  return nil
+end
+
+-- Where an argument opened before `from` closes: the first ")" followed by "%" or by a chain of
+-- transforms and "%". Returns the ")"'s index, the index after the command, and the transforms.
 local function close_argument(text, from)
   local at = from
   while true do
     local paren = string.find(text, ")", at, true)
     if paren == nil then return nil end
-    if string.sub(text, paren + 1, paren + 1) == "%" then return paren, paren + 2, nil end
-    local digits = string.match(text, "^:(%d+)%%", paren + 1)
-    if digits ~= nil then return paren, paren + 3 + #digits, tonumber(digits) end
+    local after = string.sub(text, paren + 1, paren + 1)
+    if after == "%" then return paren, paren + 2, nil end
+    if after == ":" then
+      local transforms, percent = chain_at(text, paren + 1)
+      if transforms ~= nil then return paren, percent + 1, transforms end
+    end
     at = paren + 1
   end
 end
 
--- A template's parts: literal strings and { command = NAME, argument = ARG, max = N } tables.
+-- A template's parts: literal strings and { command = NAME, argument = ARG, transforms = {...} }
+-- tables.
 local function parse_template(text)
   local parts, pos, literal_from = {}, 1, 1
   while true do
@@ -47,9 +114,9 @@ local function parse_template(text)
       if after == "%" then
         part, next_pos = { command = string.sub(text, at + 1, name_end) }, name_end + 2
       elseif after == "(" then
-        local paren, after_command, max = close_argument(text, name_end + 2)
+        local paren, after_command, transforms = close_argument(text, name_end + 2)
         if paren ~= nil then
-          part = { command = string.sub(text, at + 1, name_end), argument = string.sub(text, name_end + 2, paren - 1), max = max }
+          part = { command = string.sub(text, at + 1, name_end), argument = string.sub(text, name_end + 2, paren - 1), transforms = transforms }
           next_pos = after_command
         end
       end
@@ -156,10 +223,25 @@ local function read_raw(part, handle, headers)
   return nil
 end
 
--- What a command renders to, at most `max` bytes of it; nil when its source is missing.
+-- What a command renders to, through its transforms in order (string.sub, string.lower,
+-- string.upper, string.match's first result); nil when its source is missing or a pattern does
+-- not match.
 local function read_source(part, handle, headers)
   local value = read_raw(part, handle, headers)
-  if value ~= nil and part.max ~= nil then return string.sub(value, 1, part.max) end
+  for _, t in ipairs(part.transforms or {}) do
+    if value == nil then return nil end
+    if t.keep ~= nil then
+      value = string.sub(value, 1, t.keep)
+    elseif t.case == "lower" then
+      value = string.lower(value)
+    elseif t.case == "upper" then
+      value = string.upper(value)
+    elseif t.sub_i ~= nil then
+      value = string.sub(value, t.sub_i, t.sub_j)
+    else
+      value = (string.match(value, t.pattern))
+    end
+  end
   return value
 end
 

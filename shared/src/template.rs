@@ -2,8 +2,10 @@
 //! `%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%`), rendered per request.
 //!
 //! A command is `%` + `[A-Z_]+` + `%`, or `%` + `[A-Z_]+` + `(` + argument + `)%` where the
-//! argument ends at the next `)%`, or at the next `):N%`, which keeps at most N bytes of the
-//! value (Envoy's truncation: `%REQ(user-agent):16%`). `%REQ(a?b)%` (and `RESP`) reads `b`
+//! argument ends at the next `)%`, or at the next `)` followed by a chain of transforms and `%`:
+//! `:N` keeps at most N bytes of the value (Envoy's truncation: `%REQ(user-agent):16%`), and
+//! `:sub(i,j)`, `:lower`, `:upper` and `:match(pattern)` change it as Lua's string functions do
+//! ([`transform`]). `%REQ(a?b)%` (and `RESP`) reads `b`
 //! when `a` is missing, as Envoy's formatter does. Any other `%` is literal text
 //! (`100% done`), and so is a command whose `)%` never comes (`%REQ(:path`). An unknown command, or one that reads what its
 //! phase cannot see, is refused at configure time with the field named. The Lua references split
@@ -33,6 +35,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec::Vec;
+pub use transform::Transform;
 
 /// Which phase a template is rendered in: what it can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +66,13 @@ pub enum Source {
     UniqueId,
 }
 
-/// One command: what it reads, what it reads when that is missing (`%REQ(a?b)%`), and how many
-/// bytes of the value it keeps (`:N`).
+/// One command: what it reads, what it reads when that is missing (`%REQ(a?b)%`), and what
+/// its value goes through (`:N`, `:sub(i,j)`, `:lower`, `:upper`, `:match(pattern)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     pub source: Source,
     pub fallback: Option<Source>,
-    pub max_len: Option<usize>,
+    pub transforms: Vec<Transform>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +81,7 @@ pub enum Segment {
     Command(Command),
 }
 
-/// A command as scanned: start, end (exclusive), name, argument, `:N`.
+/// A command as scanned: start, end (exclusive), name, argument, its `:` chain.
 type Scanned<'a> = (usize, usize, &'a str, Option<&'a str>, Option<&'a str>);
 
 /// What rendering reads from the stream; the host glue (`crate::stream`) and the tests
@@ -113,15 +116,15 @@ pub struct Template {
 pub const COMMANDS: &str = "REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key), UNIQUE_ID";
 
 /// Where an argument closes: the `)`'s index, the command's end (exclusive), and the span of
-/// the `:N` digits.
+/// its `:` chain of transforms.
 struct Close {
     paren: usize,
     end: usize,
-    digits: Option<(usize, usize)>,
+    chain: Option<(usize, usize)>,
 }
 
-/// Where the argument opened at `from` closes: the first `)` followed by `%` or by `:` digits
-/// `%`.
+/// Where the argument opened at `from` closes: the first `)` followed by `%` or by a chain of
+/// transforms and `%` ([`transform::chain_end`]).
 fn close(bytes: &[u8], from: usize) -> Option<Close> {
     let mut at = from;
     while let Some(offset) = bytes.get(at..)?.iter().position(|&b| b == b')') {
@@ -131,22 +134,15 @@ fn close(bytes: &[u8], from: usize) -> Option<Close> {
                 return Some(Close {
                     paren,
                     end: paren + 2,
-                    digits: None,
+                    chain: None,
                 })
             }
             Some(b':') => {
-                let digits = bytes
-                    .get(paren + 2..)
-                    .unwrap_or_default()
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-                let end = paren + 2 + digits;
-                if digits > 0 && bytes.get(end) == Some(&b'%') {
+                if let Some(pct) = transform::chain_end(bytes, paren + 1) {
                     return Some(Close {
                         paren,
-                        end: end + 1,
-                        digits: Some((paren + 2, end)),
+                        end: pct + 1,
+                        chain: Some((paren + 1, pct)),
                     });
                 }
             }
@@ -182,14 +178,14 @@ fn commands(text: &str) -> Vec<Scanned<'_>> {
                 (
                     c.end,
                     text.get(name_end + 1..c.paren),
-                    c.digits.and_then(|(from, to)| text.get(from..to)),
+                    c.chain.and_then(|(from, to)| text.get(from..to)),
                 )
             }),
             _ => None,
         };
         match found {
-            Some((end, argument, max_len)) => {
-                out.push((at, end, name, argument, max_len));
+            Some((end, argument, chain)) => {
+                out.push((at, end, name, argument, chain));
                 pos = end;
             }
             None => pos = at + 1,
@@ -294,30 +290,26 @@ fn command(
     place: Place,
     name: &str,
     argument: Option<&str>,
-    max_len: Option<&str>,
+    chain: Option<&str>,
 ) -> Result<Command, ConfigError> {
     let (first, fallback) = match (name, argument.and_then(|a| a.split_once('?'))) {
         ("REQ" | "RESP", Some((first, second))) => (Some(first), Some(second)),
         _ => (argument, None),
     };
-    let max_len = match max_len {
-        None => None,
-        Some(digits) => match digits.parse::<usize>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                return Err(ConfigError::new(format!(
-                "{field} %{name}({}):{digits}% keeps at most N bytes: N must be a number from 1",
-                argument.unwrap_or_default()
-            )))
-            }
-        },
+    let transforms = match chain {
+        None => Vec::new(),
+        Some(chain) => transform::parse_chain(
+            &format!("{field} %{name}({}){chain}%", argument.unwrap_or_default()),
+            chain,
+        )
+        .map_err(ConfigError::new)?,
     };
     Ok(Command {
         source: source(field, place, name, first)?,
         fallback: fallback
             .map(|second| source(field, place, name, Some(second)))
             .transpose()?,
-        max_len,
+        transforms,
     })
 }
 
@@ -331,8 +323,8 @@ impl Command {
                 .and_then(|fallback| read(fallback, context))
         })?;
         budget.charge(value.len());
-        if let Some(max) = self.max_len {
-            value.truncate(max);
+        for transform in &self.transforms {
+            value = transform.apply(value)?;
         }
         Some(value)
     }
@@ -381,7 +373,7 @@ impl Template {
                 scanned.len()
             )));
         }
-        for (start, end, name, argument, max_len) in scanned {
+        for (start, end, name, argument, chain) in scanned {
             if start > literal_from {
                 segments.push(Segment::Literal(
                     text.get(literal_from..start)
@@ -390,7 +382,7 @@ impl Template {
                 ));
             }
             segments.push(Segment::Command(command(
-                field, place, name, argument, max_len,
+                field, place, name, argument, chain,
             )?));
             literal_from = end;
         }
@@ -611,6 +603,8 @@ pub fn cookie<'a>(header: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         (pair.get(..eq) == Some(name)).then(|| pair.get(eq + 1..).unwrap_or_default())
     })
 }
+
+pub mod transform;
 
 #[cfg(test)]
 pub(crate) mod tests;

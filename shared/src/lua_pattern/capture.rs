@@ -263,13 +263,9 @@ impl Capturer {
                         stack.push((pc + 1, slots));
                     }
                 }
-                Some(Op::End) => {
-                    if at == subject.len() {
-                        stack.push((pc + 1, slots));
-                    }
-                }
+                Some(Op::End) if at == subject.len() => stack.push((pc + 1, slots)),
                 Some(Op::Byte(_) | Op::Match) => list.push((pc, slots)),
-                None => {}
+                Some(Op::End) | None => {}
             }
         }
     }

@@ -118,6 +118,15 @@ fn render_table() {
         // The fake's random bytes 00 11 .. ff: version nibble 6 -> 4, variant bits 8 -> 10.
         (Phase::Request, "id=%UNIQUE_ID%", "id=00112233-4455-4677-8899-aabbccddeeff"),
         (Phase::Response, "%UNIQUE_ID%:8%", "00112233-4455-4677-8899-aabbccddeeff:8%"),
+        // Transforms, left to right, as Lua's string functions (path /api/v1?user=ada&...).
+        (Phase::Request, "%REQ(:path):sub(2,4)%|%REQ(:path):sub(-3)%|%REQ(:path):sub(5,2)%|%REQ(:path):sub(0,1)%", "api|bob||/"),
+        (Phase::Request, "%REQ(:method):lower%|%COOKIE(theme):upper%|%REQ(x-none):lower%", "get|DARK|~"),
+        (Phase::Request, "%REQ(:path):match(user=(%a+))%|%REQ(:path):match(^/(%a+)/v(%d))%|%REQ(:path):match(%d%d%d)%", "ada|api|~"),
+        (Phase::Request, "%REQ(:path):match(^/[^/]+)%|%REQ(:path):match([)](x))%", "/api|~"),
+        (Phase::Request, "%DOWNSTREAM_PEER_URI_SAN%|%COOKIE(session):upper:sub(2):3%", "spiffe://cluster.local/ns/a/sa/b|BC"),
+        (Phase::Request, "%REQ(:path):match(user=(%a+)):upper:sub(1,2)%!", "AD!"),
+        // Not a chain: literal text.
+        (Phase::Request, "%REQ(:path):nope%", "%REQ(:path):nope%"),
     ];
     for (phase, text, want) in cases {
         let template = Template::parse("value", text, *phase).unwrap();
@@ -157,6 +166,9 @@ fn refusals_table() {
         (Phase::Request, "%START_TIME(%Q)%", r#"value %START_TIME(%Q)%: the %START_TIME% format (Lua's os.date subset) must use only the conversions %% %a %A %b %B %c %C %d %D %e %F %g %G %h %H %I %j %k %l %m %M %p %P %r %R %S %T %u %U %V %w %W %x %X %y %Y %z %Z, got "%Q""#),
         (Phase::Request, "%COOKIE()%", "value %COOKIE()% is not a command Moonshift renders; the commands are REQ(name), RESP(name), RESPONSE_CODE, START_TIME(format), DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, DOWNSTREAM_PEER_URI_SAN, QUERY_PARAM(name), COOKIE(name), METADATA(ROUTE:namespace:key), UNIQUE_ID"),
         (Phase::Request, "%REQ(:path):0%", "value %REQ(:path):0% keeps at most N bytes: N must be a number from 1"),
+        (Phase::Request, "%REQ(:path):sub(1,2,3)%", "value %REQ(:path):sub(1,2,3)%: :sub(1,2,3) must be sub(i) or sub(i,j) with whole numbers, as Lua's string.sub"),
+        (Phase::Request, "%REQ(:path):match(a()b)%", "value %REQ(:path):match(a()b)%: :match(a()b) is not a pattern Moonshift cuts values with: the position capture `()` at byte 1 gives a number, not a value"),
+        (Phase::Request, "%REQ(:path):match(%b())%", "value %REQ(:path):match(%b())%: :match(%b()) is not a pattern Moonshift cuts values with: %b at byte 0 has no regular-expression equivalent"),
         (Phase::Request, "%REQ(x-a?a b)%", r#"value %REQ(a b)% must be a non-empty HTTP header name (RFC 9110 token characters), got "a b""#),
         (Phase::Response, "%RESPONSE_DURATION%", "value %RESPONSE_DURATION% is rendered in a response log message only (path-logger's response.message)"),
         (Phase::Request, "%METADATA(DYNAMIC:ns:key)%", "value %METADATA(DYNAMIC:ns:key)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
