@@ -55,7 +55,23 @@ const CASES: &[(&str, &str, Want)] = &[
     (
         "capture-as-value",
         "function envoy_on_request(h)\n  local p = h:headers():get(\":path\")\n  local id = p:match(\"^/users/(%d+)\")\n  if id then\n    h:headers():add(\"x-user-id\", id)\n  end\nend\n",
-        Want::Refused("the capture or position"),
+        Want::Converts(&[
+            r#"{"action":"add","name":"x-user-id","value":"%REQ(:path):match(^/users/(%d+))%","when":[{"header":{"name":":path","lua_pattern":"^/users/(%d+)"}}]}"#,
+        ]),
+    ),
+    (
+        "capture-without-a-test",
+        "function envoy_on_request(h)\n  local cert = h:headers():get(\"x-client-cert\")\n  if cert then\n    h:headers():replace(\"x-sa\", cert:match(\"sa/([^;]+)\"))\n  end\nend\n",
+        Want::Refused("where the script has not tested that the pattern matches"),
+    ),
+    (
+        "capture-of-a-guarded-header-and-case",
+        "function envoy_on_request(h)\n  local cert = h:headers():get(\"x-client-cert\")\n  local sa = cert and cert:match(\"sa/([^;]+)\")\n  if sa then\n    h:headers():replace(\"x-sa\", sa)\n  end\n  local tenant = h:headers():get(\"x-tenant\")\n  if tenant then\n    h:headers():replace(\"x-tenant-lower\", tenant:lower())\n    h:headers():replace(\"x-tenant-tail\", tenant:sub(-3))\n  end\nend\n",
+        Want::Converts(&[
+            r#""value":"%REQ(x-client-cert):match(sa/([^;]+))%""#,
+            r#""value":"%REQ(x-tenant):lower%""#,
+            r#""value":"%REQ(x-tenant):sub(-3,-1)%""#,
+        ]),
     ),
     (
         "gsub",

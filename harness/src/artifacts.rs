@@ -41,6 +41,28 @@ pub fn scenarios(filter: &str) -> PathBuf {
         .join(format!("{filter}.json"))
 }
 
+/// What has a scenario file (`tests/scenarios/<name>.json`): each filter, and `pipeline`.
+pub fn scenario_files() -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(workspace_root().join("tests/scenarios"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix(".json").map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The filters and the pipeline: every subject of the scenario suites.
+pub fn scenario_subjects() -> Vec<&'static str> {
+    let mut subjects: Vec<&str> = FILTERS.clone();
+    subjects.push("pipeline");
+    subjects
+}
+
 /// The Lua reference of `filter`, the very file Envoy loads.
 pub fn lua_reference(filter: &str) -> PathBuf {
     workspace_root()

@@ -35,43 +35,24 @@ fn run_file(filter: &str) {
     );
 }
 
+/// Every filter (a folder of `filters/`, [`paths::FILTERS`]) and the pipeline, each by its
+/// scenario file: a new filter's scenarios run without a test to add, a filter without a
+/// scenario file fails, and so does a scenario file no filter owns.
 #[test]
-fn timestamp_header() {
-    run_file("timestamp-header");
-}
-
-#[test]
-fn path_logger() {
-    run_file("path-logger");
-}
-
-#[test]
-fn response_decorator() {
-    run_file("response-decorator");
-}
-
-#[test]
-fn request_decorator() {
-    run_file("request-decorator");
-}
-
-#[test]
-fn local_reply() {
-    run_file("local-reply");
-}
-
-#[test]
-fn api_key_auth() {
-    run_file("api-key-auth");
-}
-
-#[test]
-fn local_ratelimit() {
-    run_file("local-ratelimit");
-}
-
-#[test]
-fn pipeline() {
-    // The seed's script verbatim (lua-reference/pipeline.lua) against one pipeline plugin.
-    run_file("pipeline");
+fn every_filter_and_the_pipeline() {
+    let subjects = paths::scenario_subjects();
+    assert_eq!(
+        paths::scenario_files(),
+        subjects.iter().map(|s| s.to_string()).collect(),
+        "tests/scenarios/ holds one file per folder of filters/, and pipeline.json"
+    );
+    let failed: Vec<&str> = subjects
+        .iter()
+        .filter(|filter| std::panic::catch_unwind(|| run_file(filter)).is_err())
+        .copied()
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "scenarios failed (each reported above): {failed:?}"
+    );
 }

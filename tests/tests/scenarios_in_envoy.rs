@@ -189,43 +189,38 @@ fn play_file(filter: &str) -> usize {
     native_runs
 }
 
+/// Every filter (a folder of `filters/`) and the pipeline, each by its scenario file, in Envoy:
+/// a new filter's scenarios run without a test to add, and one without a file fails. A filter
+/// with a native equivalent (`src/native.rs`, local-ratelimit's) plays it too.
 #[test]
-fn timestamp_header() {
-    play_file("timestamp-header");
-}
-
-#[test]
-fn path_logger() {
-    play_file("path-logger");
-}
-
-#[test]
-fn response_decorator() {
-    play_file("response-decorator");
-}
-
-#[test]
-fn request_decorator() {
-    play_file("request-decorator");
-}
-
-#[test]
-fn local_reply() {
-    play_file("local-reply");
-}
-
-#[test]
-fn api_key_auth() {
-    play_file("api-key-auth");
-}
-
-#[test]
-fn local_ratelimit() {
-    // Its crate's native equivalent (src/native.rs) plays every scenario it can express.
-    assert!(play_file("local-ratelimit") > 0);
-}
-
-#[test]
-fn pipeline() {
-    play_file("pipeline");
+fn every_filter_and_the_pipeline() {
+    let subjects = paths::scenario_subjects();
+    assert_eq!(
+        paths::scenario_files(),
+        subjects.iter().map(|s| s.to_string()).collect(),
+        "tests/scenarios/ holds one file per folder of filters/, and pipeline.json"
+    );
+    let failed: Vec<&str> = subjects
+        .iter()
+        .filter(|filter| {
+            let native = paths::workspace_root()
+                .join("filters")
+                .join(filter)
+                .join("src/native.rs")
+                .is_file();
+            std::panic::catch_unwind(|| {
+                let native_runs = play_file(filter);
+                assert!(
+                    !native || native_runs > 0,
+                    "{filter}: its native equivalent played no scenario"
+                );
+            })
+            .is_err()
+        })
+        .copied()
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "scenarios failed in Envoy (each reported above): {failed:?}"
+    );
 }

@@ -139,7 +139,11 @@ impl Eval<'_> {
                     }
                 }
             }
-            Transform::Find { pattern, plain } if numeric && lit == "1" => {
+            Transform::Find {
+                pattern,
+                plain,
+                capture: false,
+            } if numeric && lit == "1" => {
                 self.raises_unless_present(r, "a search in")?;
                 match (plain, pattern.starts_with('^')) {
                     (true, _) => self.test(&name, json!({"prefix": pattern})),

@@ -128,9 +128,15 @@ impl Eval<'_> {
             Val::Cond(c) => Ok(c.clone()),
             Val::Read(r) => self.read_truth(r),
             Val::Choice(alternatives) => {
+                // Each alternative's truth is taken where it is chosen (`v and v:match(p)`:
+                // the search runs only when v is there).
+                let saved = self.pc.clone();
                 let mut out = Cond::Const(false);
                 for (c, v) in alternatives {
-                    out = Cond::or(out, Cond::and(c.clone(), self.truth(v)?));
+                    self.pc = Cond::and(saved.clone(), c.clone());
+                    let truth = self.truth(v);
+                    self.pc = saved.clone();
+                    out = Cond::or(out, Cond::and(c.clone(), truth?));
                 }
                 Ok(out)
             }

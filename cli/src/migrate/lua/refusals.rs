@@ -12,7 +12,7 @@ pub const METADATA_CONDITION: &str = "a `metadata` condition tests a value as it
 
 pub const METADATA_NIL: &str = "give a default (`metadata():get(\"k\") or \"\"`), which renders as the plugin's %METADATA(...)% does on a route without the key";
 
-pub const CAPTURE: &str = "a value cut from another with a pattern: Envoy's `header_to_metadata` or a VirtualService `headers` rule; for a JWT claim, `jwt_authn` `claim_to_headers`";
+pub const CAPTURE: &str = "a value cut from another: the transforms `%REQ(x):match(pattern)%`, `:sub(i,j)`, `:lower`, `:upper` (docs/templates-and-conditions.md), one string function at a time, a capture under the script's own test that it matches; `gsub` and `gmatch` have none: Envoy's `header_to_metadata` or a VirtualService `headers` rule; for a JWT claim, `jwt_authn` `claim_to_headers`";
 
 pub const GSUB: &str = "request-decorator does not substitute inside a value: for :path, a route's `regex_rewrite`; for a Location rewrite, a VirtualService `redirect`";
 

@@ -5,8 +5,8 @@
 use super::eval::Eval;
 use super::refusals::{self, KEEP_LUA};
 use super::values::{
-    implies_metadata, implies_present, metadata_test, no, number, Cond, No, Read, Transform, Val,
-    NAME_VAR,
+    implies_atom, implies_metadata, implies_present, metadata_test, no, number, Cond, No, Read,
+    Transform, Val, NAME_VAR,
 };
 use full_moon::node::Node;
 use moonshift_shared::template::{Phase, Template};
@@ -149,7 +149,7 @@ impl Eval<'_> {
                 true => Ok(Cond::Const(true)),
                 false => self.test(&name, json!({"present": true})),
             },
-            Transform::Find { pattern, plain } => {
+            Transform::Find { pattern, plain, .. } => {
                 self.raises_unless_present(r, "a search in")?;
                 match plain {
                     true => self.test(&name, json!({"contains": pattern})),
@@ -229,14 +229,16 @@ impl Eval<'_> {
                     }
                 }
             }
-            ("find", [Val::Str(p)]) | ("match", [Val::Str(p)]) => Transform::Find {
+            ("find" | "match", [Val::Str(p)]) => Transform::Find {
                 pattern: p.clone(),
                 plain: false,
+                capture: method == "match",
             },
             ("find", [Val::Str(p), Val::Num(i), t]) if *i == 1.0 && t.truthy() == Some(true) => {
                 Transform::Find {
                     pattern: p.clone(),
                     plain: true,
+                    capture: false,
                 }
             }
             (_, [Val::Unknown(why), ..]) => return Val::Unknown(why.clone()),
@@ -264,6 +266,7 @@ impl Eval<'_> {
             if let Transform::Find {
                 pattern,
                 plain: false,
+                ..
             } = &transform
             {
                 if let Some(prefix) = plain_prefix(pattern) {
@@ -297,6 +300,51 @@ impl Eval<'_> {
         }))
     }
 
+    /// The template of a header's value after one string function (`%REQ(x):lower%`,
+    /// `:sub(i,j)`, `:match(pattern)`). A capture is nil where the pattern does not match, and
+    /// Lua raises on nil where a string is needed: the script's own tests must make it match.
+    fn transformed(&self, r: &Read, transform: &Transform) -> Result<String, No> {
+        let name = r.header.clone().unwrap_or_default();
+        let command = match self.phase {
+            Phase::Request => "REQ",
+            Phase::Response => "RESP",
+        };
+        let chain = match transform {
+            Transform::Lower => "lower".to_string(),
+            Transform::Upper => "upper".to_string(),
+            Transform::Sub(i, j) => format!("sub({i},{j})"),
+            Transform::Find {
+                pattern,
+                plain: false,
+                capture: true,
+            } => {
+                let atom = json!({"header": {"name": name, "lua_pattern": pattern}});
+                if !implies_atom(&self.pc, &atom) {
+                    return Err(no(
+                        format!("the capture `{}` as a value where the script has not tested that the pattern matches: Lua raises on the nil it gives when it does not (the script stops, Envoy logs the error), the plugin would write it empty", r.what),
+                        "test it first, as scripts do: `local v = s:match(p) if v then ... end`",
+                    ));
+                }
+                format!("match({pattern})")
+            }
+            _ => {
+                return Err(no(
+                    format!("the position or length `{}` as a value", r.what),
+                    refusals::CAPTURE,
+                ))
+            }
+        };
+        let template = format!("%{command}({name}):{chain}%");
+        // The plugin takes the transform as the Lua's string function does, or refuses it.
+        match Template::parse("value", &template, self.phase) {
+            Ok(_) => Ok(template),
+            Err(why) => Err(no(
+                format!("`{}` as a value: {}", r.what, why.message()),
+                refusals::CAPTURE,
+            )),
+        }
+    }
+
     /// A value as a template, and the headers it reads.
     pub fn template(&mut self, v: &Val) -> Result<(String, BTreeSet<String>), No> {
         match v {
@@ -319,6 +367,10 @@ impl Eval<'_> {
                 match (&r.template, &r.transform) {
                     (Some(t), Transform::None | Transform::Sub(..)) => {
                         Ok((t.clone(), r.reads.clone()))
+                    }
+                    (None, transform) if r.header.is_some() => {
+                        let t = self.transformed(r, transform)?;
+                        Ok((t, r.reads.clone()))
                     }
                     (_, Transform::Find { plain: false, .. }) => Err(no(
                         format!("the capture or position `{}` as a value", r.what),

@@ -48,10 +48,12 @@ pub enum Transform {
     Upper,
     Sub(i64, i64),
     Len,
-    /// `find(pattern)` (`plain`: `find(s, 1, true)`), or `match(pattern)`: its first result.
+    /// `find(pattern)` (`plain`: `find(s, 1, true)`), or `match(pattern)` (`capture`): its
+    /// first result, a position for `find`, the first capture (or the match) for `match`.
     Find {
         pattern: String,
         plain: bool,
+        capture: bool,
     },
 }
 
@@ -323,6 +325,15 @@ pub fn metadata_test(key: &str, test: Value) -> Value {
         m.extend(t.clone());
     }
     json!({ "metadata": metadata })
+}
+
+/// Whether every case of `pc` holds `atom` (a `when` entry).
+pub fn implies_atom(pc: &Cond, atom: &Value) -> bool {
+    terms(pc).is_ok_and(|cases| {
+        cases
+            .iter()
+            .all(|t| t.iter().any(|(positive, a)| *positive && a == atom))
+    })
 }
 
 /// Whether every case of `pc` has route metadata `key` set to a value Lua takes as true (a
