@@ -339,10 +339,24 @@ local function reads_request_line(operations)
   return false
 end
 
--- Header operations, in order: Lua's add, replace and remove, and the two built on them.
+-- The cookie header without the cookie `name`, as scripts cut it (shared/src/operations/cookie.rs):
+-- pieces between ";", leading spaces trimmed, the named one dropped, joined with "; ".
+local function without_cookie(header, name)
+  local kept = ""
+  for piece in string.gmatch(header, "([^;]+)") do
+    piece = string.gsub(piece, "^ +", "")
+    if string.match(piece, "^([^=]+)") ~= name then
+      if #kept > 0 then kept = kept .. "; " .. piece else kept = piece end
+    end
+  end
+  return kept
+end
+
+-- Header operations, in order: Lua's add, replace and remove, and those built on them.
 local function prepare_operations(operations)
   for _, op in ipairs(operations) do
-    op.name = string.lower(op.name)
+    -- A cookie's name keeps its case; a header's is lowercase.
+    if op.action ~= "remove_cookie" then op.name = string.lower(op.name) end
     op.parts = parse_template(op.value or "")
   end
   return operations
@@ -359,6 +373,9 @@ local function apply_operations(operations, handle, headers, request)
           if string.sub(name, 1, #op.name) == op.name then table.insert(names, name) end
         end
         for _, name in ipairs(names) do headers:remove(name) end
+      elseif op.action == "remove_cookie" then
+        local header = headers:get("cookie")
+        if header ~= nil then headers:replace("cookie", without_cookie(header, op.name)) end
       else
         local value = render(op.parts, handle, headers, "")
         if op.action == "add" then

@@ -136,7 +136,7 @@ pub fn schema<T: schemars::JsonSchema>() -> serde_json::Value {
 }
 
 /// RFC 9110 `tchar`: the bytes allowed in a header name.
-fn is_tchar(b: u8) -> bool {
+pub fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

@@ -9,6 +9,7 @@
 //! | `set_if_absent` | `if headers:get(name) == nil then headers:add(name, value) end` | only when no value is there |
 //! | `remove` | `headers:remove(name)` | removes every value |
 //! | `remove_prefix` | `remove` of every name `pairs(headers)` gives that starts with `name` | strips a family (`x-internal-`) |
+//! | `remove_cookie` | the `cookie` header rebuilt without the cookie `name` ([`cookie`]) | takes a session cookie from what the upstream sees (request phase) |
 //!
 //! Pseudo-headers are not headers: only `:authority` and `:path` may be written, only by `set`,
 //! only in the request phase and only when the operation says so with `"rewrite": true` (Lua's
@@ -40,6 +41,7 @@ pub enum Action {
     SetIfAbsent,
     Remove,
     RemovePrefix,
+    RemoveCookie,
 }
 
 /// One operation as written in `pluginConfig`.
@@ -101,14 +103,17 @@ pub fn validate_in(
             let name = match op.action {
                 _ if op.name.starts_with(':') || op.rewrite => pseudo(&field, op, phase)?,
                 Action::RemovePrefix => prefix(&field("name"), &op.name)?,
+                Action::RemoveCookie => cookie_name(&field("name"), &op.name, phase)?,
                 _ => config::writable_header_name(&field("name"), &op.name)?,
             };
             let value = match (op.action, &op.value) {
-                (Action::Remove | Action::RemovePrefix, None) => Template::parse("", "", phase)?,
-                (Action::Remove | Action::RemovePrefix, Some(value)) => {
+                (Action::Remove | Action::RemovePrefix | Action::RemoveCookie, None) => {
+                    Template::parse("", "", phase)?
+                }
+                (Action::Remove | Action::RemovePrefix | Action::RemoveCookie, Some(value)) => {
                     return Err(ConfigError::invalid(
                         &field("value"),
-                        "must be absent when action is \"remove\" or \"remove_prefix\"",
+                        "must be absent when action is \"remove\", \"remove_prefix\" or \"remove_cookie\"",
                         value,
                     ))
                 }
@@ -179,6 +184,27 @@ fn pseudo(
         )));
     }
     Ok(lower)
+}
+
+/// A `remove_cookie` name: a cookie name (RFC 6265: token characters), in the request phase,
+/// where the `cookie` header is.
+fn cookie_name(field: &str, name: &str, phase: Phase) -> Result<String, ConfigError> {
+    if phase != Phase::Request {
+        return Err(ConfigError::invalid(
+            field,
+            "names a cookie of the request's `cookie` header: remove_cookie works in the request phase only",
+            name,
+        ));
+    }
+    // A cookie name is a token, as a header name is, but keeps its case.
+    if name.is_empty() || name.len() > 256 || !name.bytes().all(config::is_tchar) {
+        return Err(ConfigError::invalid(
+            field,
+            "must be a cookie name: 1 to 256 token characters (RFC 6265)",
+            name,
+        ));
+    }
+    Ok(String::from(name))
 }
 
 /// A `remove_prefix` name: header-name characters, and not a prefix of a framing header (it
@@ -283,6 +309,12 @@ pub fn apply_seeing(
                 names.dedup();
                 names.iter().try_for_each(|key| headers.remove(key))
             }
+            Action::RemoveCookie => match live.header(phase, "cookie") {
+                Some(header) => {
+                    headers.replace("cookie", &cookie::without(&header, name.as_bytes()))
+                }
+                None => Ok(()),
+            },
             Action::Add => headers.add(name, &value(&op.value, &mut live, &mut budget)),
             Action::Set => {
                 let value = value(&op.value, &mut live, &mut budget);
@@ -305,6 +337,8 @@ pub fn apply_seeing(
         }
     }
 }
+
+pub mod cookie;
 
 #[cfg(test)]
 mod tests {

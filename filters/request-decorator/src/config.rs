@@ -66,7 +66,17 @@ mod tests {
             (
                 "a value on remove_prefix",
                 r#"{"operations":[{"action":"remove_prefix","name":"x-internal-","value":"1"}]}"#,
-                Err(r#"operations[0].value must be absent when action is "remove" or "remove_prefix", got "1""#),
+                Err(r#"operations[0].value must be absent when action is "remove", "remove_prefix" or "remove_cookie", got "1""#),
+            ),
+            (
+                "a cookie taken out, its name's case kept",
+                r#"{"operations":[{"action":"remove_cookie","name":"_Pomerium"}]}"#,
+                Ok("RemoveCookie _Pomerium"),
+            ),
+            (
+                "a cookie name that is not a token",
+                r#"{"operations":[{"action":"remove_cookie","name":"a=b"}]}"#,
+                Err(r#"operations[0].name must be a cookie name: 1 to 256 token characters (RFC 6265), got "a=b""#),
             ),
             (
                 "no value on set_if_absent",
@@ -81,7 +91,7 @@ mod tests {
             (
                 "an unknown action",
                 r#"{"operations":[{"action":"append","name":"x"}]}"#,
-                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`"),
+                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`, `remove_cookie`"),
             ),
             (
                 "a deliberate rewrite of where the request goes",

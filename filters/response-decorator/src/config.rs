@@ -84,7 +84,7 @@ mod tests {
             (
                 "unknown action",
                 r#"{"operations":[{"action":"append","name":"x"}]}"#,
-                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`"),
+                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`, `remove_cookie`"),
             ),
             (
                 "missing name",
@@ -97,9 +97,14 @@ mod tests {
                 Err(r#"operations[1].value is required when action is "add", "set" or "set_if_absent""#),
             ),
             (
+                "a cookie of the request, in the response",
+                r#"{"operations":[{"action":"remove_cookie","name":"_pomerium"}]}"#,
+                Err(r#"operations[0].name names a cookie of the request's `cookie` header: remove_cookie works in the request phase only, got "_pomerium""#),
+            ),
+            (
                 "value on remove",
                 r#"{"operations":[{"action":"remove","name":"x","value":"1"}]}"#,
-                Err(r#"operations[0].value must be absent when action is "remove" or "remove_prefix", got "1""#),
+                Err(r#"operations[0].value must be absent when action is "remove", "remove_prefix" or "remove_cookie", got "1""#),
             ),
             (
                 "bad name",
