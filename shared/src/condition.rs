@@ -31,64 +31,21 @@
 //! request (docs/envoy.md §3).
 
 use crate::config::{self, ConfigError};
-use crate::lua_pattern::LuaPattern;
 use crate::section::{self, Section};
 use crate::template::{Context, Phase};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
-use alloc::string::ToString;
 use alloc::vec::Vec;
 use serde::Deserialize;
 
+mod matching;
 #[cfg(feature = "regex")]
 pub mod regex;
 
-/// A string test as written.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct MatchConfig {
-    pub exact: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub contains: Option<String>,
-    pub lua_pattern: Option<String>,
-    pub regex: Option<String>,
-}
-
-/// A header test as written: `name` and either `present` or one string test.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct HeaderMatchConfig {
-    pub name: String,
-    pub present: Option<bool>,
-    pub exact: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub contains: Option<String>,
-    pub lua_pattern: Option<String>,
-    pub regex: Option<String>,
-}
-
-/// A route-metadata test as written: the route's `filter_metadata[namespace][key]`, and
-/// either `present` (Lua's `if metadata:get(key) then`: any value but `false` and `null`) or one
-/// string test (a string value only, as `metadata:get(key) == "v"`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct MetadataMatchConfig {
-    pub namespace: String,
-    pub key: String,
-    pub present: Option<bool>,
-    pub exact: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub contains: Option<String>,
-    pub lua_pattern: Option<String>,
-    pub regex: Option<String>,
-}
+pub use matching::{
+    url_path, HeaderMatchConfig, Match, MatchConfig, MetadataMatchConfig, MAX_PATTERN,
+};
 
 /// A condition as written.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -114,117 +71,6 @@ impl Section<Vec<MatchConfig>> {
     /// The string tests as written at `field` (see [`crate::section`]).
     pub fn read(&self, field: &str) -> Result<Vec<MatchConfig>, ConfigError> {
         section::read(self, field)
-    }
-}
-
-/// The longest pattern a condition may hold.
-pub const MAX_PATTERN: usize = 1024;
-/// A validated string test.
-#[derive(Debug, Clone)]
-pub enum Match {
-    Exact(Vec<u8>),
-    Prefix(Vec<u8>),
-    Suffix(Vec<u8>),
-    Contains(Vec<u8>),
-    /// A `lua_pattern`: found anywhere, as `string.find` finds it.
-    LuaPattern(Box<LuaPattern>),
-    /// A `regex`, anchored at both ends.
-    #[cfg(feature = "regex")]
-    Regex(Box<regex::Compiled>),
-}
-
-impl Match {
-    pub fn test(&self, value: &[u8]) -> bool {
-        match self {
-            Self::Exact(want) => value == want.as_slice(),
-            Self::Prefix(want) => value.starts_with(want),
-            Self::Suffix(want) => value.ends_with(want),
-            Self::Contains(want) => {
-                want.is_empty() || value.windows(want.len()).any(|w| w == want.as_slice())
-            }
-            Self::LuaPattern(pattern) => pattern.find(value),
-            #[cfg(feature = "regex")]
-            Self::Regex(compiled) => compiled.is_match(value),
-        }
-    }
-}
-
-impl MatchConfig {
-    /// The one test of a path (a `when` path condition, an exemption): as [`Self::validate`],
-    /// and an empty `exact` is refused too, since no path is empty.
-    pub fn validate_path(&self, field: &str) -> Result<Match, ConfigError> {
-        if self.exact.as_deref() == Some("") {
-            return Err(ConfigError::new(format!(
-                "{field}.exact must not be empty: a path starts with /"
-            )));
-        }
-        self.validate(field)
-    }
-
-    /// The one string test; `field` is where it sits (`when[0].path`).
-    pub fn validate(&self, field: &str) -> Result<Match, ConfigError> {
-        let given: Vec<(&str, &String)> = [
-            ("exact", &self.exact),
-            ("prefix", &self.prefix),
-            ("suffix", &self.suffix),
-            ("contains", &self.contains),
-            ("lua_pattern", &self.lua_pattern),
-            ("regex", &self.regex),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)))
-        .collect();
-        let [(kind, value)] = given.as_slice() else {
-            return Err(ConfigError::new(format!(
-                "{field} must hold exactly one of exact, prefix, suffix, contains, lua_pattern, regex, got {}",
-                if given.is_empty() { "none".to_string() } else { given.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ") }
-            )));
-        };
-        let field = format!("{field}.{kind}");
-        config::bounded_value(&field, value, MAX_PATTERN)?;
-        // An empty prefix, suffix, substring or pattern matches every value: what a templated
-        // Helm value left blank produces, and, in an exemption, an open door. Native
-        // `StringMatcher` refuses them too. An empty `exact` matches only an empty value.
-        if value.is_empty() && *kind != "exact" {
-            return Err(ConfigError::new(format!(
-                "{field} must not be empty: an empty {kind} matches every value"
-            )));
-        }
-        let bytes = value.as_bytes().to_vec();
-        Ok(match *kind {
-            "exact" => Match::Exact(bytes),
-            "prefix" => Match::Prefix(bytes),
-            "suffix" => Match::Suffix(bytes),
-            "contains" => Match::Contains(bytes),
-            "lua_pattern" => {
-                let pattern = LuaPattern::parse(value.as_bytes()).map_err(|why| {
-                    ConfigError::invalid(
-                        &field,
-                        &format!("must be a Lua pattern with a regex equivalent: {why}"),
-                        value.as_str(),
-                    )
-                })?;
-                Match::LuaPattern(Box::new(pattern))
-            }
-            #[cfg(feature = "regex")]
-            _ => Match::Regex(regex::compile(&field, &format!("^(?:{value})$"))?),
-            #[cfg(not(feature = "regex"))]
-            _ => {
-                return Err(ConfigError::new(format!(
-                    "{field} needs a module built with the `regex` feature, which this one is not; write the test as a lua_pattern"
-                )))
-            }
-        })
-    }
-}
-
-/// The path without its query and fragment: what a path test sees, as RBAC's `url_path` and
-/// Envoy's route `path_separated_prefix` do. A test on the whole `:path`, query included, is a
-/// header test on `:path`.
-pub fn url_path(path: &[u8]) -> &[u8] {
-    match path.iter().position(|&b| b == b'?' || b == b'#') {
-        Some(end) => path.get(..end).unwrap_or(path),
-        None => path,
     }
 }
 
@@ -299,14 +145,7 @@ impl ConditionConfig {
                     Phase::Request => config::readable_request_header(&name_field, &h.name)?,
                     Phase::Response => config::header_name(&name_field, &h.name)?,
                 };
-                let test = MatchConfig {
-                    exact: h.exact.clone(),
-                    prefix: h.prefix.clone(),
-                    suffix: h.suffix.clone(),
-                    contains: h.contains.clone(),
-                    lua_pattern: h.lua_pattern.clone(),
-                    regex: h.regex.clone(),
-                };
+                let test = h.string_test();
                 let test = present_or_match(&format!("{field}.header"), h.present, test)?;
                 Condition::Header { name, test }
             }
@@ -319,14 +158,7 @@ impl ConditionConfig {
                         return Err(ConfigError::new(format!("{part_field} must not be empty")));
                     }
                 }
-                let test = MatchConfig {
-                    exact: m.exact.clone(),
-                    prefix: m.prefix.clone(),
-                    suffix: m.suffix.clone(),
-                    contains: m.contains.clone(),
-                    lua_pattern: m.lua_pattern.clone(),
-                    regex: m.regex.clone(),
-                };
+                let test = m.string_test();
                 Condition::Metadata {
                     namespace: m.namespace.clone(),
                     key: m.key.clone(),
@@ -433,17 +265,6 @@ pub fn validate_all_in(
 /// one request can make a configuration's patterns do (Lua backtracks where this does not, so
 /// the bound is on states, not on backtracking).
 pub const MAX_AUTOMATON_ITEMS: usize = 512;
-
-impl Match {
-    /// The automaton states this test runs for each byte it reads (0 but for a non-literal
-    /// Lua pattern).
-    pub fn automaton_items(&self) -> usize {
-        match self {
-            Self::LuaPattern(pattern) => pattern.automaton_items(),
-            _ => 0,
-        }
-    }
-}
 
 /// The automaton states of every Lua pattern in `conditions`.
 pub fn automaton_items(conditions: &[Condition]) -> usize {

@@ -13,11 +13,13 @@ mod eval;
 mod expr;
 mod format;
 mod handle;
+mod implied;
 mod loops;
 mod ops;
 mod refusals;
 mod strings;
 pub mod syntax;
+mod templates;
 pub mod values;
 
 use eval::{Eval, Scope};

@@ -93,10 +93,7 @@ impl Eval<'_> {
                                 (Cond::not(ca), Val::Read(o)),
                             ]);
                         }
-                        let command = match self.phase {
-                            moonshift_shared::template::Phase::Request => "REQ",
-                            _ => "RESP",
-                        };
+                        let command = super::templates::header_command(self.phase);
                         Val::Read(Box::new(Read {
                             header: None,
                             template: Some(format!("%{command}({x}?{y})%")),
