@@ -32,9 +32,11 @@ local log_method = log_methods[config.level]
 -- operations), step for step, so that the Lua and the Wasm read and change a stream alike.
 -- The configuration is trusted here: the Wasm validates it (`moonshift validate`).
 
--- Where a :match pattern starting at `from` ends: the ")" that closes no capture of its own,
--- outside sets and "%" escapes (shared/src/template/transform.rs, pattern_end).
-local function pattern_end(text, from)
+-- Where a :match pattern starting at `from` ends: the first `stop` ("," for a :gsub pattern,
+-- ")" otherwise) outside its own captures, sets and "%" escapes; a ")" that closes no capture
+-- ends the search either way (shared/src/template/transform.rs, pattern_end_at).
+local function pattern_end(text, from, stop)
+  stop = stop or ")"
   local depth, at = 0, from
   while at <= #text do
     local c = string.sub(text, at, at)
@@ -53,8 +55,10 @@ local function pattern_end(text, from)
       at = at + 1
     elseif c == "(" then
       depth, at = depth + 1, at + 1
+    elseif c == stop and depth == 0 then
+      return at
     elseif c == ")" then
-      if depth == 0 then return at end
+      if depth == 0 then return nil end
       depth, at = depth - 1, at + 1
     else
       at = at + 1
@@ -78,6 +82,20 @@ local function transform_at(text, from)
   if string.sub(text, from, from + 5) == "match(" then
     local close = pattern_end(text, from + 6)
     if close ~= nil then return close + 1, { pattern = string.sub(text, from + 6, close - 1) } end
+  end
+  if string.sub(text, from, from + 4) == "gsub(" then
+    local comma = pattern_end(text, from + 5, ",")
+    if comma == nil then return nil end
+    -- The replacement ends at the first ")" not escaped by "%".
+    local at = comma + 1
+    while at <= #text do
+      local c = string.sub(text, at, at)
+      if c == ")" then
+        return at + 1, { gsub = string.sub(text, from + 5, comma - 1),
+                         replacement = string.sub(text, comma + 1, at - 1) }
+      end
+      if c == "%" then at = at + 2 else at = at + 1 end
+    end
   end
   return nil
 end
@@ -250,6 +268,10 @@ local function read_source(part, handle, headers)
       value = string.upper(value)
     elseif t.sub_i ~= nil then
       value = string.sub(value, t.sub_i, t.sub_j)
+    elseif t.gsub ~= nil then
+      value = (string.gsub(value, t.gsub, t.replacement))
+      -- A substitution past 64 KiB is missing (shared/src/lua_pattern/gsub.rs, MAX_RENDERED).
+      if #value > 65536 then return nil end
     else
       value = (string.match(value, t.pattern))
     end

@@ -24,7 +24,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 mod capture;
-pub use capture::{Capturer, MAX_CAPTURES};
+mod gsub;
+pub use capture::{Capturer, Exhausted, MAX_CAPTURES};
+pub use gsub::{Gsub, MAX_GSUB_STEPS};
 
 /// Why a pattern is refused: a sentence naming the byte offset.
 pub type PatternError = String;

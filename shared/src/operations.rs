@@ -168,12 +168,14 @@ fn pseudo(
     }
     let value = op.value.as_deref().unwrap_or_default();
     let bad = match lower.as_str() {
-        ":path" => !value.starts_with('/'),
+        // The path itself, changed (`%REQ(:path):gsub(...)%`), starts with / as the request's
+        // did; what it renders is checked again before it is written (request_line_refuses).
+        ":path" => !(value.starts_with('/') || value.starts_with("%REQ(:path)")),
         _ => value.is_empty(),
     };
     if bad {
         let want = match lower.as_str() {
-            ":path" => "must start with / when it rewrites :path",
+            ":path" => "must start with / or with %REQ(:path) when it rewrites :path",
             _ => "must not be empty when it rewrites :authority",
         };
         // Not quoted, as no header value is: a path can carry a token.

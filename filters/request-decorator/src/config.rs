@@ -116,7 +116,12 @@ mod tests {
             (
                 "a :path that is not a path",
                 r#"{"operations":[{"action":"set","name":":path","value":"%REQ(x-p)%","rewrite":true}]}"#,
-                Err("operations[0].value must start with / when it rewrites :path, got a 10-byte value"),
+                Err("operations[0].value must start with / or with %REQ(:path) when it rewrites :path, got a 10-byte value"),
+            ),
+            (
+                "the path changed by a substitution",
+                r#"{"operations":[{"action":"set","name":":path","value":"%REQ(:path):gsub(&$,)%","rewrite":true}]}"#,
+                Ok("Set :path"),
             ),
             (
                 "an empty :authority",

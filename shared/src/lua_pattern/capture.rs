@@ -49,7 +49,16 @@ pub struct Capturer {
     at_start: bool,
     /// The slots of what is returned: the first capture's, or the whole match's.
     returned: u8,
+    /// How many captures the pattern holds.
+    captures: u8,
 }
+
+/// Out of steps: the work a caller allowed one search is done and no answer was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted;
+
+/// A match: the slots of each capture (start, end), then of the whole match.
+pub(super) type Found = Slots;
 
 fn target(at: usize) -> Result<u16, PatternError> {
     u16::try_from(at).map_err(|_| format!("the pattern holds more than {MAX_ITEMS} items"))
@@ -148,6 +157,7 @@ impl Capturer {
             program,
             at_start,
             returned: if captures == 0 { whole } else { 0 },
+            captures,
         })
     }
 
@@ -159,35 +169,62 @@ impl Capturer {
     /// `string.match(subject, pattern)`'s first result as a byte range of `subject`, `None`
     /// when it does not match.
     pub fn first_capture(&self, subject: &[u8]) -> Option<(usize, usize)> {
-        let slots = self.run(subject)?;
+        let mut unbounded = usize::MAX;
+        let slots = self.search(subject, 0, &mut unbounded).ok()??;
         let start = *slots.get(usize::from(self.returned))?;
         let end = *slots.get(usize::from(self.returned) + 1)?;
         let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
         (start <= end && end <= subject.len()).then_some((start, end))
     }
 
-    /// The slots of the match Lua's backtracking finds first.
-    fn run(&self, subject: &[u8]) -> Option<Slots> {
+    /// How many captures the pattern holds.
+    pub fn captures(&self) -> usize {
+        usize::from(self.captures)
+    }
+
+    /// Whether the pattern is anchored at the start (`^`).
+    pub fn anchored(&self) -> bool {
+        self.at_start
+    }
+
+    /// The slots of the match Lua's backtracking finds first among those starting at `from` or
+    /// later (only at `from` when the pattern is anchored). Each thread a byte costs one of
+    /// `steps`; when they run out the search stops with [`Exhausted`].
+    pub(super) fn search(
+        &self,
+        subject: &[u8],
+        from: usize,
+        steps: &mut usize,
+    ) -> Result<Option<Found>, Exhausted> {
         let len = self.program.len();
         let whole = 2 * MAX_CAPTURES;
         let mut current: Vec<(usize, Slots)> = Vec::with_capacity(len);
         let mut next: Vec<(usize, Slots)> = Vec::with_capacity(len);
-        let mut seen = vec![false; len];
+        // `seen[pc] == generation`: the instruction is already on the list being built.
+        let mut seen = vec![0u32; len];
+        let mut generation = 0u32;
         let mut matched: Option<Slots> = None;
-        for at in 0..=subject.len() {
+        for at in from..=subject.len() {
+            generation = generation.wrapping_add(1);
             // A new start, tried after every thread already running (a later start loses).
-            if matched.is_none() && (at == 0 || !self.at_start) {
+            if matched.is_none() && (at == from || !self.at_start) {
                 let mut slots = [UNSET; 2 * MAX_CAPTURES + 2];
                 if let Some(slot) = slots.get_mut(whole) {
                     *slot = u32::try_from(at).unwrap_or(UNSET);
                 }
-                seen.iter_mut().for_each(|s| *s = false);
                 for (pc, _) in &current {
                     if let Some(s) = seen.get_mut(*pc) {
-                        *s = true;
+                        *s = generation;
                     }
                 }
-                self.add(&mut current, &mut seen, 0, slots, at, subject);
+                self.add(
+                    &mut current,
+                    (seen.as_mut_slice(), generation),
+                    0,
+                    slots,
+                    at,
+                    subject,
+                );
             }
             if current.is_empty() {
                 // No thread alive: done, unless a later start may still match.
@@ -196,7 +233,8 @@ impl Capturer {
                     false => continue,
                 }
             }
-            seen.iter_mut().for_each(|s| *s = false);
+            *steps = steps.checked_sub(current.len()).ok_or(Exhausted)?;
+            generation = generation.wrapping_add(1);
             next.clear();
             let byte = subject.get(at).copied();
             for (pc, slots) in core::mem::take(&mut current) {
@@ -211,14 +249,15 @@ impl Capturer {
                         break;
                     }
                     Some(Op::Byte(set)) if byte.is_some_and(|b| set.contains(b)) => {
-                        self.add(&mut next, &mut seen, pc + 1, slots, at + 1, subject);
+                        let mark = (seen.as_mut_slice(), generation);
+                        self.add(&mut next, mark, pc + 1, slots, at + 1, subject);
                     }
                     _ => {}
                 }
             }
             core::mem::swap(&mut current, &mut next);
         }
-        matched
+        Ok(matched)
     }
 
     /// Adds the thread at `pc` to `list`, following jumps, splits (first branch first), saves
@@ -226,7 +265,7 @@ impl Capturer {
     fn add(
         &self,
         list: &mut Vec<(usize, Slots)>,
-        seen: &mut [bool],
+        (seen, generation): (&mut [u32], u32),
         pc: usize,
         slots: Slots,
         at: usize,
@@ -236,7 +275,7 @@ impl Capturer {
         let mut stack: Vec<(usize, Slots)> = vec![(pc, slots)];
         while let Some((pc, mut slots)) = stack.pop() {
             match seen.get_mut(pc) {
-                Some(s) if !*s => *s = true,
+                Some(s) if *s != generation => *s = generation,
                 _ => continue,
             }
             match self.program.get(pc) {

@@ -125,6 +125,9 @@ fn render_table() {
         (Phase::Request, "%REQ(:path):match(^/[^/]+)%|%REQ(:path):match([)](x))%", "/api|~"),
         (Phase::Request, "%DOWNSTREAM_PEER_URI_SAN%|%COOKIE(session):upper:sub(2):3%", "spiffe://cluster.local/ns/a/sa/b|BC"),
         (Phase::Request, "%REQ(:path):match(user=(%a+)):upper:sub(1,2)%!", "AD!"),
+        // gsub: Supabase's apikey strip on `user`, a `%)` in the replacement, a missing value.
+        (Phase::Request, "%REQ(:path):gsub(([&?])user=[^&]+&?,%1):gsub(&$,)%", "/api/v1?empty=&flag"),
+        (Phase::Request, "%REQ(:method):gsub(E,%%%)):lower%|%REQ(x-none):gsub(a,b)%|%COOKIE(theme):gsub(%w,<%0>)%", "g%)t|~|<d><a><r><k>"),
         // Not a chain: literal text.
         (Phase::Request, "%REQ(:path):nope%", "%REQ(:path):nope%"),
     ];
@@ -168,6 +171,9 @@ fn refusals_table() {
         (Phase::Request, "%REQ(:path):0%", "value %REQ(:path):0% keeps at most N bytes: N must be a number from 1"),
         (Phase::Request, "%REQ(:path):sub(1,2,3)%", "value %REQ(:path):sub(1,2,3)%: :sub(1,2,3) must be sub(i) or sub(i,j) with whole numbers, as Lua's string.sub"),
         (Phase::Request, "%REQ(:path):match(a()b)%", "value %REQ(:path):match(a()b)%: :match(a()b) is not a pattern Moonshift cuts values with: the position capture `()` at byte 1 gives a number, not a value"),
+        (Phase::Request, "%REQ(:path):gsub(a,%2)%", "value %REQ(:path):gsub(a,%2)%: :gsub(a,%2) is not a substitution Moonshift makes: the replacement's `%2` at byte 0 names a capture the pattern does not have (it has 0): Lua raises \"invalid capture index\""),
+        // `%)` is an escaped parenthesis: the replacement never closes, so this is no chain.
+        (Phase::Request, "%REQ(:path):gsub(a,b%):1%", "value %REQ(:path):gsub(a,b%)% must be a header name or one of :authority, :method, :path, :scheme, got \":path):gsub(a,b%\""),
         (Phase::Request, "%REQ(:path):match(%b())%", "value %REQ(:path):match(%b())%: :match(%b()) is not a pattern Moonshift cuts values with: %b at byte 0 has no regular-expression equivalent"),
         (Phase::Request, "%REQ(x-a?a b)%", r#"value %REQ(a b)% must be a non-empty HTTP header name (RFC 9110 token characters), got "a b""#),
         (Phase::Response, "%RESPONSE_DURATION%", "value %RESPONSE_DURATION% is rendered in a response log message only (path-logger's response.message)"),

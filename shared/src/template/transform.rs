@@ -7,13 +7,16 @@
 //! | `:sub(i)`, `:sub(i,j)` | `string.sub(v, i, j)` | bytes i to j, 1-based, negative from the end, as Lua counts |
 //! | `:lower`, `:upper` | `string.lower(v)`, `string.upper(v)` | ASCII letters changed (the C locale Envoy's LuaJIT runs in) |
 //! | `:match(pattern)` | `string.match(v, pattern)` | its first capture, or the whole match; missing when it does not match |
+//! | `:gsub(pattern,replacement)` | `(string.gsub(v, pattern, replacement))` | every match replaced (`%1` a capture, `%0` the match, `%%` a percent sign); missing when the result passes 64 KiB |
 //!
 //! applied left to right (`%REQ(authorization):match(^[Bb]earer (.+)$):sub(1,16)%`). A pattern
 //! ends at the `)` that closes no capture of its own, so it may hold captures, `%` escapes and
-//! sets with `)` in them; it is a Lua pattern as [`crate::lua_pattern::Capturer`] takes it. A
-//! missing value stays missing.
+//! sets with `)` in them; it is a Lua pattern as [`crate::lua_pattern::Capturer`] takes it.
+//! A `:gsub` pattern ends at the first `,` outside its captures, sets and `%` escapes, and its
+//! replacement at the first `)` not escaped by `%` (write `%)` for a parenthesis, as Lua reads
+//! it too). A missing value stays missing.
 
-use crate::lua_pattern::Capturer;
+use crate::lua_pattern::{Capturer, Gsub};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -33,6 +36,7 @@ pub enum Transform {
     Lower,
     Upper,
     Match(Box<Capturer>),
+    Gsub(Box<Gsub>),
 }
 
 /// Where a `:`-chain that starts at `bytes[from] == b':'` ends: the index of its closing `%`;
@@ -76,12 +80,35 @@ fn item_end(bytes: &[u8], from: usize) -> Option<usize> {
     if rest.starts_with(b"match(") {
         return pattern_end(bytes, from + 6).map(|close| close + 1);
     }
+    if rest.starts_with(b"gsub(") {
+        let comma = pattern_end_at(bytes, from + 5, b',')?;
+        return replacement_end(bytes, comma + 1).map(|close| close + 1);
+    }
     None
+}
+
+/// The index of the `)` that ends a replacement starting at `from`: the first one not
+/// escaped by `%`.
+fn replacement_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        match *bytes.get(at)? {
+            b'%' => at += 2,
+            b')' => return Some(at),
+            _ => at += 1,
+        }
+    }
 }
 
 /// The index of the `)` that ends a pattern starting at `from`: the first one that closes no
 /// capture opened inside the pattern, outside sets and `%` escapes.
 pub fn pattern_end(bytes: &[u8], from: usize) -> Option<usize> {
+    pattern_end_at(bytes, from, b')')
+}
+
+/// The index of the first `stop` (`)` or `,`) outside the pattern's own captures, sets and
+/// `%` escapes, from `from`; a `)` that closes no capture ends the search either way.
+fn pattern_end_at(bytes: &[u8], from: usize, stop: u8) -> Option<usize> {
     let mut depth = 0usize;
     let mut at = from;
     loop {
@@ -109,7 +136,8 @@ pub fn pattern_end(bytes: &[u8], from: usize) -> Option<usize> {
                 depth += 1;
                 at += 1;
             }
-            b')' if depth == 0 => return Some(at),
+            b if b == stop && depth == 0 => return Some(at),
+            b')' if depth == 0 => return None,
             b')' => {
                 depth -= 1;
                 at += 1;
@@ -181,8 +209,25 @@ fn parse_item(field: &str, text: &str) -> Result<Transform, String> {
         }
         return Ok(Transform::Match(Box::new(capturer)));
     }
+    if let Some(args) = text.strip_prefix("gsub(").and_then(|t| t.strip_suffix(')')) {
+        let (pattern, replacement) = pattern_end_at(args.as_bytes(), 0, b',')
+            .and_then(|comma| Some((args.get(..comma)?, args.get(comma + 1..)?)))
+            .ok_or_else(|| {
+                format!("{field}: :{text} must be gsub(pattern,replacement), as Lua's string.gsub")
+            })?;
+        let gsub = Gsub::parse(pattern.as_bytes(), replacement.as_bytes()).map_err(|why| {
+            format!("{field}: :gsub({pattern},{replacement}) is not a substitution Moonshift makes: {why}")
+        })?;
+        if gsub.automaton_items() > MAX_MATCH_PROGRAM {
+            return Err(format!(
+                "{field}: :gsub({pattern},...) is too long: it compiles to {} steps a byte, more than {MAX_MATCH_PROGRAM}",
+                gsub.automaton_items()
+            ));
+        }
+        return Ok(Transform::Gsub(Box::new(gsub)));
+    }
     Err(format!(
-        "{field}: :{text} is not a transform; the transforms are :N, :sub(i,j), :lower, :upper, :match(pattern)"
+        "{field}: :{text} is not a transform; the transforms are :N, :sub(i,j), :lower, :upper, :match(pattern), :gsub(pattern,replacement)"
     ))
 }
 
@@ -230,6 +275,7 @@ impl Transform {
                 let (start, end) = capturer.first_capture(&value)?;
                 Some(value.get(start..end).unwrap_or_default().to_vec())
             }
+            Self::Gsub(gsub) => gsub.apply(&value, super::MAX_RENDERED),
         }
     }
 }
