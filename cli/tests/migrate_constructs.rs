@@ -60,6 +60,35 @@ const CASES: &[(&str, &str, Want)] = &[
         ]),
     ),
     (
+        "gsub-chain-on-path",
+        "function envoy_on_request(h)\n  local p = h:headers():get(\":path\")\n  h:headers():replace(\":path\", p:gsub(\"([&?])apikey=[^&]+&?\", \"%1\"):gsub(\"&$\", \"\"))\nend\n",
+        Want::Converts(&[
+            r#"{"action":"set","name":":path","value":"%REQ(:path):gsub(([&?])apikey=[^&]+&?,%1):gsub(&$,)%","rewrite":true}"#,
+        ]),
+    ),
+    (
+        "gsub-comma-and-paren-escaped-then-lower",
+        "function envoy_on_request(h)\n  local xff = h:headers():get(\"x-forwarded-for\")\n  if xff then\n    h:headers():replace(\"x-hops\", string.gsub(xff, \",%s*\", \") (\"):lower())\n  end\nend\n",
+        Want::Converts(&[
+            r#""value":"%REQ(x-forwarded-for):gsub(%,%s*,%) ():lower%""#,
+        ]),
+    ),
+    (
+        "gsub-unguarded",
+        "function envoy_on_request(h)\n  local v = h:headers():get(\"x-a\")\n  h:headers():replace(\"x-b\", v:gsub(\"a\", \"b\"))\nend\n",
+        Want::Refused("raises in Lua when x-a is absent"),
+    ),
+    (
+        "gsub-with-a-function",
+        "function envoy_on_request(h)\n  local v = h:headers():get(\":path\")\n  h:headers():replace(\"x-b\", v:gsub(\"%%(%x%x)\", function(x) return x end))\nend\n",
+        Want::Refused("with a function, a table or a computed replacement"),
+    ),
+    (
+        "gsub-then-compared",
+        "function envoy_on_request(h)\n  local v = h:headers():get(\":path\")\n  if v:gsub(\"/+\", \"/\") == \"/a\" then\n    h:headers():add(\"x-a\", \"1\")\n  end\nend\n",
+        Want::Refused("a comparison of"),
+    ),
+    (
         "capture-without-a-test",
         "function envoy_on_request(h)\n  local cert = h:headers():get(\"x-client-cert\")\n  if cert then\n    h:headers():replace(\"x-sa\", cert:match(\"sa/([^;]+)\"))\n  end\nend\n",
         Want::Refused("where the script has not tested that the pattern matches"),

@@ -19,6 +19,7 @@ pub mod lua;
 mod output;
 mod report;
 mod requests;
+mod samples;
 mod source;
 
 use crate::{compare, validate};

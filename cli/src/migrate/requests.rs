@@ -6,6 +6,7 @@
 
 use super::lua::values::{terms, Cond};
 use super::lua::{Reading, Reads};
+use super::samples::{matching, sample};
 use moonshift_harness::scenario::ExchangeSpec;
 use moonshift_shared::lua_pattern::LuaPattern;
 use moonshift_shared::template::Phase;
@@ -37,40 +38,6 @@ impl Default for Req {
 
 /// The most requests one migration is compared on (per route variant).
 pub const MAX_REQUESTS: usize = 96;
-
-/// A value a Lua pattern matches, found among likely candidates.
-fn sample(pattern: &str, want: bool) -> Option<String> {
-    let compiled = LuaPattern::parse(pattern.as_bytes()).ok()?;
-    let literal: String = pattern
-        .trim_start_matches('^')
-        .trim_end_matches('$')
-        .replace("%s+", " ")
-        .replace("%d+", "1")
-        .replace(".*", "x")
-        .replace(".+", "x")
-        .chars()
-        .filter(|c| !"%^$()[]*+?".contains(*c))
-        .collect();
-    let cased: String = pattern
-        .split('[')
-        .filter_map(|part| part.chars().next())
-        .collect();
-    let candidates = [
-        literal.clone(),
-        format!("/{literal}"),
-        cased,
-        format!("{literal}x"),
-        "moonshift".into(),
-        String::new(),
-        "/".into(),
-        "x".into(),
-        "1".into(),
-        "Bearer x".into(),
-    ];
-    candidates
-        .into_iter()
-        .find(|c| compiled.find(c.as_bytes()) == want)
-}
 
 /// Sets `name` to `value` (`None`: absent) on `req`, in `phase`.
 fn set(req: &mut Req, phase: Phase, name: &str, value: Option<String>) {
@@ -294,6 +261,25 @@ pub fn derive_all(readings: &[&Reading]) -> Vec<Req> {
                 }
                 push(req, &mut out);
             }
+        }
+    }
+    // Each substitution made on a value that holds a match, once and twice.
+    for (name, pattern) in &reads.substituted {
+        let Some(hit) = matching(pattern) else {
+            continue;
+        };
+        let values = match name.as_str() {
+            ":path" => vec![
+                format!("/?{hit}"),
+                format!("/x?a=1{hit}"),
+                format!("/x?{hit}a=1&{hit}"),
+            ],
+            _ => vec![hit.clone(), format!("x{hit}, {hit}")],
+        };
+        for value in values {
+            let mut req = Req::default();
+            set(&mut req, Phase::Request, name, Some(value));
+            push(req, &mut out);
         }
     }
     for method in reads

@@ -92,6 +92,8 @@ pub struct Reads {
     pub metadata_tested: BTreeSet<String>,
     /// Route metadata keys compared to a string (`metadata():get(k) == "v"`), with the string.
     pub metadata_values: BTreeSet<(String, String)>,
+    /// Request headers (`:path` too) a `gsub` pattern substitutes in, with the pattern.
+    pub substituted: BTreeSet<(String, String)>,
 }
 
 impl Reads {
@@ -101,6 +103,7 @@ impl Reads {
         self.response_headers
             .extend(other.response_headers.iter().cloned());
         self.paths.extend(other.paths.iter().cloned());
+        self.substituted.extend(other.substituted.iter().cloned());
         self.methods.extend(other.methods.iter().cloned());
         self.metadata.extend(other.metadata.iter().cloned());
         self.metadata_tested

@@ -8,6 +8,7 @@ use super::values::{
     implies_metadata, implies_present, metadata_test, no, Cond, No, Read, Transform, Val, NAME_VAR,
 };
 use full_moon::node::Node;
+use moonshift_shared::lua_pattern::Gsub;
 use moonshift_shared::template::Phase;
 use serde_json::{json, Value};
 
@@ -143,7 +144,8 @@ impl Eval<'_> {
             | Transform::Lower
             | Transform::Upper
             | Transform::Sub(..)
-            | Transform::Len => match r.nil_unless.is_empty() {
+            | Transform::Len
+            | Transform::Rendered => match r.nil_unless.is_empty() {
                 true => Ok(Cond::Const(true)),
                 false => self.test(&name, json!({"present": true})),
             },
@@ -180,6 +182,29 @@ impl Eval<'_> {
                 ("upper", ..) => Val::Str(s.to_ascii_uppercase()),
                 ("len", ..) => Val::Num(s.len() as f64),
                 ("sub", Some(i), j) => Val::Str(lua_sub(&s, i, j.unwrap_or(-1))),
+                ("gsub", ..) => match args.as_slice() {
+                    [Val::Str(p), Val::Str(r)] => match Gsub::parse(p.as_bytes(), r.as_bytes())
+                        .ok()
+                        .and_then(|g| g.apply(s.as_bytes(), usize::MAX))
+                        .and_then(|out| String::from_utf8(out).ok())
+                    {
+                        Some(out) => Val::Str(out),
+                        None => Val::Unknown(self.at(
+                            node,
+                            no(
+                                "string.gsub of a constant with a pattern Moonshift does not run",
+                                KEEP_LUA,
+                            ),
+                        )),
+                    },
+                    _ => Val::Unknown(self.at(
+                        node,
+                        no(
+                            "string.gsub of a constant with a function, table or computed argument",
+                            KEEP_LUA,
+                        ),
+                    )),
+                },
                 _ => Val::Unknown(self.at(
                     node,
                     no(
@@ -201,6 +226,9 @@ impl Eval<'_> {
                 )),
             };
         };
+        if method == "gsub" || r.transform == Transform::Rendered {
+            return self.rendered(node, *r, method, &args);
+        }
         if r.transform != Transform::None
             && !(r.transform == Transform::Lower && r.header.as_deref() == Some(NAME_VAR))
         {

@@ -5,6 +5,7 @@
 use super::eval::Eval;
 use super::refusals::{self, KEEP_LUA};
 use super::values::{implies_atom, no, number, No, Read, Transform, Val, NAME_VAR};
+use full_moon::node::Node;
 use moonshift_shared::template::{Phase, Template};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -80,7 +81,7 @@ impl Eval<'_> {
             Val::Read(r) => {
                 self.raises_unless_present(r, "a use of")?;
                 match (&r.template, &r.transform) {
-                    (Some(t), Transform::None | Transform::Sub(..)) => {
+                    (Some(t), Transform::None | Transform::Sub(..) | Transform::Rendered) => {
                         Ok((t.clone(), r.reads.clone()))
                     }
                     (None, transform) if r.header.is_some() => {
@@ -109,4 +110,173 @@ impl Eval<'_> {
             _ => Err(no("a value that is not a string", KEEP_LUA)),
         }
     }
+
+    /// `r:method(args)` as one more transform of a template: `gsub` with a constant pattern and
+    /// replacement, and after a `gsub`, `lower`, `upper` and `sub`. The result is a value only.
+    pub fn rendered(&mut self, node: &impl Node, r: Read, method: &str, args: &[Val]) -> Val {
+        match self.rendered_template(&r, method, args) {
+            Ok(template) => {
+                if method == "gsub" {
+                    if let (Some(header), [Val::Str(pattern), ..]) = (&r.header, args) {
+                        if self.phase == Phase::Request {
+                            self.reads
+                                .substituted
+                                .insert((header.clone(), pattern.clone()));
+                        }
+                    }
+                }
+                Val::Read(Box::new(Read {
+                    template: Some(template),
+                    transform: Transform::Rendered,
+                    what: format!("{}:{method}(...)", r.what),
+                    ..r
+                }))
+            }
+            Err(why) => Val::Unknown(self.at(node, why)),
+        }
+    }
+
+    fn rendered_template(&self, r: &Read, method: &str, args: &[Val]) -> Result<String, No> {
+        let int = |v: &Val| match v {
+            Val::Num(n) if n.fract() == 0.0 => Some(*n as i64),
+            _ => None,
+        };
+        let item = match (method, args) {
+            ("gsub", [Val::Str(pattern), Val::Str(replacement)]) => format!(
+                "gsub({},{})",
+                template_pattern(pattern),
+                template_replacement(replacement)
+            ),
+            ("gsub", [_, _, _, ..]) => {
+                return Err(no(
+                    "gsub() with a count of replacements",
+                    "a pattern that matches only where it should (`^`, `$`), without a count",
+                ))
+            }
+            ("gsub", [_, Val::Str(_)]) => {
+                return Err(no(
+                    format!("gsub() of {} with a pattern that is not a constant", r.what),
+                    "a fixed pattern: the plugin's templates are written in its configuration",
+                ))
+            }
+            ("gsub", _) => {
+                return Err(no(
+                    format!("gsub() of {} with a function, a table or a computed replacement", r.what),
+                    "a fixed replacement string (`%1` for a capture), or keep it in Lua (TrafficExtension `lua:`)",
+                ))
+            }
+            ("lower" | "upper", []) => method.to_string(),
+            ("sub", [i]) if int(i).is_some() => format!("sub({})", int(i).unwrap_or(1)),
+            ("sub", [i, j]) if int(i).is_some() && int(j).is_some() => {
+                format!("sub({},{})", int(i).unwrap_or(1), int(j).unwrap_or(-1))
+            }
+            _ => {
+                return Err(no(
+                    format!(":{method}() of {}, a value changed by gsub", r.what),
+                    "test the header itself before changing it, or keep it in Lua (TrafficExtension `lua:`)",
+                ))
+            }
+        };
+        if r.header.as_deref() == Some(NAME_VAR) {
+            return Err(no(
+                format!(":{method}() of a header name from pairs()"),
+                refusals::LOOP,
+            ));
+        }
+        let base = match (&r.transform, &r.template) {
+            (Transform::Rendered, Some(t)) => t.clone(),
+            (Transform::None, Some(t)) if r.header.is_some() && one_command(t) => {
+                // A string function of nil raises.
+                self.raises_unless_present(r, &format!(":{method}() of"))?;
+                t.clone()
+            }
+            _ => {
+                return Err(no(
+                    format!(":{method}() of {}, which no template command reads", r.what),
+                    refusals::CAPTURE,
+                ))
+            }
+        };
+        let template = format!("{}:{item}%", base.strip_suffix('%').unwrap_or(&base));
+        // The plugin takes the chain as the Lua's string functions do, or refuses it.
+        match Template::parse("value", &template, self.phase) {
+            Ok(_) => Ok(template),
+            Err(why) => Err(no(
+                format!("`{}:{method}(...)` as a value: {}", r.what, why.message()),
+                refusals::CAPTURE,
+            )),
+        }
+    }
+}
+
+/// Whether `t` is one command and nothing else (`%REQ(x)%`, `%REQ(a?b)%`).
+fn one_command(t: &str) -> bool {
+    t.starts_with('%') && t.ends_with(")%") && t.matches('%').count() == 2
+}
+
+/// A Lua pattern as a `:gsub` pattern: each `,` outside a set escaped (`%,` is a comma to Lua
+/// too), so that the first bare comma ends it.
+pub fn template_pattern(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    let mut in_set = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => {
+                out.push('%');
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+                continue;
+            }
+            '[' if !in_set => {
+                in_set = true;
+                out.push('[');
+                // `]` right after `[` or `[^` is a member.
+                let rest = chars.as_str();
+                let skip = match (
+                    rest.starts_with('^'),
+                    rest.trim_start_matches('^').starts_with(']'),
+                ) {
+                    (true, true) => 2,
+                    (false, true) | (true, false) => 1,
+                    (false, false) => 0,
+                };
+                let head: String = rest.chars().take(skip).collect();
+                out.push_str(&head);
+                for _ in 0..skip {
+                    chars.next();
+                }
+                continue;
+            }
+            ']' if in_set => in_set = false,
+            ',' if !in_set => {
+                out.push_str("%,");
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A replacement as a `:gsub` replacement: each `)` escaped (`%)` is `)` to Lua's gsub too),
+/// so that the first bare `)` ends it.
+pub fn template_replacement(replacement: &str) -> String {
+    let mut out = String::new();
+    let mut chars = replacement.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => {
+                out.push('%');
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            ')' => out.push_str("%)"),
+            _ => out.push(c),
+        }
+    }
+    out
 }

@@ -55,6 +55,9 @@ pub enum Transform {
         plain: bool,
         capture: bool,
     },
+    /// Changed by a chain of template transforms (`gsub`, then `lower`, ...): `template`
+    /// renders it; a value only, never tested.
+    Rendered,
 }
 
 /// The name a `pairs(headers)` loop gives, as the header [`Read`]s of it name.
