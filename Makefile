@@ -8,6 +8,7 @@
 #   make examples  regenerate examples/envoy/
 #   make images / push / deploy   OCI images, pushing them, deploy/ manifests (see README)
 #   make bench     BENCHMARKS.md and benchmarks.svg
+#   make install   the moonshift command, with every module in it, into $(PREFIX)/bin
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -34,7 +35,14 @@ DEBIAN_PACKAGES := binaryen buildah skopeo docker-registry openssl curl python3-
 # bytes, and so the same image digests, on every machine.
 export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)=/cargo
 
-.PHONY: setup build sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench bench-instructions clean
+PREFIX ?= $(HOME)/.local
+
+.PHONY: install setup build sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench bench-instructions clean
+
+# The modules are built first: `moonshift` embeds them (cli/build.rs) and runs from anywhere.
+install: build
+	install -D -m 755 target/tools/moonshift $(PREFIX)/bin/moonshift
+	@echo "installed $(PREFIX)/bin/moonshift: $$($(PREFIX)/bin/moonshift --version | head -1)"
 
 setup:
 	@# rust-toolchain.toml pins the toolchain, its components and the wasm target; rustup

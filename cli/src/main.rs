@@ -16,6 +16,7 @@
 
 mod compare;
 mod deploy;
+mod embedded;
 mod fail_strategy;
 mod input;
 mod manifests;
@@ -23,7 +24,7 @@ mod migrate;
 mod output;
 mod validate;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,8 +65,43 @@ enum Command {
     },
 }
 
+/// `--version`: the version, and the sha256 of each module the binary carries.
+fn version() -> String {
+    let modules = embedded::modules();
+    let mut text = String::from(env!("CARGO_PKG_VERSION"));
+    match modules.is_empty() {
+        true => text.push_str(&format!(
+            "\nmodules: none embedded (built before `make build`): read from {}",
+            moonshift_harness::artifacts::workspace_root()
+                .join("target/filters")
+                .display()
+        )),
+        false => {
+            text.push_str("\nmodules (sha256):");
+            for (name, sha) in modules {
+                text.push_str(&format!("\n  {name:<20} {sha}"));
+            }
+        }
+    }
+    text
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The embedded modules, manifests and references, unpacked once: every command reads them.
+    match embedded::unpacked() {
+        Ok(Some(root)) => moonshift_harness::artifacts::set_workspace_root(root),
+        Ok(None) => {}
+        Err(error) => {
+            eprintln!("moonshift: {error}");
+            return ExitCode::from(2);
+        }
+    }
+    let version: &'static str = Box::leak(version().into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let result = match cli.command {
         Command::Migrate(args) => migrate::run(&args),
         Command::Compare(args) => compare::run(&args),

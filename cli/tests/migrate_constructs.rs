@@ -105,7 +105,9 @@ const CASES: &[(&str, &str, Want)] = &[
     (
         "gsub",
         "function envoy_on_request(h)\n  local p = h:headers():get(\":path\")\n  h:headers():replace(\":path\", p:gsub(\"^/v1/\", \"/\"))\nend\n",
-        Want::Refused("regex_rewrite"),
+        Want::Converts(&[
+            r#"{"action":"set","name":":path","value":"%REQ(:path):gsub(^/v1/,/)%","rewrite":true}"#,
+        ]),
     ),
     (
         "constant-table-and-function-in-table",

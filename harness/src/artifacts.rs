@@ -27,11 +27,26 @@ pub static FILTERS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The workspace every lookup reads: the one [`set_workspace_root`] named (the `moonshift`
+/// binary's unpacked files), else the checkout this crate was built in.
 pub fn workspace_root() -> PathBuf {
+    ROOT.get().cloned().unwrap_or_else(checkout)
+}
+
+static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes `root` the workspace of every later lookup; the first call wins. `moonshift` calls it
+/// first thing, with the folder its embedded modules unpack into.
+pub fn set_workspace_root(root: PathBuf) {
+    let _ = ROOT.set(root);
+}
+
+/// The checkout this crate was built in.
+fn checkout() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("harness/ has a parent")
-        .to_path_buf()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// The scenario file of `filter`.
@@ -126,9 +141,15 @@ pub fn wasm_module(filter: &str) -> PathBuf {
 /// Where the Envoy binary is looked for: `ENVOY_BIN`, else `.venv/bin/envoy` made by `make
 /// setup` (it may not exist).
 pub fn envoy_bin_path() -> PathBuf {
-    std::env::var_os("ENVOY_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/envoy"))
+    if let Some(bin) = std::env::var_os("ENVOY_BIN") {
+        return PathBuf::from(bin);
+    }
+    let venv = checkout().join(".venv/bin/envoy");
+    match venv.exists() {
+        true => venv,
+        // Installed elsewhere: the `envoy` on PATH.
+        false => PathBuf::from("envoy"),
+    }
 }
 
 /// The Envoy binary at [`envoy_bin_path`]; panics with how to install it when it is missing.

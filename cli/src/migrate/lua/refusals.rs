@@ -14,7 +14,7 @@ pub const METADATA_NIL: &str = "give a default (`metadata():get(\"k\") or \"\"`)
 
 pub const CAPTURE: &str = "a value cut from another: the transforms `%REQ(x):match(pattern)%`, `:sub(i,j)`, `:lower`, `:upper` (docs/templates-and-conditions.md), one string function at a time, a capture under the script's own test that it matches; `gsub` and `gmatch` have none: Envoy's `header_to_metadata` or a VirtualService `headers` rule; for a JWT claim, `jwt_authn` `claim_to_headers`";
 
-pub const GSUB: &str = "request-decorator does not substitute inside a value: for :path, a route's `regex_rewrite`; for a Location rewrite, a VirtualService `redirect`";
+pub const GSUB: &str = "`:gsub(pattern,replacement)` takes a constant pattern and a replacement string; else, for :path, a route's `regex_rewrite`; for a Location rewrite, a VirtualService `redirect`";
 
 pub const RESPONSE_LOG: &str = "an access-log formatter (`%RESPONSE_CODE%`, `%RESP(x)%`) in Envoy's or Istio's Telemetry access log; path-logger logs a response line only beside a request line";
 
