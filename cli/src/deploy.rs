@@ -39,8 +39,9 @@ pub struct Args {
     /// direction.
     #[arg(long)]
     pub mode: Option<String>,
-    /// The registry and repository the images are pushed to.
-    #[arg(long, default_value = "ghcr.io/moonshift")]
+    /// The registry and repository you pushed the images to (`make push REGISTRY=...`); the
+    /// default is a placeholder that no cluster can pull.
+    #[arg(long, default_value = crate::manifests::PLACEHOLDER_PREFIX)]
     pub image_prefix: String,
     /// The image tag.
     #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
@@ -207,6 +208,12 @@ pub fn run(args: &Args) -> Result<bool, String> {
         digest.trim_start_matches("sha256:")
     );
     println!("phase {phase}, failStrategy {fail_strategy}: {}", fail.why);
+    if args.image_prefix == manifests::PLACEHOLDER_PREFIX {
+        eprintln!(
+            "moonshift: the manifests name the image {}: push the images first (make push REGISTRY=...) and give --image-prefix",
+            plugin.image
+        );
+    }
     Ok(true)
 }
 

@@ -63,6 +63,11 @@ enum Command {
         /// A filter name (`request-decorator`, ...) or `pipeline`.
         filter: String,
     },
+    /// Print the shell completion script (`moonshift completions bash > /etc/bash_completion.d/moonshift`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `--version`: the version, and the sha256 of each module the binary carries.
@@ -108,6 +113,15 @@ fn main() -> ExitCode {
         Command::Deploy(args) => deploy::run(&args),
         Command::Validate { filter, config } => validate::run(&filter, &config),
         Command::Schema { filter } => validate::schema(&filter),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "moonshift",
+                &mut std::io::stdout(),
+            );
+            Ok(true)
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -4,6 +4,10 @@
 
 use serde_json::{json, Value};
 
+/// The image prefix when none is given: `.invalid` is reserved (RFC 2606), so no cluster pulls
+/// it and no one takes it for a published registry.
+pub const PLACEHOLDER_PREFIX: &str = "registry.invalid/push-the-images-first";
+
 /// Where the plugin goes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Target {

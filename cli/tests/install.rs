@@ -1,7 +1,7 @@
 //! The `moonshift` binary runs with no checkout: copied alone into an empty folder, run from
 //! another one, with `HOME` and `TMPDIR` there too, it migrates (in-process and in Envoy),
-//! compares, validates, prints schemas and writes manifests from what it carries, and
-//! `--version` names the sha256 of each module it carries.
+//! compares, validates, prints schemas and completions and writes manifests from what it
+//! carries, and `--version` names the sha256 of each module it carries.
 
 // A test fails by panicking.
 #![allow(
@@ -150,6 +150,25 @@ fn runs_alone_from_anywhere() {
     let (code, out, _) = place.run(&["schema", "path-logger"]);
     assert_eq!(code, 0);
     assert!(out.contains("\"title\": \"path-logger\""), "{out}");
+
+    // Completions, for each shell, naming the commands and their flags; bash's parses.
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = place.run(&["completions", shell]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("migrate") && out.contains("image-prefix"),
+            "{shell}: {out}"
+        );
+        if shell == "bash" {
+            place.write("moonshift.bash", &out);
+            let syntax = Command::new("bash")
+                .args(["-n", "moonshift.bash"])
+                .current_dir(&place.work)
+                .status()
+                .unwrap();
+            assert!(syntax.success(), "bash reads the completions");
+        }
+    }
 
     let (code, out, err) = place.run(&["deploy", "timestamp-header", "--out", "deploy"]);
     assert_eq!(code, 0, "{out}{err}");

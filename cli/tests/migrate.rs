@@ -57,7 +57,8 @@ fn the_seeds_script_becomes_one_pipeline_plugin_and_compares_equal() {
         "app: my-app",
         "mode: SERVER",
         "pluginName: pipeline",
-        "url: \"oci://ghcr.io/moonshift/moonshift-bundle:",
+        // No registry given: a placeholder no cluster pulls, and the command says so.
+        "url: \"oci://registry.invalid/push-the-images-first/moonshift-bundle:",
     ] {
         assert!(plugin.contains(line), "{line} missing from\n{plugin}");
     }

@@ -57,7 +57,20 @@ fn two_lua_filters_of_one_envoyfilter_become_one_plugin_and_compare_equal_in_env
         assert!(out.join(name).exists(), "{name}");
     }
     manifests_validate(&out);
-    let stay = std::fs::read_to_string(out.join("trafficextension-lua.yaml")).unwrap();
+    // The stay-on-Lua option, asked for: one TrafficExtension per script, in chain order.
+    let lua = out_dir("two-scripts-lua");
+    let (code, output) = moonshift(&[
+        "migrate",
+        "cli/tests/envoyfilters/two-scripts.yaml",
+        "--out",
+        lua.to_str().unwrap(),
+        "--no-compare",
+        "--kind",
+        "lua",
+    ]);
+    assert_eq!(code, 0, "{output}");
+    manifests_validate(&lua);
+    let stay = std::fs::read_to_string(lua.join("trafficextension-lua.yaml")).unwrap();
     assert!(
         stay.contains("name: edge-scripts-lua-1") && stay.contains("priority: 2"),
         "{stay}"

@@ -19,6 +19,7 @@ pub mod lua;
 mod output;
 mod report;
 mod requests;
+mod rollout;
 mod samples;
 mod source;
 
@@ -35,9 +36,15 @@ pub struct Args {
     /// Where to write the plugin config, the manifests and the report.
     #[arg(long, default_value = "moonshift-out")]
     pub out: PathBuf,
-    /// The registry and repository the images are pushed to.
-    #[arg(long, default_value = "ghcr.io/moonshift")]
+    /// The registry and repository you pushed the images to (`make push REGISTRY=...`); the
+    /// default is a placeholder that no cluster can pull.
+    #[arg(long, default_value = crate::manifests::PLACEHOLDER_PREFIX)]
     pub image_prefix: String,
+    /// What to deploy: a WasmPlugin, Istio 1.30's TrafficExtension, or the script itself as a
+    /// managed Lua TrafficExtension. One set is written, with the rollout that replaces the
+    /// EnvoyFilter (`rollout.sh`).
+    #[arg(long, value_enum, default_value_t = output::Kind::Wasmplugin)]
+    pub kind: output::Kind,
     /// The image tag.
     #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
     pub version: String,

@@ -136,12 +136,7 @@ pub fn write_manifests(
         ),
         args.json,
     )?;
-    let image = format!(
-        "{}/{}:{}",
-        args.image_prefix,
-        moonshift_oci::BUNDLE,
-        args.version
-    );
+    let image = plugin_image(args);
     let plugin = Plugin {
         image,
         digest,
@@ -153,19 +148,66 @@ pub fn write_manifests(
     let mut target = found.target.clone();
     let lua_name = format!("{}-lua", target.name);
     target.name = format!("{}-moonshift", target.name);
-    let header = "# Written by `moonshift migrate`. Apply it and delete the EnvoyFilter in one step\n# (kubectl apply -f wasmplugin.yaml && kubectl delete envoyfilter ...), or headers are doubled.\n";
-    for (name, manifest) in [
-        ("wasmplugin.yaml", format!("{header}{}", manifests::yaml(&manifests::wasm_plugin(&target, &plugin)))),
-        ("trafficextension.yaml", format!("{header}{}", manifests::yaml(&manifests::traffic_extension(&target, &plugin)))),
-        (
+    let header = "# Written by `moonshift migrate`. Roll it out with rollout.sh beside it: it applies this,\n# waits until the proxies loaded it, and only then deletes the EnvoyFilter.\n";
+    let (name, manifest) = match args.kind {
+        Kind::Wasmplugin => (
+            "wasmplugin.yaml",
+            format!("{header}{}", manifests::yaml(&manifests::wasm_plugin(&target, &plugin))),
+        ),
+        Kind::Trafficextension => (
+            "trafficextension.yaml",
+            format!("{header}{}", manifests::yaml(&manifests::traffic_extension(&target, &plugin))),
+        ),
+        Kind::Lua => (
             "trafficextension-lua.yaml",
             format!(
                 "# The stay-on-Lua option: the same script, managed by Istio 1.30's TrafficExtension.\n{}",
                 lua_traffic_extensions(&found.target, &lua_name, &found.scripts)
             ),
         ),
-    ] {
-        write(folder, name, &manifest, args.json)?;
+    };
+    write(folder, name, &manifest, args.json)?;
+    let rollout = write(
+        folder,
+        "rollout.sh",
+        &super::rollout::script(&found.target, name, found.envoy_filter.as_deref()),
+        args.json,
+    )?;
+    make_executable(&rollout);
+    if args.kind != Kind::Lua && args.image_prefix == manifests::PLACEHOLDER_PREFIX && !args.json {
+        eprintln!(
+            "moonshift: {name} names the image {}: push the images first (make push REGISTRY=...) and give --image-prefix",
+            plugin_image(args)
+        );
     }
     Ok(())
 }
+
+/// What `migrate --kind` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// Istio's WasmPlugin (wasmplugin.yaml).
+    Wasmplugin,
+    /// Istio 1.30's TrafficExtension with the plugin (trafficextension.yaml).
+    Trafficextension,
+    /// The script itself, as a managed Lua TrafficExtension (trafficextension-lua.yaml).
+    Lua,
+}
+
+fn plugin_image(args: &Args) -> String {
+    format!(
+        "{}/{}:{}",
+        args.image_prefix,
+        moonshift_oci::BUNDLE,
+        args.version
+    )
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) {}

@@ -14,6 +14,8 @@ pub struct Found {
     pub target: Target,
     /// What the file does that migrate refuses, each named (per-route Lua).
     pub refused: Vec<String>,
+    /// The EnvoyFilter's name, when the input is one (what the rollout deletes).
+    pub envoy_filter: Option<String>,
 }
 
 /// Why several Lua filters of one EnvoyFilter are, or are not, in a known order: every patch
@@ -215,6 +217,7 @@ pub fn find(text: &str, path: &Path) -> Result<Found, String> {
                 ..Target::default()
             },
             refused: Vec::new(),
+            envoy_filter: None,
         });
     }
     crate::input::shallow_enough(text, &path.display().to_string())?;
@@ -283,10 +286,13 @@ pub fn find(text: &str, path: &Path) -> Result<Found, String> {
                 return Err(format!("{}: {} Lua scripts, and their order in the filter chain is not known: {why}; migrate one script at a time (split the file)", path.display(), lua.scripts.len()));
             }
         }
+        let envoy_filter = (document.get("kind").and_then(Value::as_str) == Some("EnvoyFilter"))
+            .then(|| target.name.clone());
         found.push(Found {
             scripts: lua.scripts,
             target,
             refused,
+            envoy_filter,
         });
     }
     match found.len() {

@@ -71,18 +71,44 @@ pub fn config(out: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("JSON")
 }
 
-/// Each manifest `migrate` wrote into `out` is valid against Istio's CRD schemas.
+/// `migrate` wrote one deployable set into `out`: one manifest (as `--kind` asked), valid
+/// against Istio's CRD schemas, and the `rollout.sh` that applies it, a shell script `sh -n`
+/// reads.
 pub fn manifests_validate(out: &Path) {
-    for name in [
+    let written: Vec<&str> = [
         "wasmplugin.yaml",
         "trafficextension.yaml",
         "trafficextension-lua.yaml",
-    ] {
+    ]
+    .into_iter()
+    .filter(|name| out.join(name).exists())
+    .collect();
+    assert_eq!(
+        written.len(),
+        1,
+        "one manifest in {}: {written:?}",
+        out.display()
+    );
+    for name in written {
         for (doc, errors) in moonshift_tests::crd::validate_file(&out.join(name)).expect("readable")
         {
             assert!(errors.is_empty(), "{name} document {doc}: {errors:?}");
         }
+        let rollout = std::fs::read_to_string(out.join("rollout.sh")).expect("rollout.sh");
+        assert!(
+            rollout.contains(&format!("kubectl apply -f {name}")),
+            "{rollout}"
+        );
     }
+    let syntax = Command::new("sh")
+        .arg("-n")
+        .arg(out.join("rollout.sh"))
+        .status()
+        .expect("sh runs");
+    assert!(
+        syntax.success(),
+        "rollout.sh is not a shell script sh reads"
+    );
 }
 
 /// `moonshift compare` of a script whose `envoy_on_request` never returns against path-logger,
