@@ -49,8 +49,17 @@ fn refused_formats_lua_renders_them_wasm_refuses_the_config() {
         String::from_utf8_lossy(&stamped)
     );
     let plugin = Plugin::named("timestamp-header", Some(&config));
-    let refused = WasmWorker::start(&subject.module, &Process::new(), &clock, &plugin).unwrap_err();
+    let process = Process::new();
+    let refused = WasmWorker::start(&subject.module, &process, &clock, &plugin).unwrap_err();
     assert_eq!(refused.reason, "proxy_on_configure returned false");
+    // The refusal is counted too (issue 24.4), beside its error line.
+    assert_eq!(
+        process
+            .borrow()
+            .metrics()
+            .get("moonshift.timestamp_header.config_refused"),
+        Some(&1)
+    );
     let message = String::from_utf8_lossy(&refused.logs.last().unwrap().message).into_owned();
     assert!(
         message.starts_with(

@@ -112,6 +112,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
             Ok(filter) => Rc::new(filter),
             Err(error) => {
                 log::error!("{}: invalid configuration: {error}", F::NAME);
+                crate::host::count(crate::host::Counter::of(F::NAME, "config_refused"));
                 return 0;
             }
         };

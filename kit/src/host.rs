@@ -157,6 +157,25 @@ impl Counter {
     pub fn increment(self) {
         let _ = abi::increment_metric(self.0, 1);
     }
+
+    /// The counter of something `filter` decides, `moonshift.<filter>.<what>` (the filter's
+    /// name with `_` for `-`: `wasmcustom.moonshift.api_key_auth.missing_key` in `/stats`).
+    /// `None` when the host refuses it (offline, in `moonshift validate`): a statistic lost
+    /// never changes what the filter decides.
+    pub fn of(filter: &str, what: &str) -> Option<Self> {
+        let mut name = alloc::string::String::from("moonshift.");
+        name.extend(filter.chars().map(|c| if c == '-' { '_' } else { c }));
+        name.push('.');
+        name.push_str(what);
+        Self::define(&name).ok()
+    }
+}
+
+/// Adds one to `counter`, when it was defined.
+pub fn count(counter: Option<Counter>) {
+    if let Some(c) = counter {
+        c.increment();
+    }
 }
 
 /// The `log` facade, forwarded to `proxy_log` up to the host's level.

@@ -627,3 +627,41 @@ fn unique_ids_are_fresh_uuids_across_workers() {
         }
     }
 }
+
+/// What the filters decide, counted (issue 24.4): api-key-auth's refusals by reason and
+/// local-reply's replies, `wasmcustom.moonshift.<filter>.<what>` in Envoy's `/stats`, summed
+/// over two workers. An admitted request moves nothing: Envoy counts requests already.
+#[test]
+fn decisions_are_counted_in_envoys_stats() {
+    let upstream = Upstream::start();
+    let reply = envoy::wasm_filter(
+        "local-reply",
+        Some(r#"{"rules":[{"when":[{"path":{"exact":"/healthz"}}],"status":200,"body":"ok"}]}"#),
+    );
+    let auth = envoy::wasm_filter(
+        "api-key-auth",
+        Some(r#"{"api_key_header":"x-api-key","allowed_keys":["key-1"]}"#),
+    );
+    let envoy = Envoy::start("counters", &[reply, auth], upstream.port, 2);
+    let statuses: Vec<u16> = [
+        Request::get("/healthz"),
+        Request::get("/"),
+        Request::get("/").header("x-api-key", "nope"),
+        Request::get("/").header("x-api-key", "nope-2"),
+        Request::get("/").header("x-api-key", "key-1"),
+        Request::get("/").header("x-api-key", "key-1"),
+    ]
+    .iter()
+    .map(|r| envoy.send(r).status)
+    .collect();
+    assert_eq!(statuses, [200, 401, 401, 401, 200, 200]);
+    let stat = |name: &str| envoy.counter(&format!("wasmcustom.moonshift.{name}"));
+    assert_eq!(
+        [
+            stat("local_reply.replied"),
+            stat("api_key_auth.missing_key"),
+            stat("api_key_auth.unknown_key"),
+        ],
+        [1, 1, 2]
+    );
+}

@@ -31,6 +31,9 @@ const UNAUTHORIZED: &[u8] = br#"{"error":"unauthorized"}"#;
 #[derive(Debug)]
 pub struct ApiKeyAuth {
     settings: Settings,
+    /// Requests refused: no key (`missing_key`), a key not allowed (`unknown_key`).
+    missing_key: Option<host::Counter>,
+    unknown_key: Option<host::Counter>,
 }
 
 /// Logs a host refusal; the request goes on (the refusal is Envoy's, not the client's).
@@ -41,9 +44,10 @@ fn done(what: &str, result: Result<(), moonshift_kit::abi::Status>) {
 }
 
 impl ApiKeyAuth {
-    /// `line` is the whole log line, never the key.
-    fn deny(line: &[u8]) -> Action {
+    /// `line` is the whole log line, never the key; `counter` counts why.
+    fn deny(line: &[u8], counter: Option<host::Counter>) -> Action {
         host::log(LogLevel::Warn, line);
+        host::count(counter);
         let headers: [(&str, &[u8]); 1] = [("content-type", b"application/json")];
         match host::send_local_response(401, &headers, UNAUTHORIZED) {
             Ok(()) => Action::Pause,
@@ -62,8 +66,11 @@ impl Filter for ApiKeyAuth {
     type Stream = ();
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        let settings = config::parse(config)?;
         Ok(Self {
-            settings: config::parse(config)?,
+            settings,
+            missing_key: host::Counter::of(Self::NAME, "missing_key"),
+            unknown_key: host::Counter::of(Self::NAME, "unknown_key"),
         })
     }
 
@@ -95,10 +102,10 @@ impl Filter for ApiKeyAuth {
             template::query_param(&path, name.as_bytes()).map(<[u8]>::to_vec)
         });
         let Some(key) = key.filter(|k| !k.is_empty()) else {
-            return Self::deny(b"api-key-auth: missing API key");
+            return Self::deny(b"api-key-auth: missing API key", self.missing_key);
         };
         let Some(consumer) = keys::find(&s.allowed, &key) else {
-            return Self::deny(b"api-key-auth: unknown API key");
+            return Self::deny(b"api-key-auth: unknown API key", self.unknown_key);
         };
         if s.strip_key {
             done(&s.header, request.remove(&s.header));

@@ -24,6 +24,8 @@ moonshift_kit::export_filter!(LocalReply, [request_headers]);
 #[derive(Debug)]
 pub struct LocalReply {
     rules: Vec<Rule>,
+    /// Local replies sent.
+    replied: Option<host::Counter>,
 }
 
 impl Filter for LocalReply {
@@ -31,8 +33,10 @@ impl Filter for LocalReply {
     type Stream = ();
 
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
+        let rules = config::parse(config)?;
         Ok(Self {
-            rules: config::parse(config)?,
+            rules,
+            replied: host::Counter::of(Self::NAME, "replied"),
         })
     }
 
@@ -57,7 +61,10 @@ impl Filter for LocalReply {
         let headers: Vec<(&str, &[u8])> = values.iter().map(|(n, v)| (*n, v.as_slice())).collect();
         let body = rule.body.render(&mut live, b"", &mut budget);
         match host::send_local_response(rule.status, &headers, &body) {
-            Ok(()) => Action::Pause,
+            Ok(()) => {
+                host::count(self.replied);
+                Action::Pause
+            }
             Err(status) => {
                 log::warn!("local-reply: the host refused the reply: {status}");
                 Action::Continue
