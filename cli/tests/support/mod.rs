@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The checkout: the harness's one definition of it.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    moonshift_harness::artifacts::workspace_root()
 }
 
 /// Runs `moonshift` with `args`: (exit code, stdout).
