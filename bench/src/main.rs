@@ -241,6 +241,9 @@ pub fn cases() -> Vec<Case> {
     });
     // Each filter that has a native way to the same effect.
     cases.extend(filters.filter_map(facts).filter_map(|f| filter_case(&f)));
+    if let Some(case) = seed_case() {
+        cases.push(case);
+    }
     cases.push(Case {
         name: "every filter chained".into(),
         variants: vec![
@@ -264,6 +267,46 @@ pub fn cases() -> Vec<Case> {
         direct_only: false,
     });
     cases
+}
+
+/// The seed's script (`lua-reference/pipeline.lua`) against what `moonshift migrate` makes of
+/// it (`examples/istio/seed-pipeline.json`): its three filters as three plugins, and as one
+/// pipeline plugin.
+fn seed_case() -> Option<Case> {
+    let root = moonshift_tests::paths::workspace_root();
+    let text = std::fs::read_to_string(root.join("examples/istio/seed-pipeline.json")).ok()?;
+    let pipeline: Value = serde_json::from_str(&text).ok()?;
+    let members: Vec<Value> = pipeline["filters"]
+        .as_array()?
+        .iter()
+        .filter_map(|m| Some(wasm(m["filter"].as_str()?, Some(m["config"].clone()))))
+        .collect();
+    Some(Case {
+        name: "the seed's script".into(),
+        variants: vec![
+            none(),
+            Variant {
+                label: "C Lua, the script",
+                filters: vec![envoy::lua_filter_at(&root.join("lua-reference/pipeline.lua"))],
+                patch: None,
+            },
+            Variant {
+                label: "D Wasm, its filters as three plugins",
+                filters: members,
+                patch: None,
+            },
+            Variant {
+                label: "E Wasm, one pipeline plugin",
+                filters: vec![envoy::bundle_filter(
+                    "pipeline",
+                    "moonshift",
+                    Some(&pipeline.to_string()),
+                )],
+                patch: None,
+            },
+        ],
+        direct_only: false,
+    })
 }
 
 fn cpu_ticks(pid: u32) -> u64 {

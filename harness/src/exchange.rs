@@ -37,7 +37,7 @@ impl Level {
 }
 
 /// One line a filter logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct LogLine {
     pub level: Level,
     pub message: Vec<u8>,
@@ -46,6 +46,13 @@ pub struct LogLine {
 impl fmt::Display for LogLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "[{:?}] {}", self.level, show_bytes(&self.message))
+    }
+}
+
+/// As text, as a person reads a log line, never a list of byte values.
+impl fmt::Debug for LogLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
     }
 }
 
