@@ -287,7 +287,9 @@ fn seed_case() -> Option<Case> {
             none(),
             Variant {
                 label: "C Lua, the script",
-                filters: vec![envoy::lua_filter_at(&root.join("lua-reference/pipeline.lua"))],
+                filters: vec![envoy::lua_filter_at(
+                    &root.join("lua-reference/pipeline.lua"),
+                )],
                 patch: None,
             },
             Variant {

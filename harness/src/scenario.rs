@@ -385,11 +385,14 @@ pub fn run_chain(
             LuaChain::start(lua_sources, &clock)
                 .map_err(|e| format!("Lua worker {worker}: {e}"))?,
         );
-        let mut wasm = WasmChain::start(plugins, &process, &clock)
-            .map_err(|e| {
-                let logs: Vec<String> = e.logs.iter().map(ToString::to_string).collect();
-                format!("Wasm worker {worker}: {} (logs: {})", e.reason, logs.join("; "))
-            })?;
+        let mut wasm = WasmChain::start(plugins, &process, &clock).map_err(|e| {
+            let logs: Vec<String> = e.logs.iter().map(ToString::to_string).collect();
+            format!(
+                "Wasm worker {worker}: {} (logs: {})",
+                e.reason,
+                logs.join("; ")
+            )
+        })?;
         wasm.take_logs();
         wasm_workers.push(wasm);
     }

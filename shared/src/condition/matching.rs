@@ -13,25 +13,12 @@ use serde::Deserialize;
 #[cfg(feature = "regex")]
 use super::regex;
 
-/// A string test as written.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct MatchConfig {
-    pub exact: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub contains: Option<String>,
-    pub lua_pattern: Option<String>,
-    pub regex: Option<String>,
-}
-
-/// Declares a test as written: its own fields, then the six string tests, with
-/// [`MatchConfig`] read out of them by `string_test`.
+/// Declares a test as written: its own fields, then the six string tests (one list of them for
+/// every kind of test), with [`MatchConfig`] read out of them by `string_test`.
 macro_rules! with_string_tests {
     ($(#[$meta:meta])* $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
         #[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
         #[serde(deny_unknown_fields)]
         pub struct $name {
@@ -58,6 +45,11 @@ macro_rules! with_string_tests {
             }
         }
     };
+}
+
+with_string_tests! {
+    /// A string test as written (a path test, an exemption).
+    MatchConfig {}
 }
 
 with_string_tests! {
