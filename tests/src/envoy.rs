@@ -1,3 +1,6 @@
+//! Long because: one fixture's lifecycle end to end (bootstrap, start, readiness, admin and
+//! stats, logs, stop), which every Envoy suite shares; its parts call one another throughout.
+//!
 //! A real Envoy as a test fixture.
 //!
 //! [`Envoy::start`] writes a bootstrap (one listener, the filters under test, the router, one

@@ -1,3 +1,6 @@
+//! Long because: one scenario played three ways (Lua, Wasm, native) over two protocols, and
+//! turned into the harness's outcomes, is one flow; the per-flavour pieces are each short.
+//!
 //! Plays a scenario file (the in-process suite's format) against a real Envoy, with the filter
 //! as its Lua reference, as its Wasm module, or as Envoy's native filter where it has one, over
 //! HTTP/1.1 or HTTP/2, and turns what happened into the harness's [`Outcome`]s so the same diff

@@ -1,3 +1,7 @@
+//! Long because: one table per thing the reader must do as `serde_json` does (values, escapes,
+//! numbers, depth, errors with their paths, serde's derive features), each case checked against
+//! `serde_json` itself; split, the tables would share their fixtures across files.
+
 use super::*;
 use serde::Deserialize;
 
