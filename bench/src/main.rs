@@ -7,19 +7,24 @@
 //! and the Lua it replaces (C), for the Wasm filter (D); then every filter chained, Lua vs Wasm.
 //! Configurations alternate A B C D, A B C D, ... so drift hits all alike. Writes BENCHMARKS.md
 //! and benchmarks.svg.
+//!
+//! A developer's tool, not a command: a case it cannot set up (a module not built, `wasm-as`
+//! missing) stops the run with why, so it may panic where the workspace's lints forbid it.
+#![allow(clippy::panic, clippy::expect_used)]
 
 mod costs;
 mod instructions;
 mod load;
 mod report;
 
-use moonshift_tests::envoy::{self, Envoy, Launch};
-use moonshift_tests::runner::{self, filter_entry, Flavour};
-use moonshift_tests::upstream::Upstream;
+use moonshift_envoy::envoy::{self, Envoy, Launch};
+use moonshift_envoy::runner::{self, filter_entry, Flavour};
+use moonshift_envoy::upstream::Upstream;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// One configuration of Envoy to measure.
+#[derive(Debug)]
 pub struct Variant {
     pub label: &'static str,
     filters: Vec<Value>,
@@ -28,6 +33,7 @@ pub struct Variant {
     patch: Option<Value>,
 }
 
+#[derive(Debug)]
 pub struct Case {
     pub name: String,
     pub variants: Vec<Variant>,
@@ -60,17 +66,18 @@ fn hcm(config: &mut Value) -> Option<&mut Value> {
 }
 
 fn lua(filter: &str, config: Option<Value>) -> Value {
-    let dir = moonshift_tests::paths::workspace_root().join("target/bench/lua");
+    let dir = moonshift_envoy::paths::workspace_root().join("target/bench/lua");
     filter_entry(filter, config.as_ref(), Flavour::Lua, &dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn wasm(filter: &str, config: Option<Value>) -> Value {
-    envoy::wasm_filter(filter, config.map(|c| c.to_string()).as_deref())
+    envoy::try_wasm_filter(filter, config.map(|c| c.to_string()).as_deref())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `bench/floor/<name>.wat`, assembled with binaryen's `wasm-as` into target/bench/floor/.
 fn hand_written(name: &str) -> std::path::PathBuf {
-    let root = moonshift_tests::paths::workspace_root();
+    let root = moonshift_envoy::paths::workspace_root();
     let out_dir = root.join("target/bench/floor");
     let _ = std::fs::create_dir_all(&out_dir);
     let out = out_dir.join(format!("{name}.wasm"));
@@ -95,7 +102,7 @@ fn hand_written_variant(label: &'static str, name: &str, root_id: &str) -> Varia
 
 /// A filter's facts (its crate's `[package.metadata.moonshift]`).
 fn facts(filter: &str) -> Option<moonshift_oci::facts::Facts> {
-    moonshift_oci::facts::of(&moonshift_tests::paths::workspace_root(), filter).ok()
+    moonshift_oci::facts::of(&moonshift_envoy::paths::workspace_root(), filter).ok()
 }
 
 /// The configuration a filter is measured with: its own `bench_config` (its Cargo.toml), else
@@ -107,7 +114,7 @@ fn bench_config(filter: &str) -> Option<Value> {
 /// The floor: the first filter (by name) whose crate names a configuration under which it does
 /// nothing (`bench_floor_config`), with that configuration.
 fn floor() -> Option<(&'static str, Value)> {
-    moonshift_tests::paths::FILTERS
+    moonshift_envoy::paths::FILTERS
         .iter()
         .copied()
         .find_map(|filter| Some((filter, facts(filter)?.bench_floor_config?)))
@@ -201,14 +208,15 @@ fn none() -> Variant {
 }
 
 pub fn cases() -> Vec<Case> {
-    let filters = moonshift_tests::paths::FILTERS.iter().copied();
+    let filters = moonshift_envoy::paths::FILTERS.iter().copied();
     let all_lua: Vec<_> = filters.clone().map(|f| lua(f, bench_config(f))).collect();
     let all_wasm: Vec<_> = filters.clone().map(|f| wasm(f, bench_config(f))).collect();
     let all_bundle: Vec<_> = filters
         .clone()
         .map(|f| {
             let config = bench_config(f).map(|c| c.to_string());
-            envoy::bundle_filter(f, "moonshift", config.as_deref())
+            envoy::try_bundle_filter(f, "moonshift", config.as_deref())
+                .unwrap_or_else(|e| panic!("{e}"))
         })
         .collect();
     let mut cases = Vec::new();
@@ -230,7 +238,7 @@ pub fn cases() -> Vec<Case> {
             Variant {
                 label: "C Lua, empty envoy_on_response",
                 filters: vec![envoy::lua_filter_at(
-                    &moonshift_tests::paths::workspace_root().join("bench/floor/empty.lua"),
+                    &moonshift_envoy::paths::workspace_root().join("bench/floor/empty.lua"),
                 )],
                 patch: None,
             },
@@ -273,11 +281,12 @@ pub fn cases() -> Vec<Case> {
 /// it (`examples/istio/seed-pipeline.json`): its three filters as three plugins, and as one
 /// pipeline plugin.
 fn seed_case() -> Option<Case> {
-    let root = moonshift_tests::paths::workspace_root();
+    let root = moonshift_envoy::paths::workspace_root();
     let text = std::fs::read_to_string(root.join("examples/istio/seed-pipeline.json")).ok()?;
     let pipeline: Value = serde_json::from_str(&text).ok()?;
-    let members: Vec<Value> = pipeline["filters"]
-        .as_array()?
+    let members: Vec<Value> = pipeline
+        .get("filters")
+        .and_then(Value::as_array)?
         .iter()
         .filter_map(|m| Some(wasm(m["filter"].as_str()?, Some(m["config"].clone()))))
         .collect();
@@ -299,11 +308,12 @@ fn seed_case() -> Option<Case> {
             },
             Variant {
                 label: "E Wasm, one pipeline plugin",
-                filters: vec![envoy::bundle_filter(
+                filters: vec![envoy::try_bundle_filter(
                     "pipeline",
                     "moonshift",
                     Some(&pipeline.to_string()),
-                )],
+                )
+                .unwrap_or_else(|e| panic!("{e}"))],
                 patch: None,
             },
         ],
@@ -335,6 +345,7 @@ fn rss_mib(pid: u32) -> f64 {
 }
 
 /// Settings of a run: `quick` for a smoke run of the bench itself.
+#[derive(Debug)]
 pub struct Plan {
     pub rounds: usize,
     pub measure: Duration,
@@ -418,7 +429,7 @@ fn cost_rows() -> Vec<costs::Row> {
             Some(&config),
         ));
     }
-    for filter in moonshift_tests::paths::FILTERS.iter().copied() {
+    for filter in moonshift_envoy::paths::FILTERS.iter().copied() {
         rows.push(costs::measure(
             filter,
             filter,
@@ -428,7 +439,7 @@ fn cost_rows() -> Vec<costs::Row> {
     }
     // The pipeline `moonshift migrate` makes of the seed's script, and every filter in one
     // pipeline with its benchmark configuration, in the order the filters are enumerated.
-    let root = moonshift_tests::paths::workspace_root();
+    let root = moonshift_envoy::paths::workspace_root();
     let seed: Value = std::fs::read_to_string(root.join(SEED_PIPELINE))
         .map_err(|e| e.to_string())
         .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
@@ -439,7 +450,7 @@ fn cost_rows() -> Vec<costs::Row> {
         "pipeline",
         Some(&seed),
     ));
-    let every: Vec<Value> = moonshift_tests::paths::FILTERS
+    let every: Vec<Value> = moonshift_envoy::paths::FILTERS
         .iter()
         .map(|filter| json!({"filter": filter, "config": bench_config(filter).unwrap_or_else(|| json!({}))}))
         .collect();
@@ -467,7 +478,7 @@ fn lua_chain(label: &str, files: &str, config: Option<&Value>) -> Result<Vec<Val
         .and_then(|c| c.get("filters"))
         .and_then(Value::as_array)
         .filter(|members| files.len() > 1 && members.len() == files.len());
-    let dir = moonshift_tests::paths::workspace_root().join("target/bench/ab");
+    let dir = moonshift_envoy::paths::workspace_root().join("target/bench/ab");
     files
         .iter()
         .enumerate()
@@ -550,7 +561,7 @@ fn ab(args: &[String]) {
         connections: 8,
         rate: 1000,
     };
-    let upstream = Upstream::start();
+    let upstream = recording_upstream();
     let (mut xs, mut ys, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let pair = measure(&va, Backend::Direct, &upstream, &plan)
@@ -595,6 +606,14 @@ fn arg_value(flag: &str) -> Option<String> {
     args_after(flag)?.into_iter().next()
 }
 
+/// The upstream every measured Envoy routes to; without one nothing can be measured.
+fn recording_upstream() -> Upstream {
+    Upstream::try_start().unwrap_or_else(|e| {
+        eprintln!("moonshift-bench: cannot start the upstream: {e}");
+        std::process::exit(2)
+    })
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     // `--case <part of a case name>` and `--direct` (no upstream runs) measure a part, for
@@ -632,7 +651,7 @@ fn main() {
             rate: 1000,
         }
     };
-    let upstream = Upstream::start();
+    let upstream = recording_upstream();
     let started = std::time::Instant::now();
     let mut results = Vec::new();
     let selected = cases().into_iter().filter(|case| {
@@ -664,7 +683,9 @@ fn main() {
                         "{:<18} {:<8?} round {} {:<9} {:>6.1} µs/req {:>8.0} req/s p50 {:>5} µs p99 {:>6} µs RSS {:>5.1} MiB",
                         case.name, backend, round + 1, variant.label, sample.cpu_us_per_request, sample.throughput, sample.p50_us, sample.p99_us, sample.rss_mib
                     );
-                    samples[i].push(sample);
+                    if let Some(samples) = samples.get_mut(i) {
+                        samples.push(sample);
+                    }
                 }
             }
             results.push(report::CaseResult {
@@ -675,7 +696,7 @@ fn main() {
             });
         }
     }
-    let root = moonshift_tests::paths::workspace_root();
+    let root = moonshift_envoy::paths::workspace_root();
     let (markdown, svg) = report::render(
         &results,
         &plan,

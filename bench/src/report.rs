@@ -15,12 +15,13 @@ pub struct CaseResult {
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
+    let at = |i: usize| values.get(i).copied().unwrap_or_default();
     if n == 0 {
         0.0
     } else if n % 2 == 1 {
-        values[n / 2]
+        at(n / 2)
     } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
+        (at(n / 2 - 1) + at(n / 2)) / 2.0
     }
 }
 
@@ -40,7 +41,7 @@ impl CaseResult {
             .labels
             .iter()
             .position(|l| l.starts_with(label_prefix))?;
-        Some(stat(&self.samples[i], |s| s.cpu_us_per_request).0)
+        Some(stat(self.samples.get(i)?, |s| s.cpu_us_per_request).0)
     }
 
     fn added(&self, label_prefix: &str) -> Option<f64> {
@@ -64,7 +65,7 @@ fn machine() -> String {
 }
 
 fn envoy_version() -> String {
-    std::process::Command::new(moonshift_tests::paths::envoy_bin())
+    std::process::Command::new(moonshift_envoy::paths::envoy_bin())
         .arg("--version")
         .output()
         .ok()
@@ -90,12 +91,12 @@ fn today() -> String {
 
 fn sizes() -> String {
     let mut out = String::from("| module | raw bytes | gzip bytes |\n|---|---:|---:|\n");
-    for filter in moonshift_tests::paths::FILTERS
+    for filter in moonshift_envoy::paths::FILTERS
         .iter()
         .copied()
         .chain(["moonshift-bundle"])
     {
-        let path = moonshift_tests::paths::workspace_root()
+        let path = moonshift_envoy::paths::workspace_root()
             .join("target/filters")
             .join(format!("{filter}.wasm"));
         let raw = std::fs::metadata(&path).map_or(0, |m| m.len());
@@ -224,7 +225,7 @@ pub fn render(
     {
         let rss = |prefix: &str| {
             let i = chain.labels.iter().position(|l| l.starts_with(prefix))?;
-            Some(stat(&chain.samples[i], |s| s.rss_mib).0)
+            Some(stat(chain.samples.get(i)?, |s| s.rss_mib).0)
         };
         if let (Some(a), Some(d), Some(e)) = (rss("A"), rss("D"), rss("E")) {
             let _ = writeln!(
@@ -289,7 +290,7 @@ fn targets(results: &[CaseResult]) -> String {
     if let Some(r) = direct.iter().find(|r| r.case == "every filter chained") {
         let rss = |prefix: &str| {
             let i = r.labels.iter().position(|l| l.starts_with(prefix))?;
-            Some(stat(&r.samples[i], |s| s.rss_mib).0)
+            Some(stat(r.samples.get(i)?, |s| s.rss_mib).0)
         };
         if let (Some(a), Some(e)) = (rss("A"), rss("E")) {
             let one = direct
@@ -299,7 +300,8 @@ fn targets(results: &[CaseResult]) -> String {
                     let i = c.labels.iter().position(|l| l.starts_with("D"))?;
                     let j = c.labels.iter().position(|l| l.starts_with("A"))?;
                     Some(
-                        stat(&c.samples[i], |s| s.rss_mib).0 - stat(&c.samples[j], |s| s.rss_mib).0,
+                        stat(c.samples.get(i)?, |s| s.rss_mib).0
+                            - stat(c.samples.get(j)?, |s| s.rss_mib).0,
                     )
                 })
                 .fold(0.0_f64, f64::max);
@@ -315,12 +317,12 @@ fn targets(results: &[CaseResult]) -> String {
         }
     }
     // Every module under 100 KB, and the pipeline (every filter in one module) under 200 KB.
-    let modules = moonshift_tests::paths::FILTERS
+    let modules = moonshift_envoy::paths::FILTERS
         .iter()
         .map(|filter| (*filter, 100))
         .chain([("pipeline", 200)]);
     for (module, kb) in modules {
-        let path = moonshift_tests::paths::workspace_root()
+        let path = moonshift_envoy::paths::workspace_root()
             .join("target/filters")
             .join(format!("{module}.wasm"));
         let raw = std::fs::metadata(&path).map_or(0, |m| m.len());

@@ -4,12 +4,12 @@
 //! `--envoy`, the same requests in two real Envoys as well.
 
 use crate::input;
+use moonshift_envoy::envoy;
+use moonshift_envoy::runner::{self, Protocol};
 use moonshift_harness::diff;
 use moonshift_harness::exchange::{reply_headers_by_name, RouteMetadata};
 use moonshift_harness::scenario::{self, ExchangeSpec, Scenario};
 use moonshift_harness::wasm::{self, WasmModule};
-use moonshift_tests::envoy;
-use moonshift_tests::runner::{self, Protocol};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 

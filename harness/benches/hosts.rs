@@ -2,6 +2,14 @@
 //! where the time of a filter goes, in process. `cargo bench -p moonshift-harness`.
 //! (Envoy's own cost per request is measured by `make bench`.)
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use moonshift_harness::artifacts;
 use moonshift_harness::clock::Clock;

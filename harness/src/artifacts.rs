@@ -103,20 +103,20 @@ fn newest_source(dir: &Path, newest: &mut SystemTime) {
 
 /// The shipped module of `filter` (`target/filters/<filter>.wasm`, written by `make build`).
 ///
-/// Panics when it is missing or older than any source it is built from (the filter's crate,
-/// `shared/`, `Cargo.toml`, `Cargo.lock`, the build's `Makefile` and export list): a test must never
-/// pass on a stale module.
-pub fn wasm_module(filter: &str) -> PathBuf {
+/// An error when it is missing or older than any source it is built from (the filter's crate,
+/// `shared/`, `Cargo.toml`, `Cargo.lock`, the build's `Makefile` and export list): nothing must
+/// ever pass on a stale module.
+pub fn try_wasm_module(filter: &str) -> Result<PathBuf, String> {
     let root = workspace_root();
     let module = root.join("target/filters").join(format!("{filter}.wasm"));
     let built = std::fs::metadata(&module)
         .and_then(|m| m.modified())
-        .unwrap_or_else(|_| {
-            panic!(
+        .map_err(|_| {
+            format!(
                 "{} is missing: run `make build` (or `make test`, which builds first)",
                 module.display()
             )
-        });
+        })?;
     let mut newest = SystemTime::UNIX_EPOCH;
     if filter == "moonshift-bundle" || filter == "pipeline" {
         newest_source(&root.join("bundle"), &mut newest);
@@ -130,12 +130,19 @@ pub fn wasm_module(filter: &str) -> PathBuf {
             newest = newest.max(modified);
         }
     }
-    assert!(
-        built >= newest,
-        "{} is older than its sources: run `make build` (or `make test`, which builds first)",
-        module.display()
-    );
-    module
+    match built >= newest {
+        true => Ok(module),
+        false => Err(format!(
+            "{} is older than its sources: run `make build` (or `make test`, which builds first)",
+            module.display()
+        )),
+    }
+}
+
+/// [`try_wasm_module`] for tests: panics with what to run.
+#[allow(clippy::panic)]
+pub fn wasm_module(filter: &str) -> PathBuf {
+    try_wasm_module(filter).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Where the Envoy binary is looked for: `ENVOY_BIN`, else `.venv/bin/envoy` made by `make

@@ -39,32 +39,40 @@ fn clip(text: &str, width: usize) -> String {
 /// Aligns two line lists on their longest common subsequence: `(left, right)` rows, where a row
 /// missing on one side is an insertion or a deletion.
 fn align<'a>(a: &'a [String], b: &'a [String]) -> Vec<(Option<&'a str>, Option<&'a str>)> {
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
+    // lcs[i * width + j]: the longest common subsequence of a[i..] and b[j..].
+    let width = b.len() + 1;
+    let mut lcs = vec![0usize; (a.len() + 1) * width];
+    let at = |lcs: &[usize], i: usize, j: usize| lcs.get(i * width + j).copied().unwrap_or(0);
+    for (i, x) in a.iter().enumerate().rev() {
+        for (j, y) in b.iter().enumerate().rev() {
+            let length = match x == y {
+                true => at(&lcs, i + 1, j + 1) + 1,
+                false => at(&lcs, i + 1, j).max(at(&lcs, i, j + 1)),
             };
+            if let Some(cell) = lcs.get_mut(i * width + j) {
+                *cell = length;
+            }
         }
     }
     let (mut i, mut j, mut rows) = (0, 0, Vec::new());
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            rows.push((Some(a[i].as_str()), Some(b[j].as_str())));
-            i += 1;
-            j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            rows.push((None, Some(b[j].as_str())));
-            j += 1;
-        } else {
-            rows.push((Some(a[i].as_str()), None));
-            i += 1;
+    loop {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                rows.push((Some(x.as_str()), Some(y.as_str())));
+                i += 1;
+                j += 1;
+            }
+            (x, Some(y)) if x.is_none() || at(&lcs, i, j + 1) >= at(&lcs, i + 1, j) => {
+                rows.push((None, Some(y.as_str())));
+                j += 1;
+            }
+            (Some(x), _) => {
+                rows.push((Some(x.as_str()), None));
+                i += 1;
+            }
+            _ => return rows,
         }
     }
-    rows
 }
 
 /// Two outcomes side by side, aligned; rows that differ are marked with `≠`. `None` when equal.

@@ -112,7 +112,7 @@ impl InFlight {
 struct Handle {
     stream: Shared,
     clock: Clock,
-    metadata: Table,
+    metadata: DynamicTable,
 }
 
 struct HeaderMap {
@@ -220,7 +220,7 @@ impl UserData for HeaderMap {
 
 struct StreamInfo {
     stream: Shared,
-    metadata: Table,
+    metadata: DynamicTable,
 }
 
 struct SslConnection {
@@ -237,7 +237,7 @@ impl UserData for SslConnection {
 }
 
 struct DynamicMetadata {
-    metadata: Table,
+    metadata: DynamicTable,
 }
 
 /// `handle:metadata()`: the route's metadata under the filter's name.
@@ -306,19 +306,33 @@ impl UserData for StreamInfo {
     }
 }
 
+/// A stream's dynamic metadata: a Lua table made on first use (so that making it can fail as
+/// a script error, not as a panic).
+type DynamicTable = Rc<RefCell<Option<Table>>>;
+
+fn dynamic_table(lua: &Lua, cell: &DynamicTable) -> mlua::Result<Table> {
+    if let Some(table) = cell.borrow().as_ref() {
+        return Ok(table.clone());
+    }
+    let table = lua.create_table()?;
+    *cell.borrow_mut() = Some(table.clone());
+    Ok(table)
+}
+
 impl UserData for DynamicMetadata {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("get", |_, this, namespace: String| {
-            this.metadata.get::<Value>(namespace)
+        methods.add_method("get", |lua, this, namespace: String| {
+            dynamic_table(lua, &this.metadata)?.get::<Value>(namespace)
         });
         methods.add_method(
             "set",
             |lua, this, (namespace, key, value): (String, String, Value)| {
-                let table = match this.metadata.get::<Value>(namespace.as_str())? {
+                let metadata = dynamic_table(lua, &this.metadata)?;
+                let table = match metadata.get::<Value>(namespace.as_str())? {
                     Value::Table(table) => table,
                     _ => {
                         let table = lua.create_table()?;
-                        this.metadata.set(namespace, table.clone())?;
+                        metadata.set(namespace, table.clone())?;
                         table
                     }
                 };
@@ -508,10 +522,7 @@ impl LuaWorker {
             logs: Vec::new(),
             iterating: false,
         }));
-        let metadata = match self.lua.create_table() {
-            Ok(t) => t,
-            Err(e) => panic!("cannot create a Lua table: {e}"),
-        };
+        let metadata = DynamicTable::default();
         let handle = Handle {
             stream: Rc::clone(&stream),
             clock: self.clock.clone(),

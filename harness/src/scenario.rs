@@ -356,7 +356,7 @@ pub fn run(subject: &Subject, scenario: &Scenario) -> Result<Report, String> {
     };
     let plugin = Plugin::named(&subject.name, scenario.config.as_ref());
     let module = match &scenario.module {
-        Some(name) => &WasmModule::load(&crate::artifacts::wasm_module(name))?,
+        Some(name) => &WasmModule::load(&crate::artifacts::try_wasm_module(name)?)?,
         None => &subject.module,
     };
     run_chain(&[&lua_source], &[(module, plugin)], scenario)

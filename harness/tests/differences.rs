@@ -1,6 +1,14 @@
 //! Intentional differences that are not exchanges (configuration-time ones), each shown on both
 //! sides. The per-exchange ones are scenarios with `differs` in `tests/scenarios/`.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use moonshift_harness::clock::Clock;

@@ -2,6 +2,14 @@
 //! LuaJIT and the shipped `.wasm` under wasmtime, on one clock. Any difference fails the test
 //! with a side-by-side diff, unless the scenario names an intentional difference.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use moonshift_harness::artifacts as paths;

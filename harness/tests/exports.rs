@@ -4,6 +4,14 @@
 //! `proxy_on_*` a module exports, so an export the filter does not use is a cost for nothing.
 //! `moonshift_kit::export_filter!` generates the exports; this test holds it to the declaration.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_harness::artifacts::{wasm_module, workspace_root};
 use std::collections::BTreeSet;
 

@@ -3,6 +3,14 @@
 //! reference stays one file Envoy loads. This test keeps every copy equal to the source;
 //! `make lua-engine` rewrites the copies.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_harness::artifacts::workspace_root;
 
 const BEGIN: &str = "-- moonshift engine begin";

@@ -1,6 +1,14 @@
 //! The harness must be able to fail: deliberately wrong variants are reported as differences,
 //! with the side-by-side diff that a person would read.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use moonshift_harness::scenario::{self, ScenarioFile, Subject};

@@ -1,5 +1,8 @@
 //! The filter under test, loaded the way every harness test loads it.
 
+// Test support: a missing reference or module fails the test that asked for it.
+#![allow(clippy::expect_used)]
+
 use moonshift_harness::artifacts as paths;
 use moonshift_harness::scenario::Subject;
 use moonshift_harness::wasm::WasmModule;

@@ -139,9 +139,10 @@ pub fn validate(manifest: &Value) -> Result<Vec<String>, String> {
         .ok_or("no kind")?;
     let crd = schema(kind)?;
     let mut errors = Vec::new();
-    let group = crd["group"].as_str().unwrap_or_default();
-    let versions: Vec<String> = crd["versions"]
-        .as_array()
+    let group = crd.get("group").and_then(Value::as_str).unwrap_or_default();
+    let versions: Vec<String> = crd
+        .get("versions")
+        .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|v| v.as_str())
@@ -165,7 +166,7 @@ pub fn validate(manifest: &Value) -> Result<Vec<String>, String> {
         errors.push("metadata.name is required".into());
     }
     let spec = manifest.get("spec").cloned().unwrap_or(Value::Null);
-    if let Some(spec_schema) = crd["schema"].get("properties").and_then(|p| p.get("spec")) {
+    if let Some(spec_schema) = crd.pointer("/schema/properties/spec") {
         check(spec_schema, &spec, "spec", &mut errors);
     }
     // The CEL rules these CRDs carry.

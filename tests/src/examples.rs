@@ -28,7 +28,12 @@ fn wasm_entry(filter: &str) -> Value {
         Path::new(&format!("target/filters/{filter}.wasm")),
         Some(&facts.plugin_config.to_string()),
     );
-    entry["typed_config"]["config"]["failure_policy"] = json!(facts.envoy_failure_policy());
+    if let Some(config) = entry
+        .pointer_mut("/typed_config/config")
+        .and_then(Value::as_object_mut)
+    {
+        config.insert("failure_policy".into(), json!(facts.envoy_failure_policy()));
+    }
     entry
 }
 

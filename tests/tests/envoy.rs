@@ -1,6 +1,14 @@
 //! Each filter in a real Envoy 1.40, as Wasm (and its Lua reference beside it where the
 //! behaviour is the same), in front of an upstream this repo runs.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_tests::envoy::{self, Envoy};
 use moonshift_tests::http::Request;
 use moonshift_tests::paths::{self, FILTERS};

@@ -5,6 +5,14 @@
 //! the day a 1.38 build with V8 is served, which then joins the matrix) and shows the Lua side
 //! of every comparison, the seed's script, running there.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_tests::envoy::{self, bootstrap};
 use moonshift_tests::http::Request;
 use moonshift_tests::upstream::Upstream;

@@ -2,6 +2,14 @@
 //! Dockerfile, pushed to a real registry, fetched and checked the way Istio does, then run in a
 //! real Envoy from the fetched bytes.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_oci::{deploy, image, registry};
 use moonshift_tests::envoy::{self, Envoy};
 use moonshift_tests::http::Request;

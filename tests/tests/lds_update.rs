@@ -9,6 +9,14 @@
 //! added), or only something else in the listener (the HTTP connection manager's stat prefix).
 //! filters/local-ratelimit/README.md states the results.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_tests::envoy::{self, Envoy, Launch};
 use moonshift_tests::http::Request;
 use moonshift_tests::runner::{filter_entry, Flavour};

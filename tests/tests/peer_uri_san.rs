@@ -5,7 +5,12 @@
 //! in-process harness does for the same certificate.
 
 // A test fails by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use moonshift_harness::scenario::{self, Scenario, Subject};
 use moonshift_harness::wasm::WasmModule;

@@ -3,6 +3,14 @@
 //! order, response phase in reverse, a local reply passing back only through the filters up to
 //! the one that sent it).
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_tests::envoy::{self, Envoy};
 use moonshift_tests::http::Request;
 use moonshift_tests::runner::filter_logs;

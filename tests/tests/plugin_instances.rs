@@ -7,6 +7,14 @@
 //! config dump still `OLD`, yet `OLD` refused, `NEW` admitted, `/public/x` open). Now each stream
 //! is served by the root context Envoy created it under (kit/src/dispatch.rs).
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_tests::envoy::{self, Envoy, Launch};
 use moonshift_tests::http::Request;
 use moonshift_tests::upstream::Upstream;

@@ -1,6 +1,14 @@
 //! local-ratelimit with `--concurrency 2` and many connections, against Envoy's native filter
 //! and the Lua reference, in a real Envoy.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_tests::envoy::{self, Envoy};
 use moonshift_tests::http::{read_response, Request};
 use moonshift_tests::upstream::Upstream;

@@ -6,6 +6,14 @@
 //! issue's run). Now new clients take the place of the fullest bucket in their set
 //! (filters/local-ratelimit/src/clients.rs), so late clients each get a bucket of their own.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_tests::envoy::{self, Envoy};
 use moonshift_tests::http::{read_response, Request};
 use moonshift_tests::upstream::Upstream;

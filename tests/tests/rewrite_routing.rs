@@ -3,6 +3,14 @@
 //! in a real Envoy whose routes tell the answer apart: the rewritten request matches a route to
 //! the upstream, the original one a direct 404.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_tests::envoy::{self, Envoy, Launch};
 use moonshift_tests::http::Request;
 use moonshift_tests::runner::{filter_entry, Flavour};

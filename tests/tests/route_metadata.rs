@@ -2,6 +2,14 @@
 //! metadata, observed in a real Envoy (`docs/envoy.md` §7): what `%METADATA(ROUTE:ns:key)%` and
 //! its Lua reference rely on. The route's value arrives upstream in a header.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_harness::exchange::RouteMetadata;
 use moonshift_tests::envoy::{self, Envoy, Launch};
 use moonshift_tests::http::Request;

@@ -4,6 +4,14 @@
 //! names an intentional difference); and each must agree with its in-process host in the
 //! harness, so that the emulation is held to the real thing.
 
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use moonshift_harness::diff;
 use moonshift_harness::exchange::Outcome;
 use moonshift_harness::scenario::{self, ScenarioFile, Subject};

@@ -51,7 +51,12 @@ pub(super) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             };
             let start = (start as u32 as usize).min(config.len());
             let end = start.saturating_add(max as u32 as usize).min(config.len());
-            hand_over(&mut c, &config[start..end], ret_ptr, ret_size)?;
+            hand_over(
+                &mut c,
+                config.get(start..end).unwrap_or_default(),
+                ret_ptr,
+                ret_size,
+            )?;
             Ok(OK)
         },
     )?;

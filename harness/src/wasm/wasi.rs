@@ -26,8 +26,16 @@ pub(super) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let mut text = Vec::new();
             for i in 0..iovs_len {
                 let iov = read(&mut c, iovs + i * 8, 8)?;
-                let ptr = i32::from_le_bytes(iov[..4].try_into().unwrap_or_default());
-                let len = i32::from_le_bytes(iov[4..].try_into().unwrap_or_default());
+                let ptr = i32::from_le_bytes(
+                    iov.get(..4)
+                        .and_then(|b| b.try_into().ok())
+                        .unwrap_or_default(),
+                );
+                let len = i32::from_le_bytes(
+                    iov.get(4..8)
+                        .and_then(|b| b.try_into().ok())
+                        .unwrap_or_default(),
+                );
                 text.extend(read(&mut c, ptr, len)?);
                 total += len as u32;
             }

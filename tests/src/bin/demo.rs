@@ -1,14 +1,14 @@
 //! `make demo`: every filter in a real Envoy, once as its Lua reference and once as its Wasm
 //! module, the same requests through both, and a table of what each did.
 
-use moonshift_harness::exchange::{show_bytes, Header, Outcome};
-use moonshift_tests::envoy::{self, Envoy};
-use moonshift_tests::http::Request;
-use moonshift_tests::runner::{
-    canonical, lua_reply_unordered, reconcile_reset, ClockRule, Protocol, ENVOY_REQUEST_HEADERS,
-    ENVOY_RESPONSE_HEADERS,
+use moonshift_envoy::envoy::{self, Envoy};
+use moonshift_envoy::http::Request;
+use moonshift_envoy::runner::{
+    self, canonical, lua_reply_unordered, reconcile_reset, ClockRule, Flavour, Protocol,
+    ENVOY_REQUEST_HEADERS, ENVOY_RESPONSE_HEADERS,
 };
-use moonshift_tests::upstream::Upstream;
+use moonshift_envoy::upstream::Upstream;
+use moonshift_harness::exchange::{show_bytes, Header, Outcome};
 use serde_json::{json, Value};
 
 struct Demo {
@@ -97,17 +97,22 @@ fn effect(request: &Request, outcome: &Outcome) -> Vec<String> {
     lines
 }
 
-fn play(demo: &Demo, entry: Value, upstream: &Upstream, label: &str) -> Vec<(Outcome, (u64, u64))> {
-    let envoy = Envoy::start(label, &[entry], upstream.port, 1);
+type Played = Vec<(Outcome, (u64, u64))>;
+
+fn play(demo: &Demo, entry: Value, upstream: &Upstream, label: &str) -> Result<Played, String> {
+    let envoy = Envoy::try_start(label, &[entry], upstream.port, 1).map_err(|f| f.to_string())?;
     demo.requests
         .iter()
-        .map(|(_, request)| {
+        .map(|(title, request)| {
             let seen = upstream.received().len();
             let log_before = envoy.log_bytes().len();
             let before = now();
-            let response = envoy.send(request);
+            let response = request
+                .send(envoy.port)
+                .map_err(|e| format!("{title}: {e}\n{}", envoy.log_tail()))?;
             let upstream_request = upstream.received().get(seen).map(|r| r.headers.clone());
-            let logs = moonshift_tests::runner::filter_logs(&envoy.log_bytes()[log_before..]);
+            let log = envoy.log_bytes();
+            let logs = runner::filter_logs(log.get(log_before..).unwrap_or_default());
             let outcome = Outcome {
                 response: moonshift_harness::exchange::Response {
                     status: response.status,
@@ -117,7 +122,7 @@ fn play(demo: &Demo, entry: Value, upstream: &Upstream, label: &str) -> Vec<(Out
                 upstream_request,
                 logs,
             };
-            (outcome, (before, now()))
+            Ok((outcome, (before, now())))
         })
         .collect()
 }
@@ -137,14 +142,17 @@ fn cell(text: &str, width: usize) -> String {
 
 /// The seed's whole script as `moonshift migrate` converted it (`--pipeline-config FILE`, the
 /// `pipeline-config.json` migrate wrote): the Lua against the one pipeline plugin.
-fn migrated(args: &[String]) -> Option<Demo> {
-    let path = args
+fn migrated(args: &[String]) -> Result<Option<Demo>, String> {
+    let Some(path) = args
         .iter()
         .position(|a| a == "--pipeline-config")
-        .and_then(|i| args.get(i + 1))?;
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let config: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    Some(Demo {
+        .and_then(|i| args.get(i + 1))
+    else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let config: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    Ok(Some(Demo {
         filter: "pipeline",
         what: "the seed's whole EnvoyFilter, as `moonshift migrate` converted it: one plugin",
         config: Some(config),
@@ -152,44 +160,46 @@ fn migrated(args: &[String]) -> Option<Demo> {
             ("GET /", Request::get("/")),
             (
                 "POST /orders/42?expand=items",
-                Request {
-                    method: "POST".into(),
-                    ..Request::get("/orders/42?expand=items")
-                },
+                Request::get("/orders/42?expand=items").method("POST"),
             ),
         ],
-    })
+    }))
 }
 
 fn main() {
+    match run() {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(why) => {
+            eprintln!("demo: {why}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Plays every demo; whether every exchange was identical.
+fn run() -> Result<bool, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let upstream = Upstream::start();
+    let upstream = Upstream::try_start().map_err(|e| format!("cannot start the upstream: {e}"))?;
     let (mut identical, mut total) = (0, 0);
-    for demo in migrated(&args).into_iter().chain(demos()) {
-        let dir = moonshift_tests::envoy::scratch_dir("demo-lua");
-        let lua_entry = moonshift_tests::runner::filter_entry(
-            demo.filter,
-            demo.config.as_ref(),
-            moonshift_tests::runner::Flavour::Lua,
-            &dir,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let wasm_entry = envoy::wasm_filter(
-            demo.filter,
-            demo.config.as_ref().map(Value::to_string).as_deref(),
-        );
+    for demo in migrated(&args)?.into_iter().chain(demos()) {
+        let dir = envoy::try_scratch_dir("demo-lua").map_err(|e| e.to_string())?;
+        let lua_entry =
+            runner::filter_entry(demo.filter, demo.config.as_ref(), Flavour::Lua, &dir)?;
+        let wasm_entry =
+            runner::filter_entry(demo.filter, demo.config.as_ref(), Flavour::Wasm, &dir)?;
         let lua = play(
             &demo,
             lua_entry,
             &upstream,
             &format!("demo-{}-lua", demo.filter),
-        );
+        )?;
         let wasm = play(
             &demo,
             wasm_entry,
             &upstream,
             &format!("demo-{}-wasm", demo.filter),
-        );
+        )?;
         println!("\n== {} ==  replaces  {}", demo.filter, demo.what);
         println!(
             "  {}  {}  {}  verdict",
@@ -227,7 +237,5 @@ fn main() {
     println!(
         "Configs and logs of these Envoys: target/envoy-tests/demo-*/. The full suite: make test."
     );
-    if identical != total {
-        std::process::exit(1);
-    }
+    Ok(identical == total)
 }

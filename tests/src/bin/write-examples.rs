@@ -1,13 +1,14 @@
 //! `make examples`: writes `examples/envoy/*.json` (see `moonshift_tests::examples`).
 
-fn main() {
+fn main() -> Result<(), String> {
     let root = moonshift_tests::paths::workspace_root();
     for (path, text) in moonshift_tests::examples::render_all() {
         let full = root.join(&path);
         if let Some(dir) = full.parent() {
-            std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        std::fs::write(&full, text).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+        std::fs::write(&full, text).map_err(|e| format!("{}: {e}", full.display()))?;
         println!("wrote {}", path.display());
     }
+    Ok(())
 }

@@ -91,8 +91,9 @@ pub fn filter_entry(
     dir: &std::path::Path,
 ) -> Result<Value, String> {
     match flavour {
-        Flavour::Wasm => Ok(envoy::wasm_filter(
+        Flavour::Wasm => Ok(envoy::wasm_filter_at(
             filter,
+            &paths::try_wasm_module(filter)?,
             config.map(Value::to_string).as_deref(),
         )),
         Flavour::Lua => lua_entry(
@@ -156,11 +157,11 @@ pub fn filter_logs(log: &[u8]) -> Vec<LogLine> {
         let Some(level) = level(tag) else { continue };
         let find = |needle: &[u8]| line.windows(needle.len()).position(|w| w == needle);
         let message = if let Some(at) = find(b"script log: ") {
-            &line[at + "script log: ".len()..]
+            line.get(at + "script log: ".len()..).unwrap_or_default()
         } else if let Some(at) = find(b"wasm log ") {
-            let rest = &line[at..];
+            let rest = line.get(at..).unwrap_or_default();
             match rest.windows(2).position(|w| w == b": ") {
-                Some(colon) => &rest[colon + 2..],
+                Some(colon) => rest.get(colon + 2..).unwrap_or_default(),
                 None => continue,
             }
         } else {
@@ -206,12 +207,12 @@ pub fn play(
     let label = format!("play-{filter}-{flavour:?}-{protocol:?}").to_lowercase();
     // The Lua rendered with this scenario's config: a directory of this process's own, as test
     // binaries may play the same filter side by side with other configs.
-    let dir = envoy::scratch_dir(&format!("{label}-lua"));
+    let dir = envoy::try_scratch_dir(&format!("{label}-lua")).map_err(|e| e.to_string())?;
     let entry = match (&scenario.module, flavour) {
         // The filter by its root_id in another shipped module (the bundle).
         (Some(module), Flavour::Wasm) => envoy::wasm_filter_at(
             filter,
-            &paths::wasm_module(module),
+            &paths::try_wasm_module(module)?,
             scenario.config.as_ref().map(Value::to_string).as_deref(),
         ),
         _ => filter_entry(filter, scenario.config.as_ref(), flavour, &dir)?,
@@ -236,14 +237,14 @@ pub fn play_entries(
     route_metadata: &RouteMetadata,
     protocol: Protocol,
 ) -> Result<Played, String> {
-    let upstream = Upstream::start();
+    let upstream = Upstream::try_start().map_err(|e| format!("the recording upstream: {e}"))?;
     let envoy = Envoy::try_start_with(label, &envoy::Launch::default(), |port, admin| {
         envoy::with_route_metadata(
             envoy::bootstrap(port, admin, upstream.port, &filters),
             route_metadata,
         )
     })
-    .map_err(|f| format!("Envoy did not start ({:?}):\n{}", f.exit_code, f.log))?;
+    .map_err(|f| f.to_string())?;
     let mut outcomes = Vec::new();
     for spec in exchanges {
         std::thread::sleep(Duration::from_millis(spec.advance_ms));
@@ -287,7 +288,7 @@ pub fn play_entries(
                     )));
                     continue;
                 }
-                Err(e) => return Err(format!("request failed: {e}\n{}", log_tail(&envoy))),
+                Err(e) => return Err(format!("request failed: {e}\n{}", envoy.log_tail())),
             };
             let after = unix_seconds(Duration::ZERO);
             let upstream_request = upstream.received().get(seen).map(|r| {
@@ -347,21 +348,6 @@ fn no_response(error: &std::io::Error) -> Outcome {
         },
         logs: Vec::new(),
     }
-}
-
-/// The last 30 lines of Envoy's log, and where the whole log is.
-fn log_tail(envoy: &Envoy) -> String {
-    let log = envoy.log();
-    let lines: Vec<&str> = log.lines().collect();
-    let tail = lines
-        .get(lines.len().saturating_sub(30)..)
-        .unwrap_or_default();
-    format!(
-        "the last {} lines of Envoy's log (all of it: {}):\n{}",
-        tail.len(),
-        envoy.dir.join("envoy.log").display(),
-        tail.join("\n")
-    )
 }
 
 /// Headers Envoy adds on its own, left out of comparisons.

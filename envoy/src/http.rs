@@ -44,6 +44,8 @@ pub struct Request {
     /// Sent as `host` (HTTP/1.1) or `:authority` (HTTP/2).
     pub authority: String,
     pub headers: Vec<Header>,
+    /// Sent with a `content-length` (HTTP/1.1) unless a header frames it already.
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -53,7 +55,20 @@ impl Request {
             path: path.as_bytes().to_vec(),
             authority: "moonshift.test".into(),
             headers: Vec::new(),
+            body: Vec::new(),
         }
+    }
+
+    /// The same request with `method`.
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = method.to_string();
+        self
+    }
+
+    /// The same request with `body`.
+    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
+        self.body = body.as_ref().to_vec();
+        self
     }
 
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
@@ -98,7 +113,15 @@ impl Request {
             bytes.extend_from_slice(value);
             bytes.extend_from_slice(b"\r\n");
         }
+        let framed = self.headers.iter().any(|(name, _)| {
+            name.eq_ignore_ascii_case("content-length")
+                || name.eq_ignore_ascii_case("transfer-encoding")
+        });
+        if !self.body.is_empty() && !framed {
+            bytes.extend_from_slice(format!("content-length: {}\r\n", self.body.len()).as_bytes());
+        }
         bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(&self.body);
         bytes
     }
 }
@@ -145,21 +168,13 @@ pub fn read_response(reader: &mut impl BufRead) -> std::io::Result<Response> {
             .trim()
             .parse()
             .map_err(|_| invalid("bad content-length"))?;
+        if length > MAX_BODY {
+            return Err(invalid("content-length over 64 MiB"));
+        }
         body.resize(length, 0);
         reader.read_exact(&mut body)?;
     } else if find("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        loop {
-            let mut size_line = String::new();
-            reader.read_line(&mut size_line)?;
-            let size = usize::from_str_radix(size_line.trim(), 16)
-                .map_err(|_| invalid("bad chunk size"))?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
+        body = read_chunked(reader)?.0;
     } else {
         reader.read_to_end(&mut body)?;
     }
@@ -168,6 +183,35 @@ pub fn read_response(reader: &mut impl BufRead) -> std::io::Result<Response> {
         headers,
         body,
     })
+}
+
+/// The largest body [`read_chunked`] reads.
+const MAX_BODY: usize = 64 << 20;
+
+/// A chunked body and its trailers (RFC 9112 §7.1): chunks up to the last (size 0), then
+/// trailer fields up to a blank line. Chunk extensions are ignored.
+pub fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<(Vec<u8>, Vec<Header>)> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line)?;
+        let digits = size_line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(digits, 16).map_err(|_| invalid("bad chunk size"))?;
+        if size == 0 {
+            return Ok((body, read_headers(reader)?));
+        }
+        if body.len().saturating_add(size) > MAX_BODY {
+            return Err(invalid("chunked body over 64 MiB"));
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(body.get_mut(start..).unwrap_or_default())?;
+        let mut end = [0u8; 2];
+        reader.read_exact(&mut end)?;
+        if &end != b"\r\n" {
+            return Err(invalid("chunk not followed by CRLF"));
+        }
+    }
 }
 
 /// Reads header lines up to the blank line; names lowercased, values raw.
@@ -188,11 +232,70 @@ pub fn read_headers(reader: &mut impl BufRead) -> std::io::Result<Vec<Header>> {
             .iter()
             .position(|b| *b == b':')
             .ok_or_else(|| invalid("header without ':'"))?;
-        let name = String::from_utf8_lossy(&line[..colon]).to_ascii_lowercase();
-        let mut value = &line[colon + 1..];
-        while value.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-            value = &value[1..];
+        let (name, rest) = line.split_at(colon);
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let value = rest.get(1..).unwrap_or_default();
+        let start = value
+            .iter()
+            .position(|b| *b != b' ' && *b != b'\t')
+            .unwrap_or(value.len());
+        headers.push((name, value.get(start..).unwrap_or_default().to_vec()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn a_body_goes_with_its_length_unless_a_header_frames_it() {
+        let sent = Request::get("/p").method("POST").body("abc").to_bytes();
+        let text = String::from_utf8_lossy(&sent);
+        assert!(text.starts_with("POST /p HTTP/1.1\r\n"), "{text}");
+        assert!(text.ends_with("content-length: 3\r\n\r\nabc"), "{text}");
+        let chunked = Request::get("/p")
+            .method("POST")
+            .header("transfer-encoding", "chunked")
+            .body("3\r\nabc\r\n0\r\n\r\n")
+            .to_bytes();
+        assert!(!String::from_utf8_lossy(&chunked).contains("content-length"));
+        let bodyless = String::from_utf8_lossy(&Request::get("/").to_bytes()).into_owned();
+        assert!(!bodyless.contains("content-length"), "{bodyless}");
+    }
+
+    #[test]
+    fn chunked_bodies_are_read_with_their_trailers_and_nothing_after() {
+        let wire = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+            3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nx-checksum: 42\r\n\r\nNEXT";
+        let mut reader = BufReader::new(&wire[..]);
+        let response = read_response(&mut reader).expect("a response");
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"abcde");
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).expect("the rest");
+        assert_eq!(
+            rest, b"NEXT",
+            "the trailers are consumed, the next response is not"
+        );
+    }
+
+    #[test]
+    fn framing_that_lies_is_an_error_not_a_panic() {
+        for wire in [
+            &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"[..],
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nffffffffffffffff\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 99999999999\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nab",
+            b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+            b"nonsense",
+        ] {
+            assert!(
+                read_response(&mut BufReader::new(wire)).is_err(),
+                "{}",
+                String::from_utf8_lossy(wire)
+            );
         }
-        headers.push((name, value.to_vec()));
     }
 }

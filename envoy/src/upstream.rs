@@ -1,6 +1,6 @@
 //! An HTTP/1.1 upstream that records each request exactly as Envoy forwarded it.
 
-use crate::http::{read_headers, Header};
+use crate::http::{read_chunked, read_headers, Header};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,8 @@ pub struct Received {
     pub path: Vec<u8>,
     /// In the order received, names lowercased, values raw.
     pub headers: Vec<Header>,
+    /// The body, framed by content-length or chunked (trailers read and left out).
+    pub body: Vec<u8>,
 }
 
 impl Received {
@@ -58,9 +60,17 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// [`Upstream::try_start`], for tests.
+    #[cfg(feature = "fixture")]
+    #[allow(clippy::expect_used)]
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
-        let port = listener.local_addr().expect("upstream address").port();
+        Self::try_start().expect("start the recording upstream")
+    }
+
+    /// Listens on a free loopback port and serves each connection on a thread of its own.
+    pub fn try_start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);
         thread::spawn(move || {
@@ -69,18 +79,29 @@ impl Upstream {
                 thread::spawn(move || serve(stream, &state));
             }
         });
-        Self { port, state }
+        Ok(Self { port, state })
     }
 
     /// Every request received so far, in arrival order.
     pub fn received(&self) -> Vec<Received> {
-        self.state.lock().expect("upstream state").received.clone()
+        lock(&self.state).received.clone()
     }
 
     pub fn set_reply(&self, reply: Reply) {
-        self.state.lock().expect("upstream state").reply = reply;
+        lock(&self.state).reply = reply;
     }
 }
+
+/// The state, also after a serving thread panicked while holding it (what it recorded stays
+/// readable).
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The largest request body the upstream reads; a longer one ends the connection.
+const MAX_BODY: usize = 16 << 20;
 
 fn serve(stream: TcpStream, state: &Mutex<State>) {
     let Ok(mut writer) = stream.try_clone() else {
@@ -100,21 +121,36 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         let Ok(headers) = read_headers(&mut reader) else {
             return;
         };
-        let length = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| String::from_utf8_lossy(v).trim().parse::<usize>().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+        let chunked = headers.iter().any(|(k, v)| {
+            k == "transfer-encoding" && String::from_utf8_lossy(v).contains("chunked")
+        });
+        let body = if chunked {
+            match read_chunked(&mut reader) {
+                Ok((body, _trailers)) => body,
+                Err(_) => return,
+            }
+        } else {
+            let length = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| String::from_utf8_lossy(v).trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if length > MAX_BODY {
+                return;
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            body
+        };
         let reply = {
-            let mut state = state.lock().expect("upstream state");
+            let mut state = lock(state);
             state.received.push(Received {
                 method,
                 path,
                 headers,
+                body,
             });
             state.reply.clone()
         };

@@ -38,7 +38,15 @@ pub fn send(request: &Request, port: u16) -> io::Result<Response> {
             let _ = connection.await;
         });
         let mut client = client.ready().await.map_err(other)?;
-        let (response, _) = client.send_request(http_request, true).map_err(other)?;
+        let (response, mut stream) = client
+            .send_request(http_request, request.body.is_empty())
+            .map_err(other)?;
+        if !request.body.is_empty() {
+            stream.reserve_capacity(request.body.len());
+            stream
+                .send_data(bytes::Bytes::from(request.body.clone()), true)
+                .map_err(other)?;
+        }
         let response = response.await.map_err(other)?;
         let (parts, mut body) = response.into_parts();
         let mut bytes = Vec::new();

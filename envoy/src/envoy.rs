@@ -21,18 +21,45 @@ use std::time::{Duration, Instant};
 
 /// An `envoy.filters.http.wasm` entry running `target/filters/<filter>.wasm` under V8, with the
 /// configuration (JSON) as a `google.protobuf.StringValue`, as Istio's WasmPlugin delivers it.
-/// `None` sends no configuration at all (an empty `pluginConfig`).
+/// `None` sends no configuration at all (an empty `pluginConfig`). An error when the module is
+/// missing or stale.
+pub fn try_wasm_filter(filter: &str, configuration: Option<&str>) -> Result<Value, String> {
+    Ok(wasm_filter_at(
+        filter,
+        &paths::try_wasm_module(filter)?,
+        configuration,
+    ))
+}
+
+/// [`try_wasm_filter`], for tests.
+#[cfg(feature = "fixture")]
 pub fn wasm_filter(filter: &str, configuration: Option<&str>) -> Value {
     wasm_filter_at(filter, &paths::wasm_module(filter), configuration)
 }
 
 /// A filter of the all-in-one module (`target/filters/moonshift-bundle.wasm`), picked by its
 /// root_id, in the VM named `vm_id`: plugins with the same `vm_id` share one VM per worker.
-pub fn bundle_filter(filter: &str, vm_id: &str, configuration: Option<&str>) -> Value {
-    let module = paths::wasm_module("moonshift-bundle");
+pub fn try_bundle_filter(
+    filter: &str,
+    vm_id: &str,
+    configuration: Option<&str>,
+) -> Result<Value, String> {
+    let module = paths::try_wasm_module("moonshift-bundle")?;
     let mut entry = wasm_filter_at(filter, &module, configuration);
-    entry["typed_config"]["config"]["vm_config"]["vm_id"] = Value::from(vm_id);
-    entry
+    put(
+        &mut entry,
+        "/typed_config/config/vm_config",
+        "vm_id",
+        Value::from(vm_id),
+    );
+    Ok(entry)
+}
+
+/// [`try_bundle_filter`], for tests.
+#[cfg(feature = "fixture")]
+#[allow(clippy::panic)]
+pub fn bundle_filter(filter: &str, vm_id: &str, configuration: Option<&str>) -> Value {
+    try_bundle_filter(filter, vm_id, configuration).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// [`wasm_filter`] with a module at any path.
@@ -46,10 +73,15 @@ pub fn wasm_filter_at(filter: &str, module: &Path, configuration: Option<&str>) 
         },
     });
     if let Some(configuration) = configuration {
-        config["configuration"] = json!({
-            "@type": "type.googleapis.com/google.protobuf.StringValue",
-            "value": configuration,
-        });
+        put(
+            &mut config,
+            "",
+            "configuration",
+            json!({
+                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                "value": configuration,
+            }),
+        );
     }
     json!({
         "name": "envoy.filters.http.wasm",
@@ -63,10 +95,25 @@ pub fn wasm_filter_at(filter: &str, module: &Path, configuration: Option<&str>) 
 /// The `pluginConfig` the filter is deployed with (its crate's facts: `deploy/`'s manifests
 /// carry it). A filter with no usable default, such as api-key-auth (an empty config is
 /// refused), is started with this wherever a test starts every filter.
-pub fn deployed_config(filter: &str) -> String {
+pub fn try_deployed_config(filter: &str) -> Result<String, String> {
     moonshift_oci::facts::of(&crate::paths::workspace_root(), filter)
         .map(|facts| facts.plugin_config.to_string())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .map_err(|e| e.to_string())
+}
+
+/// [`try_deployed_config`], for tests: panics with why.
+#[cfg(feature = "fixture")]
+#[allow(clippy::panic)]
+pub fn deployed_config(filter: &str) -> String {
+    try_deployed_config(filter).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Sets `key` to `value` in the object at `parent` (a JSON pointer, `""` for the root) of
+/// `target`; a config this file built always has that object.
+fn put(target: &mut Value, parent: &str, key: &str, value: Value) {
+    if let Some(object) = target.pointer_mut(parent).and_then(Value::as_object_mut) {
+        object.insert(key.to_string(), value);
+    }
 }
 
 /// An `envoy.filters.http.lua` entry loading `lua-reference/<filter>.lua` from disk.
@@ -94,7 +141,12 @@ pub fn bootstrap(
     filters: &[Value],
 ) -> Value {
     let mut config = bootstrap_without_listener(admin_port, upstream_port);
-    config["static_resources"]["listeners"] = json!([listener(listener_port, filters)]);
+    put(
+        &mut config,
+        "/static_resources",
+        "listeners",
+        json!([listener(listener_port, filters)]),
+    );
     config
 }
 
@@ -102,29 +154,50 @@ pub fn bootstrap(
 /// when a file is moved onto that path); [`lds_resources`] writes its content.
 pub fn bootstrap_with_lds(admin_port: u16, upstream_port: u16, lds_path: &Path) -> Value {
     let mut config = bootstrap_without_listener(admin_port, upstream_port);
-    if let Some(resources) = config["static_resources"].as_object_mut() {
+    if let Some(resources) = config
+        .pointer_mut("/static_resources")
+        .and_then(Value::as_object_mut)
+    {
         resources.remove("listeners");
     }
-    config["dynamic_resources"] = json!({
-        "lds_config": {"path_config_source": {"path": lds_path}, "resource_api_version": "V3"},
-    });
-    config["node"] = json!({"id": "moonshift-test", "cluster": "moonshift-test"});
+    put(
+        &mut config,
+        "",
+        "dynamic_resources",
+        json!({
+            "lds_config": {"path_config_source": {"path": lds_path}, "resource_api_version": "V3"},
+        }),
+    );
+    put(
+        &mut config,
+        "",
+        "node",
+        json!({"id": "moonshift-test", "cluster": "moonshift-test"}),
+    );
     config
 }
 
 /// An LDS file's content: the one listener of [`bootstrap`].
 pub fn lds_resources(listener_port: u16, filters: &[Value]) -> Value {
     let mut listener = listener(listener_port, filters);
-    listener["@type"] = json!("type.googleapis.com/envoy.config.listener.v3.Listener");
+    put(
+        &mut listener,
+        "",
+        "@type",
+        json!("type.googleapis.com/envoy.config.listener.v3.Listener"),
+    );
     json!({"resources": [listener]})
 }
 
 /// Gives [`bootstrap`]'s one route the `filter_metadata` `metadata` (none when empty).
 pub fn with_route_metadata(mut config: Value, metadata: &RouteMetadata) -> Value {
     if !metadata.is_empty() {
-        let route = &mut config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"]
-            [0]["typed_config"]["route_config"]["virtual_hosts"][0]["routes"][0];
-        route["metadata"] = json!({ "filter_metadata": metadata });
+        put(
+            &mut config,
+            "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/route_config/virtual_hosts/0/routes/0",
+            "metadata",
+            json!({ "filter_metadata": metadata }),
+        );
     }
     config
 }
@@ -182,8 +255,9 @@ fn bootstrap_without_listener(admin_port: u16, upstream_port: u16) -> Value {
 
 /// Whether a bootstrap declares a listener itself (an LDS one gets it later, from a file).
 fn has_static_listener(config: &Value) -> bool {
-    config["static_resources"]["listeners"]
-        .as_array()
+    config
+        .pointer("/static_resources/listeners")
+        .and_then(Value::as_array)
         .is_some_and(|listeners| !listeners.is_empty())
 }
 
@@ -194,16 +268,22 @@ fn accepts(port: u16) -> bool {
 }
 
 /// A loopback port free now (the OS's choice), for a listener about to be configured.
-pub fn free_port() -> u16 {
+pub fn try_free_port() -> std::io::Result<u16> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+        .map(|a| a.port())
+}
+
+/// [`try_free_port`], for tests.
+#[cfg(feature = "fixture")]
+#[allow(clippy::expect_used)]
+pub fn free_port() -> u16 {
+    try_free_port().expect("a free loopback port")
 }
 
 /// A fresh directory under `target/envoy-tests/` for `label`, unique to this process and call:
 /// test binaries, and tests within one, run side by side.
-pub fn scratch_dir(label: &str) -> PathBuf {
+pub fn try_scratch_dir(label: &str) -> std::io::Result<PathBuf> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = paths::workspace_root()
         .join("target/envoy-tests")
@@ -213,21 +293,30 @@ pub fn scratch_dir(label: &str) -> PathBuf {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// [`try_scratch_dir`], for tests.
+#[cfg(feature = "fixture")]
+#[allow(clippy::expect_used)]
+pub fn scratch_dir(label: &str) -> PathBuf {
+    try_scratch_dir(label).expect("create a scratch directory")
 }
 
 /// `envoy --mode validate -c <config>`: `Ok` or Envoy's output.
 pub fn validate(label: &str, config: &Value) -> Result<(), String> {
-    let dir = scratch_dir(label);
+    let dir = try_scratch_dir(label).map_err(|e| e.to_string())?;
     let path = dir.join("envoy.yaml");
-    std::fs::write(&path, serde_json::to_vec_pretty(config).expect("json")).expect("write config");
+    std::fs::write(&path, config.to_string())
+        .map_err(|e| format!("write {}: {e}", path.display()))?;
     validate_file(&path, &dir)
 }
 
 /// `envoy --mode validate -c <path>`, run in `cwd` (relative paths in the config resolve there).
 pub fn validate_file(path: &Path, cwd: &Path) -> Result<(), String> {
-    let output = Command::new(paths::envoy_bin())
+    let output = Command::new(paths::envoy_bin_path())
         .current_dir(cwd)
         .args([
             "--mode",
@@ -282,16 +371,60 @@ pub struct Envoy {
     log_path: PathBuf,
 }
 
-/// Envoy exited before it was ready.
+/// Envoy did not become ready: it exited (`exit_code`), did not answer within a minute, or
+/// could not be started at all (its working folder, a port, the binary).
 #[derive(Debug)]
 pub struct StartFailure {
     pub exit_code: Option<i32>,
+    /// Everything Envoy logged, or why it could not be started.
     pub log: String,
+    /// Where the whole log is, when Envoy ran.
+    pub log_path: Option<PathBuf>,
+}
+
+impl StartFailure {
+    fn before_start(error: std::io::Error) -> Self {
+        Self {
+            exit_code: None,
+            log: format!("Envoy could not be started: {error}"),
+            log_path: None,
+        }
+    }
+}
+
+/// The last 30 lines of the log and where all of it is: what a person needs first.
+impl std::fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(path) = &self.log_path else {
+            return f.write_str(&self.log);
+        };
+        match self.exit_code {
+            Some(code) => writeln!(f, "Envoy exited with status {code} before it was ready.")?,
+            None => writeln!(f, "Envoy was not ready within a minute.")?,
+        }
+        write!(f, "{}", log_tail(&self.log, path))
+    }
+}
+
+/// The last 30 lines of `log` and where the whole of it is.
+pub fn log_tail(log: &str, path: &Path) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines
+        .get(lines.len().saturating_sub(30)..)
+        .unwrap_or_default();
+    format!(
+        "The last {} lines of Envoy's log (all of it: {}):\n{}",
+        tail.len(),
+        path.display(),
+        tail.join("\n")
+    )
 }
 
 impl Envoy {
     /// Starts Envoy with `filters` in front of `upstream_port`; panics with Envoy's log if it
     /// does not become ready.
+    #[cfg(feature = "fixture")]
+    #[allow(clippy::panic)]
     pub fn start(label: &str, filters: &[Value], upstream_port: u16, concurrency: u32) -> Self {
         match Self::try_start(label, filters, upstream_port, concurrency) {
             Ok(envoy) => envoy,
@@ -342,24 +475,23 @@ impl Envoy {
         launch: &Launch,
         make_config: &impl Fn(u16, u16) -> Value,
     ) -> Result<Self, StartFailure> {
-        let dir = scratch_dir(label);
-        let (port, admin_port) = (free_port(), free_port());
+        let dir = try_scratch_dir(label).map_err(StartFailure::before_start)?;
+        let (port, admin_port) = (
+            try_free_port().map_err(StartFailure::before_start)?,
+            try_free_port().map_err(StartFailure::before_start)?,
+        );
         let config_path = dir.join("envoy.yaml");
         let config = make_config(port, admin_port);
-        std::fs::write(
-            &config_path,
-            serde_json::to_vec_pretty(&config).expect("json"),
-        )
-        .expect("write envoy config");
+        std::fs::write(&config_path, config.to_string()).map_err(StartFailure::before_start)?;
         let log_path = dir.join("envoy.log");
-        let log = std::fs::File::create(&log_path).expect("create envoy log");
+        let log = std::fs::File::create(&log_path).map_err(StartFailure::before_start)?;
         let mut command = match &launch.cpu_list {
             Some(cpus) => {
                 let mut c = Command::new("taskset");
-                c.args(["-c", cpus]).arg(paths::envoy_bin());
+                c.args(["-c", cpus]).arg(paths::envoy_bin_path());
                 c
             }
-            None => Command::new(paths::envoy_bin()),
+            None => Command::new(paths::envoy_bin_path()),
         };
         command
             .arg("-c")
@@ -371,10 +503,15 @@ impl Envoy {
         }
         let child = command
             .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
+            .stdout(log.try_clone().map_err(StartFailure::before_start)?)
             .stderr(log)
             .spawn()
-            .expect("spawn envoy");
+            .map_err(|e| {
+                StartFailure::before_start(std::io::Error::new(
+                    e.kind(),
+                    format!("run {}: {e}", paths::envoy_bin_path().display()),
+                ))
+            })?;
         let mut envoy = Self {
             child,
             port,
@@ -388,6 +525,7 @@ impl Envoy {
                 return Err(StartFailure {
                     exit_code: status.code(),
                     log: envoy.log(),
+                    log_path: Some(envoy.log_path.clone()),
                 });
             }
             // LIVE comes before every worker listens on its socket (with `reuse_port`, each
@@ -405,6 +543,7 @@ impl Envoy {
                 return Err(StartFailure {
                     exit_code: None,
                     log: envoy.log(),
+                    log_path: Some(envoy.log_path.clone()),
                 });
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -500,7 +639,14 @@ impl Envoy {
         self.child.id()
     }
 
-    /// Sends `request` to the listener.
+    /// The last 30 lines of Envoy's log so far, and where all of it is.
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.log(), &self.log_path)
+    }
+
+    /// Sends `request` to the listener; panics with Envoy's log when it fails.
+    #[cfg(feature = "fixture")]
+    #[allow(clippy::panic)]
     pub fn send(&self, request: &Request) -> crate::http::Response {
         request
             .send(self.port)
