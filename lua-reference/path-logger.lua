@@ -10,7 +10,8 @@
 -- configurations by replacing this one table; nothing else in the file changes. A
 -- `response = { level = ..., message = ... }` entry logs a line on the response as well.
 -- `when = { ... }` (and `response.when`) holds conditions, all of which must hold for the line
--- to be logged, as a script's `if` around its log call does.
+-- to be logged, as a script's `if` around its log call does. An empty `message` beside a
+-- `response` line logs no request line.
 local config = {
   level = "info",
   message = "Request path: %REQ(:path)%",
@@ -440,6 +441,7 @@ function envoy_on_request(request_handle)
   if timed then
     request_handle:streamInfo():dynamicMetadata():set(NAMESPACE, "started_ms", request_handle:timestamp())
   end
+  if config.message == "" then return end
   local headers = request_handle:headers()
   if not all_hold(config.when, headers, nil, request_handle) then return end
   local message = ""

@@ -72,17 +72,19 @@ pub struct Line {
 /// The validated configuration the filter runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub request: Line,
+    /// `None`: an empty `message`, no request line (a response line alone).
+    pub request: Option<Line>,
     /// The response's line.
     pub response: Option<Line>,
 }
 
 impl Config {
     pub fn validate(&self) -> Result<Settings, ConfigError> {
-        if self.message.is_empty() {
+        // An empty message logs no request line: allowed beside a response line only.
+        if self.message.is_empty() && self.response.is_none() {
             return Err(ConfigError::invalid(
                 "message",
-                "must not be empty",
+                "must not be empty (it may be empty beside a `response` line: then only that line is logged)",
                 &self.message,
             ));
         }
@@ -107,14 +109,15 @@ impl Config {
                 .as_ref()
                 .map_or(0, |line| condition::automaton_items(&line.when));
         condition::bound_pattern_work("when", items)?;
-        Ok(Settings {
-            request: Line {
+        let request = match self.message.is_empty() {
+            true => None,
+            false => Some(Line {
                 level: self.level,
                 template: Template::parse("message", &self.message, Phase::Request)?,
                 when,
-            },
-            response,
-        })
+            }),
+        };
+        Ok(Settings { request, response })
     }
 }
 
@@ -130,13 +133,17 @@ mod tests {
     use alloc::vec;
     use moonshift_shared::condition::HeaderMatchConfig;
 
+    fn line(level: Level, message: &str) -> Result<Line, ConfigError> {
+        Ok(Line {
+            level,
+            template: Template::parse("message", message, Phase::Request)?,
+            when: Vec::new(),
+        })
+    }
+
     fn settings(level: Level, message: &str) -> Result<Settings, ConfigError> {
         Ok(Settings {
-            request: Line {
-                level,
-                template: Template::parse("message", message, Phase::Request)?,
-                when: Vec::new(),
-            },
+            request: Some(line(level, message)?),
             response: None,
         })
     }
@@ -154,7 +161,7 @@ mod tests {
                 ..default.clone()
             })
         };
-        let cases: [(&str, &str, Result<Settings, &str>); 19] = [
+        let cases: [(&str, &str, Result<Settings, &str>); 20] = [
             ("no configuration", "", Ok(default.clone())),
             ("empty object", "{}", Ok(default.clone())),
             (
@@ -168,7 +175,15 @@ mod tests {
                 r#"{"level":"warning"}"#,
                 Err("level: unknown variant `warning`, expected one of `trace`, `debug`, `info`, `warn`, `error`, `critical`"),
             ),
-            ("empty message", r#"{"message":""}"#, Err(r#"message must not be empty, got """#)),
+            ("empty message", r#"{"message":""}"#, Err(r#"message must not be empty (it may be empty beside a `response` line: then only that line is logged), got """#)),
+            (
+                "an empty message beside a response line: that line alone",
+                r#"{"message":"","response":{"level":"error","message":"%RESPONSE_CODE%"}}"#,
+                Ok(Settings {
+                    request: None,
+                    ..with_response(Level::Error, "%RESPONSE_CODE%")?
+                }),
+            ),
             (
                 "bad placeholder",
                 r#"{"message":"%REQ(x y)%"}"#,
@@ -198,7 +213,7 @@ mod tests {
                 "a line under conditions",
                 r#"{"level":"error","message":"dropped","when":[{"header":{"name":"x-check","present":true}},{"not":{"method":["OPTIONS"]}}]}"#,
                 Ok(Settings {
-                    request: Line {
+                    request: Some(Line {
                         when: condition::validate_all(
                             "when",
                             &[
@@ -216,8 +231,8 @@ mod tests {
                             ],
                             Phase::Request,
                         )?,
-                        ..settings(Level::Error, "dropped")?.request
-                    },
+                        ..line(Level::Error, "dropped")?
+                    }),
                     response: None,
                 }),
             ),

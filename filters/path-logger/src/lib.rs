@@ -46,7 +46,9 @@ impl Filter for PathLogger {
     fn on_request_headers(&self, started: &mut Option<u64>) -> Action {
         // Pseudo-headers one host call each; a regular header copies the map once (to join
         // repeated values as Lua's `get` does).
-        log(&self.settings.request, &mut Live::default(), Phase::Request);
+        if let Some(line) = &self.settings.request {
+            log(line, &mut Live::default(), Phase::Request);
+        }
         if self.timed {
             *started = Some(clock::epoch_millis(host::now()));
         }
