@@ -7,7 +7,7 @@ use crate::input;
 use moonshift_envoy::envoy;
 use moonshift_envoy::runner::{self, Protocol};
 use moonshift_harness::diff;
-use moonshift_harness::exchange::{reply_headers_by_name, RouteMetadata};
+use moonshift_harness::exchange::{reply_headers_by_name, Outcome, RouteMetadata};
 use moonshift_harness::scenario::{self, ExchangeSpec, Scenario};
 use moonshift_harness::wasm::{self, WasmModule};
 use serde_json::{json, Value};
@@ -112,6 +112,29 @@ pub fn compare(
     route_metadata: RouteMetadata,
 ) -> Result<Vec<Verdict>, String> {
     let labels: Vec<String> = requests.iter().map(label).collect();
+    let played = play(lua_sources, plugins, requests, route_metadata)?;
+    Ok(played
+        .iter()
+        .zip(labels)
+        .map(|((lua, wasm), request)| Verdict {
+            request,
+            difference: diff::side_by_side(
+                "Lua",
+                &reply_headers_by_name(lua),
+                "Wasm",
+                &reply_headers_by_name(wasm),
+            ),
+        })
+        .collect())
+}
+
+/// What the Lua and the plugins did with each of `requests`, in-process.
+pub fn play(
+    lua_sources: &[String],
+    plugins: &[Plugin],
+    requests: Vec<ExchangeSpec>,
+    route_metadata: RouteMetadata,
+) -> Result<Vec<(Outcome, Outcome)>, String> {
     let modules = plugins
         .iter()
         .map(|p| WasmModule::load(&p.wasm))
@@ -144,17 +167,8 @@ pub fn compare(
     let report = scenario::run_chain(&sources, &chain, &scenario)?;
     Ok(report
         .exchanges
-        .iter()
-        .zip(labels)
-        .map(|(result, request)| Verdict {
-            request,
-            difference: diff::side_by_side(
-                "Lua",
-                &reply_headers_by_name(&result.lua),
-                "Wasm",
-                &reply_headers_by_name(&result.wasm),
-            ),
-        })
+        .into_iter()
+        .map(|result| (result.lua, result.wasm))
         .collect())
 }
 

@@ -173,12 +173,16 @@ fn a_header_or_another_that_can_be_nil_is_refused_with_the_guard_to_write() {
     );
 }
 
+/// Without user-agent the Lua raises at line 3 and stops; the plugin would stop there too, but
+/// its later log line's guard (user-agent present) tests a header line 4 replaces, which the
+/// plugin would see replaced: refused, and the exit status says so.
 #[test]
 fn an_unguarded_header_read_is_refused_and_the_exit_status_says_so() {
     let (code, output, _) = migrate("outbound-user-agent");
     assert_eq!(code, 1, "{output}");
     assert!(
-        output.contains("raises in Lua when user-agent is absent"),
+        output.contains("the Lua raises here")
+            && output.contains("it tests or reads user-agent, which line 4 changed before"),
         "{output}"
     );
     // Guarded as the report advises, the same script converts and compares equal.
@@ -327,4 +331,40 @@ fn migrate_envoy_compares_in_real_envoys_with_the_route_metadata() {
     assert_all_same(&output);
     let lua = std::fs::read_to_string(out.join("original.lua")).unwrap();
     assert!(lua.contains("metadata()"), "{lua}");
+}
+
+/// Where the script raises, the plugin logs the line the Lua logs there, learned from the Lua
+/// in-process; this holds only if the in-process Lua says what Envoy's says. Three raises: a
+/// capture used untested (`replace`'s argument nil: Envoy's `luaL_checkstring` message), a
+/// header absent under a string function (LuaJIT's own message), a log of an absent header
+/// (no argument at all).
+/// Compared in two real Envoys, every line equal.
+#[test]
+fn where_the_script_raises_the_plugin_logs_what_envoy_logs() {
+    let dir = out_dir("raises-in-envoy");
+    let script = support::write(
+        &dir,
+        "raises.lua",
+        "function envoy_on_request(h)\n  local cert = h:headers():get(\"x-client-cert\")\n  if cert then\n    h:headers():replace(\"x-sa\", cert:match(\"sa/([^;]+)\"))\n  end\n  local env = h:headers():get(\"x-env\")\n  h:headers():add(\"x-env-lower\", env:lower())\n  h:logInfo(h:headers():get(\"x-user\"))\nend\n",
+    );
+    let out = dir.join("out");
+    let (code, output) = moonshift(&[
+        "migrate",
+        &script,
+        "--out",
+        out.to_str().unwrap(),
+        "--envoy",
+    ]);
+    assert_eq!(code, 0, "{output}");
+    assert_all_same(&output);
+    assert!(output.contains("(in Envoy)"), "{output}");
+    let config = std::fs::read_to_string(out.join("pipeline-config.json")).unwrap();
+    for line in [
+        r#"]:4: bad argument #2 to 'replace' (string expected, got nil)"#,
+        r#"]:7: attempt to index local 'env' (a nil value)"#,
+        // `get` of an absent header returns no value at all (docs/envoy.md §1).
+        r#"]:8: bad argument #1 to 'logInfo' (string expected, got no value)"#,
+    ] {
+        assert!(config.contains(line), "{line} in {config}");
+    }
 }

@@ -74,9 +74,14 @@ const CASES: &[(&str, &str, Want)] = &[
         ]),
     ),
     (
+        // Without x-a, `v:gsub` raises: the script stops, Envoy logs LuaJIT's message. The
+        // plugin logs the same line (learned from the Lua) and sets x-b only where x-a is.
         "gsub-unguarded",
         "function envoy_on_request(h)\n  local v = h:headers():get(\"x-a\")\n  h:headers():replace(\"x-b\", v:gsub(\"a\", \"b\"))\nend\n",
-        Want::Refused("raises in Lua when x-a is absent"),
+        Want::Converts(&[
+            r#"{"filter":"path-logger","config":{"level":"error","message":"[string \"function envoy_on_request(h)...\"]:3: attempt to index local 'v' (a nil value)","when":[{"header":{"name":"x-a","present":false}}]}}"#,
+            r#"{"action":"set","name":"x-b","value":"%REQ(x-a):gsub(a,b)%","when":[{"header":{"name":"x-a","present":true}}]}"#,
+        ]),
     ),
     (
         "gsub-with-a-function",
@@ -91,7 +96,23 @@ const CASES: &[(&str, &str, Want)] = &[
     (
         "capture-without-a-test",
         "function envoy_on_request(h)\n  local cert = h:headers():get(\"x-client-cert\")\n  if cert then\n    h:headers():replace(\"x-sa\", cert:match(\"sa/([^;]+)\"))\n  end\nend\n",
-        Want::Refused("where the script has not tested that the pattern matches"),
+        // Where cert does not match, `cert:match` is nil and `replace` raises: the plugin logs
+        // the Lua's line there, and replaces only where it matches.
+        Want::Converts(&[
+            r#"{"level":"error","message":"[string \"function envoy_on_request(h)...\"]:4: bad argument #2 to 'replace' (string expected, got nil)","when":[{"header":{"name":"x-client-cert","present":true}},{"not":{"header":{"name":"x-client-cert","lua_pattern":"sa/([^;]+)"}}}]}"#,
+            r#"{"action":"set","name":"x-sa","value":"%REQ(x-client-cert):match(sa/([^;]+))%","when":[{"header":{"name":"x-client-cert","present":true}},{"header":{"name":"x-client-cert","lua_pattern":"sa/([^;]+)"}}]}"#,
+        ]),
+    ),
+    (
+        // A capture changed further, used without a test: two places the Lua raises (no
+        // header; no match), each its own line.
+        "capture-then-gsub-untested",
+        "function envoy_on_request(h)\n  local xff = h:headers():get(\"x-forwarded-for\")\n  local first = xff:match(\"^([^,]+)\")\n  h:headers():add(\"x-client\", (first:gsub(\"%s\", \"\")))\nend\n",
+        Want::Converts(&[
+            r#""value":"%REQ(x-forwarded-for):match(^([^,]+)):gsub(%s,)%""#,
+            r#"]:3: attempt to index local 'xff' (a nil value)"#,
+            r#"]:4: attempt to index local 'first' (a nil value)"#,
+        ]),
     ),
     (
         "capture-of-a-guarded-header-and-case",
@@ -145,9 +166,35 @@ const CASES: &[(&str, &str, Want)] = &[
         Want::Converts(&[r#"{"action":"add","name":"x-private","value":"1","when":[{"metadata":{"namespace":"envoy.filters.http.lua","key":"public","present":false}}]}"#]),
     ),
     (
+        // Where x-a is absent the concatenation always raises: only the error line is left.
         "read-where-absent",
         "function envoy_on_request(h)\n  if h:headers():get(\"x-a\") == nil then\n    h:headers():add(\"x-b\", \"v=\" .. h:headers():get(\"x-a\"))\n  end\nend\n",
-        Want::Refused("which raises in Lua when x-a is absent"),
+        Want::Converts(&[
+            r#"{"filters":[{"filter":"path-logger","config":{"level":"error","message":"[string \"function envoy_on_request(h)...\"]:3: attempt to concatenate a nil value","when":[{"header":{"name":"x-a","present":false}}]}}]}"#,
+        ]),
+    ),
+    (
+        // `a or b` is nil only where both are absent, which one header's test cannot say.
+        "raise-of-either",
+        "function envoy_on_request(h)\n  local v = h:headers():get(\"x-a\") or h:headers():get(\"x-b\")\n  h:headers():add(\"x-c\", v:lower())\nend\n",
+        Want::Refused("which raises in Lua when x-b is absent"),
+    ),
+    (
+        // Lua's message names the line and the script's first line, `%` and all (a `%` that
+        // starts no template command is literal text in the plugin's line).
+        "raise-in-the-response",
+        "-- 100% of responses\nfunction envoy_on_response(h)\n  local loc = h:headers():get(\"location\")\n  if string.match(loc, \"^http:\") then\n    h:headers():replace(\"location\", (loc:gsub(\"^http:\", \"https:\")))\n  end\nend\n",
+        Want::Converts(&[
+            r#"{"filter":"path-logger","config":{"message":"","response":{"level":"error","message":"[string \"-- 100% of responses...\"]:4: bad argument #1 to 'match' (string expected, got nil)","when":[{"header":{"name":"location","present":false}}]}}}"#,
+        ]),
+    ),
+    (
+        // A response line alone: path-logger with an empty request message.
+        "response-log-alone",
+        "function envoy_on_response(h)\n  if h:headers():get(\":status\") == \"503\" then\n    h:logWarn(\"upstream unavailable\")\n  end\nend\n",
+        Want::Converts(&[
+            r#"{"filter":"path-logger","config":{"message":"","response":{"level":"warn","message":"upstream unavailable","when":[{"status":[503]}]}}}"#,
+        ]),
     ),
     (
         "read-where-present",

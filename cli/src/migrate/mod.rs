@@ -17,6 +17,7 @@
 
 pub mod lua;
 mod output;
+mod raises;
 mod report;
 mod requests;
 mod rollout;
@@ -115,16 +116,19 @@ pub fn pipeline_config(reading: &Reading) -> Value {
         }
     }
     flush(&mut pending, &mut filters);
-    // The response's log line goes with the last request line (lua::read allows one, and only
-    // beside a request line).
+    // The response's log line goes with the last request line (lua::read allows one), or in a
+    // path-logger of its own, whose empty message logs no request line.
     for step in &reading.response {
         if let Step::ResponseLog(line) = step {
-            if let Some(logger) = filters
+            match filters
                 .iter_mut()
                 .rev()
                 .find(|f| f["filter"] == "path-logger")
             {
-                logger["config"]["response"] = line.clone();
+                Some(logger) => logger["config"]["response"] = line.clone(),
+                None => filters.push(
+                    json!({"filter": "path-logger", "config": {"message": "", "response": line}}),
+                ),
             }
         }
     }
@@ -221,7 +225,38 @@ fn migrate(args: &Args) -> Result<bool, String> {
     if !outcome.refused.is_empty() || readings.iter().any(|(_, r)| !r.unconverted.is_empty()) {
         return finish(args, &outcome);
     }
-    let config = chain_config_of(&readings);
+    let mut config = chain_config_of(&readings);
+    let modules = args
+        .modules
+        .clone()
+        .unwrap_or_else(|| moonshift_harness::artifacts::workspace_root().join("target/filters"));
+    let pipeline = compare::Plugin {
+        wasm: modules.join("pipeline.wasm"),
+        root_id: "pipeline".into(),
+        config: None,
+    };
+    // The requests the compare plays, derived from what the scripts test, and the routes.
+    let scripts: Vec<&Reading> = readings.iter().map(|(_, r)| r).collect();
+    let generated = requests::derive_all(&scripts);
+    let derived: Vec<_> = generated.iter().filter_map(requests::spec).collect();
+    let mut reads = Reads::default();
+    for reading in &scripts {
+        reads.extend(&reading.reads);
+    }
+    let routes = route_variants(&reads);
+    if raises::marked(&config) {
+        if let Err(why) = raises::learn(&mut config, &found.scripts, &pipeline, &derived, &routes)?
+        {
+            outcome.refused.push(lua::Unconverted {
+                line: 0,
+                column: 0,
+                code: String::new(),
+                why,
+                instead: "test that the header is there before using it (`if v then ... end`), or keep the Lua".into(),
+            });
+            return finish(args, &outcome);
+        }
+    }
     if let Some(refused) = validate::check("pipeline", &config) {
         outcome.refused.push(lua::Unconverted {
             line: 0,
@@ -235,30 +270,18 @@ fn migrate(args: &Args) -> Result<bool, String> {
         });
         return finish(args, &outcome);
     }
-    let modules = args
-        .modules
-        .clone()
-        .unwrap_or_else(|| moonshift_harness::artifacts::workspace_root().join("target/filters"));
     let (strategy, why) = fail_strategy(&readings, args.fail_strategy.as_deref());
     outcome.config = Some(&config);
     outcome.fail_strategy = Some((strategy.clone(), why));
     let mut verdicts = Vec::new();
-    let mut generated = Vec::new();
     if !args.no_compare {
-        let scripts: Vec<&Reading> = readings.iter().map(|(_, r)| r).collect();
-        generated = requests::derive_all(&scripts);
-        let mut specs: Vec<_> = generated.iter().filter_map(requests::spec).collect();
+        let mut specs = derived.clone();
         if let Some(path) = &args.requests {
             specs.extend(crate::input::requests(path)?);
         }
-        let mut reads = Reads::default();
-        for reading in &scripts {
-            reads.extend(&reading.reads);
-        }
         let plugins = [compare::Plugin {
-            wasm: modules.join("pipeline.wasm"),
-            root_id: "pipeline".into(),
             config: Some(config.clone()),
+            ..pipeline.clone()
         }];
         let lua_files = match args.envoy {
             false => Vec::new(),
@@ -273,7 +296,7 @@ fn migrate(args: &Args) -> Result<bool, String> {
                     .collect::<Result<_, _>>()?,
             },
         };
-        for (suffix, metadata) in route_variants(&reads) {
+        for (suffix, metadata) in routes {
             let mut round =
                 compare::compare(&found.scripts, &plugins, specs.clone(), metadata.clone())?;
             if args.envoy {
@@ -301,8 +324,11 @@ fn migrate(args: &Args) -> Result<bool, String> {
         (false, false) => report::Kind::Differs,
     };
     outcome.verdicts = &verdicts;
-    let scripts: Vec<&Reading> = readings.iter().map(|(_, r)| r).collect();
-    outcome.branches = requests::branches_taken_all(&scripts, &generated);
+    let played = match args.no_compare {
+        true => &[][..],
+        false => &generated[..],
+    };
+    outcome.branches = requests::branches_taken_all(&scripts, played);
     let folder = match outcome.verdict {
         report::Kind::Differs => args.out.join("rejected"),
         _ => args.out.clone(),

@@ -20,19 +20,22 @@ impl Eval<'_> {
         if let Some(block) = branch.else_block() {
             arms.push((None, block));
         }
-        let entry = self.pc.clone();
+        let mut entry = self.pc.clone();
         let before = self.scopes.clone();
         let mut rest = Cond::Const(true);
         // (local condition, fell through unchanged, fallthrough pc, scopes after)
         let mut outcomes: Vec<(Cond, bool, Cond, Vec<Scope>)> = Vec::new();
         for (condition, block) in arms {
             self.pc = Cond::and(entry.clone(), rest.clone());
+            let since = self.ended.len();
             let tested = condition.map(|c| {
                 let saved = self.anchor_at(c);
                 let own = self.cond(c);
                 self.anchor = saved;
                 (c, own)
             });
+            // Where testing the condition raised, the script ended: no arm runs there.
+            entry = self.resume(entry, since);
             let own = match tested {
                 None => Cond::Const(true),
                 Some((_, Ok(own))) => own,

@@ -74,7 +74,7 @@ impl Eval<'_> {
             if let ast::Parameter::Name(token) = p {
                 params.insert(
                     identifier(token).unwrap_or_default(),
-                    args.next().unwrap_or(Val::Nil),
+                    super::eval::kept(args.next().unwrap_or(Val::Nil)),
                 );
             }
         }
@@ -89,15 +89,8 @@ impl Eval<'_> {
         }
         self.scopes = saved;
         self.hidden = hidden;
-        // The caller goes on, unless the helper replied.
-        let replied = self
-            .ended
-            .get(ended..)
-            .unwrap_or_default()
-            .iter()
-            .cloned()
-            .fold(Cond::Const(false), Cond::or);
-        self.pc = Cond::and(entry, Cond::not(replied));
+        // The caller goes on, unless the helper replied or raised.
+        self.pc = self.resume(entry, ended);
         match returned.as_slice() {
             [(_, one)] => one.clone(),
             _ => Val::Choice(returned),

@@ -127,6 +127,7 @@ impl<'a> Eval<'a> {
     }
 
     pub fn assign(&mut self, name: &str, value: Val) {
+        let value = kept(value);
         for scope in self.scopes.iter_mut().rev() {
             if let Some(slot) = scope.get_mut(name) {
                 *slot = value;
@@ -141,6 +142,7 @@ impl<'a> Eval<'a> {
     }
 
     pub fn bind(&mut self, name: String, value: Val) {
+        let value = kept(value);
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name, value);
         }
@@ -289,5 +291,17 @@ impl<'a> Eval<'a> {
                 no("a statement the evaluation does not follow", KEEP_LUA),
             ),
         }
+    }
+}
+
+/// A value as a variable keeps it. A gmatch iterator is followed only where it is called at
+/// once (`s:gmatch(p)()`): kept, each call would give the next match.
+pub fn kept(value: Val) -> Val {
+    match value {
+        Val::FirstMatch(_) => Val::Unknown(no(
+            "a gmatch iterator kept in a variable (each call gives the next match)",
+            refusals::CAPTURE,
+        )),
+        other => other,
     }
 }

@@ -130,12 +130,12 @@ impl Eval<'_> {
             Val::Choice(alternatives) => {
                 // Each alternative's truth is taken where it is chosen (`v and v:match(p)`:
                 // the search runs only when v is there).
-                let saved = self.pc.clone();
+                let (saved, since) = (self.pc.clone(), self.ended.len());
                 let mut out = Cond::Const(false);
                 for (c, v) in alternatives {
                     self.pc = Cond::and(saved.clone(), c.clone());
                     let truth = self.truth(v);
-                    self.pc = saved.clone();
+                    self.pc = self.resume(saved.clone(), since);
                     out = Cond::or(out, Cond::and(c.clone(), truth?));
                 }
                 Ok(out)
@@ -259,6 +259,7 @@ impl Eval<'_> {
         match f {
             Val::Func(f) => self.inline(node, &f, args),
             Val::Builtin(name) => self.builtin(node, &name, args),
+            Val::FirstMatch(first) if args.is_empty() => *first,
             _ => Val::Unknown(self.at(
                 node,
                 no("a call of something that is not a function", KEEP_LUA),

@@ -239,9 +239,9 @@ impl Eval<'_> {
             );
             return Val::Nil;
         };
-        let saved = self.pc.clone();
+        let (saved, since) = (self.pc.clone(), self.ended.len());
         for (c, v) in alternatives(value) {
-            self.pc = Cond::and(saved.clone(), c);
+            self.pc = Cond::and(self.resume(saved.clone(), since), c);
             // An alternative no request takes (`c and x or y` makes some).
             if super::values::terms(&self.pc).is_ok_and(|cases| cases.is_empty()) {
                 continue;
@@ -258,12 +258,12 @@ impl Eval<'_> {
                     reads,
                 ),
                 Err(why) => {
-                    self.pc = saved;
+                    self.pc = self.resume(saved, since);
                     return Val::Unknown(self.at(node, why));
                 }
             }
         }
-        self.pc = saved;
+        self.pc = self.resume(saved, since);
         Val::Nil
     }
 

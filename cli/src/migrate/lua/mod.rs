@@ -16,11 +16,13 @@ mod handle;
 mod implied;
 mod loops;
 mod ops;
+mod raises;
 mod refusals;
 mod strings;
 pub mod syntax;
 mod templates;
 pub mod values;
+pub use raises::is_mark as is_raise_mark;
 
 use eval::{Eval, Scope};
 use full_moon::ast::{self, Stmt, Var};
@@ -351,17 +353,12 @@ pub fn read(source: &str) -> Result<Reading, String> {
         return Ok(reading);
     }
     effects::map(&effects, &mut reading);
-    let request_logs = reading
-        .request
-        .iter()
-        .filter(|s| matches!(s, Step::Log(_)))
-        .count();
     let response_logs = reading
         .response
         .iter()
         .filter(|s| matches!(s, Step::ResponseLog(_)))
         .count();
-    if response_logs > 1 || (response_logs == 1 && request_logs == 0) {
+    if response_logs > 1 {
         let (line, column, code) = effects
             .iter()
             .find(|e| e.phase == Phase::Response && matches!(e.kind, effects::Kind::Log { .. }))
@@ -371,12 +368,9 @@ pub fn read(source: &str) -> Result<Reading, String> {
             line,
             column,
             code,
-            why: match response_logs {
-                1 => "a log line in envoy_on_response with none in envoy_on_request".into(),
-                n => format!(
-                    "{n} log lines in envoy_on_response: path-logger writes one response line"
-                ),
-            },
+            why: format!(
+                "{response_logs} log lines in envoy_on_response: path-logger writes one response line"
+            ),
             instead: refusals::RESPONSE_LOG.into(),
         });
     }

@@ -22,10 +22,10 @@ impl Eval<'_> {
                 let Ok(ca) = self.truth(&a) else {
                     return self.unknown(e, a);
                 };
-                let saved = self.pc.clone();
+                let (saved, since) = (self.pc.clone(), self.ended.len());
                 self.pc = Cond::and(saved.clone(), ca.clone());
                 let b = self.expr(rhs);
-                self.pc = saved;
+                self.pc = self.resume(saved, since);
                 match (a, b) {
                     (Val::Cond(_) | Val::Bool(_), b @ (Val::Cond(_) | Val::Bool(_))) => {
                         match self.truth(&b) {
@@ -60,9 +60,10 @@ impl Eval<'_> {
                 let Ok(ca) = self.truth(&a) else {
                     return self.unknown(e, a);
                 };
+                let since = self.ended.len();
                 self.pc = Cond::and(saved.clone(), Cond::not(ca.clone()));
                 let b = self.expr(rhs);
-                self.pc = saved;
+                self.pc = self.resume(saved, since);
                 match (a, b) {
                     (Val::Read(r), Val::Str(s))
                         if s.is_empty()

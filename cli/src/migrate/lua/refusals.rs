@@ -16,7 +16,7 @@ pub const CAPTURE: &str = "a value cut from another: the transforms `%REQ(x):mat
 
 pub const GSUB: &str = "`:gsub(pattern,replacement)` takes a constant pattern and a replacement string; else, for :path, a route's `regex_rewrite`; for a Location rewrite, a VirtualService `redirect`";
 
-pub const RESPONSE_LOG: &str = "an access-log formatter (`%RESPONSE_CODE%`, `%RESP(x)%`) in Envoy's or Istio's Telemetry access log; path-logger logs a response line only beside a request line";
+pub const RESPONSE_LOG: &str = "an access-log formatter (`%RESPONSE_CODE%`, `%RESP(x)%`) in Envoy's or Istio's Telemetry access log; path-logger logs one response line a plugin";
 
 pub const LOOP: &str = "a loop over headers that removes by name: collect the names in `pairs(headers)` and remove them after the loop (request-decorator's `remove_prefix`); other loops: keep Lua";
 

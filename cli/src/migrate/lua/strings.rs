@@ -96,9 +96,12 @@ impl Eval<'_> {
         Ok(Cond::Atom(json!({"header": header})))
     }
 
-    /// Refuses a use of `r` that raises in Lua when it is nil, unless the script's own tests
-    /// make it present where it gets here.
-    pub fn raises_unless_present(&self, r: &Read, use_: &str) -> Result<(), No> {
+    /// A use of `r` that raises in Lua when it is nil. Where the script's own tests make it
+    /// present, nothing. Where one header's absence makes it nil, the script stops there when
+    /// it is absent: [`Eval::raise`]. A metadata value is refused (it can also be `false`, a
+    /// number or a table, each its own error), and so are several headers (which one Lua
+    /// names in its error is its evaluation order's).
+    pub fn raises_unless_present(&mut self, r: &Read, use_: &str) -> Result<(), No> {
         if let Some(key) = r
             .metadata
             .as_ref()
@@ -106,12 +109,22 @@ impl Eval<'_> {
         {
             return Err(no(format!("{use_} `{}`, which is nil on a route without `{key}`: Lua raises there (the script stops, Envoy logs the error), the plugin renders it empty", r.what), refusals::METADATA_NIL));
         }
-        for header in &r.nil_unless {
-            if !implies_present(&self.pc, header) {
-                return Err(no(format!("{use_} `{}`, which raises in Lua when {header} is absent (the script stops there and the request goes on, with an error logged); the plugin would go on with it empty", r.what), refusals::GUARD));
+        let missing: Vec<&String> = r
+            .nil_unless
+            .iter()
+            .filter(|header| !implies_present(&self.pc, header))
+            .collect();
+        match missing.as_slice() {
+            [] => Ok(()),
+            // Exactly where that one header is absent: a plain read of it (`a or b` is nil
+            // only where both are; a concatenation names its own parts).
+            [header] if !self.iterating && r.header.as_deref() == Some(header.as_str()) && r.nil_unless.len() == 1 => {
+                let present = self.test(header, json!({"present": true}))?;
+                self.raise(Cond::not(present), &format!("{use_} `{}` when {header} is absent", r.what));
+                Ok(())
             }
+            [header, ..] => Err(no(format!("{use_} `{}`, which raises in Lua when {header} is absent (the script stops there and the request goes on, with an error logged); the plugin would go on with it empty", r.what), refusals::GUARD)),
         }
-        Ok(())
     }
 
     pub fn read_truth(&mut self, r: &Read) -> Result<Cond, No> {
@@ -228,6 +241,22 @@ impl Eval<'_> {
         };
         if method == "gsub" || r.transform == Transform::Rendered {
             return self.rendered(node, *r, method, &args);
+        }
+        // `s:gmatch(p)()`, the iterator called once: the first match, as `s:match(p)` finds it
+        // (a `^` is no anchor to gmatch). Lua raises at gmatch when `s` is nil, as at match.
+        if method == "gmatch" {
+            return match args.as_slice() {
+                [Val::Str(p)] if !p.starts_with('^') => Val::FirstMatch(Box::new(
+                    self.string_method(node, Val::Read(r), "match", args.clone()),
+                )),
+                _ => Val::Unknown(self.at(
+                    node,
+                    no(
+                        ":gmatch() with a pattern that is not a constant or starts with `^`",
+                        refusals::builtin(method),
+                    ),
+                )),
+            };
         }
         if r.transform != Transform::None
             && !(r.transform == Transform::Lower && r.header.as_deref() == Some(NAME_VAR))

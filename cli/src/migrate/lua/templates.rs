@@ -4,7 +4,7 @@
 
 use super::eval::Eval;
 use super::refusals::{self, KEEP_LUA};
-use super::values::{implies_atom, no, number, No, Read, Transform, Val, NAME_VAR};
+use super::values::{implies_atom, no, number, Cond, No, Read, Transform, Val, NAME_VAR};
 use full_moon::node::Node;
 use moonshift_shared::template::{Phase, Template};
 use serde_json::json;
@@ -21,8 +21,9 @@ pub fn header_command(phase: Phase) -> &'static str {
 impl Eval<'_> {
     /// The template of a header's value after one string function (`%REQ(x):lower%`,
     /// `:sub(i,j)`, `:match(pattern)`). A capture is nil where the pattern does not match, and
-    /// Lua raises on nil where a string is needed: the script's own tests must make it match.
-    fn transformed(&self, r: &Read, transform: &Transform) -> Result<String, No> {
+    /// Lua raises on nil where a string is needed: where the script's own tests do not make
+    /// it match, the script stops there ([`Eval::raise`]).
+    fn transformed(&mut self, r: &Read, transform: &Transform) -> Result<String, No> {
         let name = r.header.clone().unwrap_or_default();
         let command = header_command(self.phase);
         let chain = match transform {
@@ -36,10 +37,20 @@ impl Eval<'_> {
             } => {
                 let atom = json!({"header": {"name": name, "lua_pattern": pattern}});
                 if !implies_atom(&self.pc, &atom) {
-                    return Err(no(
-                        format!("the capture `{}` as a value where the script has not tested that the pattern matches: Lua raises on the nil it gives when it does not (the script stops, Envoy logs the error), the plugin would write it empty", r.what),
-                        "test it first, as scripts do: `local v = s:match(p) if v then ... end`",
-                    ));
+                    if self.iterating {
+                        return Err(no(
+                            format!("the capture `{}` as a value where the script has not tested that the pattern matches, inside a loop", r.what),
+                            "test it first, as scripts do: `local v = s:match(p) if v then ... end`",
+                        ));
+                    }
+                    let matches = self.test(&name, json!({"lua_pattern": pattern}))?;
+                    self.raise(
+                        Cond::not(matches),
+                        &format!(
+                            "the capture `{}` used where the pattern does not match",
+                            r.what
+                        ),
+                    );
                 }
                 format!("match({pattern})")
             }
@@ -136,7 +147,7 @@ impl Eval<'_> {
         }
     }
 
-    fn rendered_template(&self, r: &Read, method: &str, args: &[Val]) -> Result<String, No> {
+    fn rendered_template(&mut self, r: &Read, method: &str, args: &[Val]) -> Result<String, No> {
         let int = |v: &Val| match v {
             Val::Num(n) if n.fract() == 0.0 => Some(*n as i64),
             _ => None,
@@ -185,6 +196,18 @@ impl Eval<'_> {
         }
         let base = match (&r.transform, &r.template) {
             (Transform::Rendered, Some(t)) => t.clone(),
+            // A capture, changed further: `%REQ(x):match(p):gsub(a,b)%`.
+            (
+                Transform::Find {
+                    plain: false,
+                    capture: true,
+                    ..
+                },
+                None,
+            ) if r.header.is_some() => {
+                self.raises_unless_present(r, &format!(":{method}() of"))?;
+                self.transformed(r, &r.transform)?
+            }
             (Transform::None, Some(t)) if r.header.is_some() && one_command(t) => {
                 // A string function of nil raises.
                 self.raises_unless_present(r, &format!(":{method}() of"))?;

@@ -115,6 +115,9 @@ pub enum Val {
     Choice(Vec<(Cond, Val)>),
     /// A value this evaluation cannot follow; using it is refused for this reason.
     Unknown(No),
+    /// `s:gmatch(p)`'s iterator, whose first call gives the first match (`s:match(p)` when `p`
+    /// has no `^`); only that first call is followed.
+    FirstMatch(Box<Val>),
 }
 
 impl Val {
@@ -131,7 +134,8 @@ impl Val {
             | Val::Metadata
             | Val::StreamInfo
             | Val::Builtin(_)
-            | Val::Names(_) => Some(true),
+            | Val::Names(_)
+            | Val::FirstMatch(_) => Some(true),
             _ => None,
         }
     }
