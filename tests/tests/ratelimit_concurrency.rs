@@ -1,3 +1,6 @@
+//! Long because: one fixture (two workers, many connections, the three flavours side by side)
+//! serves every case, and each case is a few lines on it; split, each file would repeat it.
+//!
 //! local-ratelimit with `--concurrency 2` and many connections, against Envoy's native filter
 //! and the Lua reference, in a real Envoy.
 

@@ -13,7 +13,8 @@
 //! Refused besides what [`LuaPattern::parse`](super::LuaPattern::parse) refuses: position
 //! captures `()` (they give a number), and more than [`MAX_CAPTURES`] captures.
 
-use super::{escape_item, set, ByteSet, PatternError, MAX_ITEMS};
+use super::byte_set::{escape_item, set, ByteSet};
+use super::{PatternError, MAX_ITEMS};
 use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;

@@ -11,7 +11,6 @@
 use super::effects::Kind;
 use super::eval::Eval;
 use super::values::Cond;
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a raise's log line says until the Lua's message is learned.
@@ -33,7 +32,6 @@ impl Eval<'_> {
     /// `error` under that condition, and the path ends there.
     pub fn raise(&mut self, when: Cond, what: &str) {
         let raised = Cond::and(self.pc.clone(), when.clone());
-        let saved = std::mem::replace(&mut self.pc, raised.clone());
         let (line, column, code) = self.anchor.clone().unwrap_or_default();
         self.effects.push(super::effects::Effect {
             phase: self.phase,
@@ -42,7 +40,7 @@ impl Eval<'_> {
                 level: "error",
                 message: mark(),
             },
-            reads: BTreeSet::new().into_iter().collect(),
+            reads: Vec::new(),
             line,
             column,
             code,
@@ -54,7 +52,7 @@ impl Eval<'_> {
         // among the branches it exercised.
         self.branches.push(raised.clone());
         self.ended.push(raised);
-        self.pc = Cond::and(saved, Cond::not(when));
+        self.pc = Cond::and(self.pc.clone(), Cond::not(when));
     }
 
     /// Where control is after something evaluated under a narrower condition, from `entry`:
