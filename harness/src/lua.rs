@@ -19,6 +19,7 @@ use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+mod args;
 pub mod chain;
 pub use chain::LuaChain;
 
@@ -134,40 +135,10 @@ fn text(value: &mlua::String) -> Vec<u8> {
     value.as_bytes().to_vec()
 }
 
-/// Argument `i` (from 0, after the handle) as Envoy's methods read it, with Lua's
-/// `luaL_checkstring`: a string, or a number as its text. Anything else raises what LuaJIT
-/// says there, at the script's line: `[string "..."]:4: bad argument #2 to 'replace' (string
-/// expected, got nil)` (observed in Envoy 1.40: `cli/tests/migrate_constructs.rs`, a capture
-/// used untested, compared in Envoy by `cli/tests/corpus.rs`).
-fn string_arg(lua: &Lua, args: &MultiValue, i: usize, method: &str) -> mlua::Result<mlua::String> {
-    let got = match args.get(i) {
-        Some(Value::String(s)) => return Ok(s.clone()),
-        Some(number @ (Value::Number(_) | Value::Integer(_))) => {
-            if let Some(s) = lua.coerce_string(number.clone())? {
-                return Ok(s);
-            }
-            number.type_name()
-        }
-        Some(other) => other.type_name(),
-        None => "no value",
-    };
-    let at = lua
-        .inspect_stack(1, |caller| {
-            let source = caller.source();
-            let line = caller.current_line().unwrap_or_default();
-            format!("{}:{line}: ", source.short_src.unwrap_or_default())
-        })
-        .unwrap_or_default();
-    Err(mlua::Error::runtime(format!(
-        "{at}bad argument #{} to '{method}' (string expected, got {got})",
-        i + 1
-    )))
-}
-
 impl UserData for HeaderMap {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("get", |lua, this, args: MultiValue| {
-            let key = string_arg(lua, &args, 0, "get")?;
+            let key = args::string(lua, &args, 0, "get")?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             match this.with(|h| joined(h, &key)) {
                 Some(value) => Ok(MultiValue::from_vec(vec![Value::String(
@@ -176,47 +147,48 @@ impl UserData for HeaderMap {
                 None => Ok(MultiValue::new()),
             }
         });
-        methods.add_method(
-            "getAtIndex",
-            |lua, this, (key, index): (mlua::String, i64)| {
-                let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
-                let value = this.with(|h| {
-                    let index = usize::try_from(index).ok()?;
-                    h.iter()
-                        .filter(|(k, _)| *k == key)
-                        .nth(index)
-                        .map(|(_, v)| v.clone())
-                });
-                match value {
-                    Some(value) => Ok(MultiValue::from_vec(vec![Value::String(
-                        lua.create_string(value)?,
-                    )])),
-                    None => Ok(MultiValue::new()),
-                }
-            },
-        );
-        methods.add_method("getNumValues", |_, this, key: mlua::String| {
+        methods.add_method("getAtIndex", |lua, this, args: MultiValue| {
+            let key = args::string(lua, &args, 0, "getAtIndex")?;
+            // Envoy keeps the number as a C `int`: 1.9 is index 1.
+            let index = args::number(lua, &args, 1, "getAtIndex")?;
+            let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+            let value = this.with(|h| {
+                let index = usize::try_from(index.trunc() as i64).ok()?;
+                h.iter()
+                    .filter(|(k, _)| *k == key)
+                    .nth(index)
+                    .map(|(_, v)| v.clone())
+            });
+            match value {
+                Some(value) => Ok(MultiValue::from_vec(vec![Value::String(
+                    lua.create_string(value)?,
+                )])),
+                None => Ok(MultiValue::new()),
+            }
+        });
+        methods.add_method("getNumValues", |lua, this, args: MultiValue| {
+            let key = args::string(lua, &args, 0, "getNumValues")?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             Ok(this.with(|h| h.iter().filter(|(k, _)| *k == key).count()))
         });
         methods.add_method("add", |lua, this, args: MultiValue| {
-            let key = string_arg(lua, &args, 0, "add")?;
-            let value = string_arg(lua, &args, 1, "add")?;
+            let key = args::string(lua, &args, 0, "add")?;
+            let value = args::string(lua, &args, 1, "add")?;
             modifiable(this)?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             this.with(|h| h.push((key, text(&value))));
             Ok(())
         });
         methods.add_method("replace", |lua, this, args: MultiValue| {
-            let key = string_arg(lua, &args, 0, "replace")?;
-            let value = string_arg(lua, &args, 1, "replace")?;
+            let key = args::string(lua, &args, 0, "replace")?;
+            let value = args::string(lua, &args, 1, "replace")?;
             modifiable(this)?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             this.with(|h| replace_header(h, &key, &text(&value)));
             Ok(())
         });
         methods.add_method("remove", |lua, this, args: MultiValue| {
-            let key = string_arg(lua, &args, 0, "remove")?;
+            let key = args::string(lua, &args, 0, "remove")?;
             modifiable(this)?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             this.with(|h| remove_header(h, &key));
@@ -375,7 +347,7 @@ impl UserData for DynamicMetadata {
 fn add_log_method<M: UserDataMethods<Handle>>(methods: &mut M, name: &str, level: Level) {
     let method = name.to_string();
     methods.add_method(name, move |lua, this, args: MultiValue| {
-        let message = string_arg(lua, &args, 0, &method)?;
+        let message = args::string(lua, &args, 0, &method)?;
         this.stream.borrow_mut().logs.push(LogLine {
             level,
             message: text(&message),
@@ -415,43 +387,43 @@ impl UserData for Handle {
                 metadata: this.metadata.clone(),
             })
         });
-        methods.add_method(
-            "respond",
-            |_, this, (headers, body): (Table, Option<mlua::String>)| {
-                if this.stream.borrow().phase != Phase::Request {
-                    return Err(mlua::Error::runtime(
-                        "respond() is only valid on the request path",
-                    ));
+        methods.add_method("respond", |lua, this, args: MultiValue| {
+            // Envoy checks the table, then the body, then the status.
+            let headers = args::table(lua, &args, 0, "respond")?;
+            let body = args::optional_string(lua, &args, 1, "respond")?;
+            if this.stream.borrow().phase != Phase::Request {
+                return Err(mlua::Error::runtime(
+                    "respond() is only valid on the request path",
+                ));
+            }
+            let mut status = None;
+            let mut list = Vec::new();
+            for pair in headers.pairs::<mlua::String, Value>() {
+                let (key, value) = pair?;
+                let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
+                let values = match value {
+                    Value::Table(t) => t
+                        .sequence_values::<mlua::String>()
+                        .map(|v| v.map(|s| text(&s)))
+                        .collect::<mlua::Result<Vec<_>>>()?,
+                    Value::String(s) => vec![text(&s)],
+                    other => vec![other.to_string()?.into_bytes()],
+                };
+                if key == ":status" {
+                    status = values
+                        .first()
+                        .and_then(|v| String::from_utf8_lossy(v).parse::<u16>().ok());
+                } else {
+                    list.extend(values.into_iter().map(|v| (key.clone(), v)));
                 }
-                let mut status = None;
-                let mut list = Vec::new();
-                for pair in headers.pairs::<mlua::String, Value>() {
-                    let (key, value) = pair?;
-                    let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
-                    let values = match value {
-                        Value::Table(t) => t
-                            .sequence_values::<mlua::String>()
-                            .map(|v| v.map(|s| text(&s)))
-                            .collect::<mlua::Result<Vec<_>>>()?,
-                        Value::String(s) => vec![text(&s)],
-                        other => vec![other.to_string()?.into_bytes()],
-                    };
-                    if key == ":status" {
-                        status = values
-                            .first()
-                            .and_then(|v| String::from_utf8_lossy(v).parse::<u16>().ok());
-                    } else {
-                        list.extend(values.into_iter().map(|v| (key.clone(), v)));
-                    }
-                }
-                let status = status
-                    .filter(|s| (200..=599).contains(s))
-                    .ok_or_else(|| mlua::Error::runtime(":status must be a number in 200..599"))?;
-                let body = body.map(|b| text(&b)).unwrap_or_default();
-                this.stream.borrow_mut().local_reply = Some((status, list, body));
-                Err::<(), _>(mlua::Error::runtime(RESPONDED))
-            },
-        );
+            }
+            let status = status
+                .filter(|s| (200..=599).contains(s))
+                .ok_or_else(|| args::raise(lua, ":status must be between 200-599"))?;
+            let body = body.map(|b| text(&b)).unwrap_or_default();
+            this.stream.borrow_mut().local_reply = Some((status, list, body));
+            Err::<(), _>(mlua::Error::runtime(RESPONDED))
+        });
     }
 }
 

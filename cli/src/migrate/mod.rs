@@ -235,18 +235,21 @@ fn migrate(args: &Args) -> Result<bool, String> {
         root_id: "pipeline".into(),
         config: None,
     };
-    // The requests the compare plays, derived from what the scripts test, and the routes.
+    // The requests the compare plays: derived from what the scripts test, and the user's; and
+    // the routes.
     let scripts: Vec<&Reading> = readings.iter().map(|(_, r)| r).collect();
     let generated = requests::derive_all(&scripts);
-    let derived: Vec<_> = generated.iter().filter_map(requests::spec).collect();
-    let mut reads = Reads::default();
-    for reading in &scripts {
-        reads.extend(&reading.reads);
+    let mut specs: Vec<_> = generated.iter().filter_map(requests::spec).collect();
+    if let Some(path) = &args.requests {
+        specs.extend(crate::input::requests(path)?);
     }
-    let routes = route_variants(&reads);
-    if raises::marked(&config) {
-        if let Err(why) = raises::learn(&mut config, &found.scripts, &pipeline, &derived, &routes)?
-        {
+    let routes = route_variants(&Reads::of(&scripts));
+    // The module's own checks first (a configuration it refuses is not played), then the lines
+    // a raising script logs, learned on the same requests (each line literal text, checked
+    // again with the rest).
+    let mut checked = module_refusal(&config);
+    if checked.is_none() && raises::marked(&config) {
+        if let Err(why) = raises::learn(&mut config, &found.scripts, &pipeline, &specs, &routes)? {
             outcome.refused.push(lua::Unconverted {
                 line: 0,
                 column: 0,
@@ -256,18 +259,10 @@ fn migrate(args: &Args) -> Result<bool, String> {
             });
             return finish(args, &outcome);
         }
+        checked = module_refusal(&config);
     }
-    if let Some(refused) = validate::check("pipeline", &config) {
-        outcome.refused.push(lua::Unconverted {
-            line: 0,
-            column: 0,
-            code: String::new(),
-            why: format!(
-                "the pipeline module refuses the configuration this script makes: {refused}"
-            ),
-            instead: "split the script (fewer operations or rules per plugin), or keep it in Lua"
-                .into(),
-        });
+    if let Some(refused) = checked {
+        outcome.refused.push(refused);
         return finish(args, &outcome);
     }
     let (strategy, why) = fail_strategy(&readings, args.fail_strategy.as_deref());
@@ -275,10 +270,6 @@ fn migrate(args: &Args) -> Result<bool, String> {
     outcome.fail_strategy = Some((strategy.clone(), why));
     let mut verdicts = Vec::new();
     if !args.no_compare {
-        let mut specs = derived.clone();
-        if let Some(path) = &args.requests {
-            specs.extend(crate::input::requests(path)?);
-        }
         let plugins = [compare::Plugin {
             config: Some(config.clone()),
             ..pipeline.clone()
@@ -335,6 +326,18 @@ fn migrate(args: &Args) -> Result<bool, String> {
     };
     write_manifests(args, &found, &config, &strategy, &modules, &folder)?;
     finish(args, &outcome)
+}
+
+/// Why the pipeline module refuses `config`, as a refusal of the script; `None`: it takes it.
+fn module_refusal(config: &Value) -> Option<lua::Unconverted> {
+    validate::check("pipeline", config).map(|refused| lua::Unconverted {
+        line: 0,
+        column: 0,
+        code: String::new(),
+        why: format!("the pipeline module refuses the configuration this script makes: {refused}"),
+        instead: "split the script (fewer operations or rules per plugin), or keep it in Lua"
+            .into(),
+    })
 }
 
 /// The configuration of every script's steps, in chain order.

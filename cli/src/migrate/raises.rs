@@ -29,7 +29,9 @@ pub fn marked(config: &Value) -> bool {
 
 /// Plays `requests` on each route of `routes` through the Lua and through the plugin with
 /// `config`, and replaces each mark in `config` by the Lua's line. `Ok(Err(why))`: it cannot,
-/// and the script is refused; `Err`: the requests could not be played.
+/// and the script is refused; `Err`: the requests could not be played. This play runs a
+/// configuration that is never written; the compare plays again the one that is, so that what
+/// is checked is what ships (in-process, the second play costs milliseconds).
 pub fn learn(
     config: &mut Value,
     scripts: &[String],

@@ -231,9 +231,7 @@ pub fn derive_all(readings: &[&Reading]) -> Vec<Req> {
             out.push(req);
         }
     };
-    let mut reads = Reads::default();
     for reading in readings {
-        reads.extend(&reading.reads);
         for (phase, branch) in &reading.branches {
             let mut atoms = Vec::new();
             branch.atoms(&mut atoms);
@@ -263,6 +261,7 @@ pub fn derive_all(readings: &[&Reading]) -> Vec<Req> {
             }
         }
     }
+    let reads = Reads::of(readings);
     // Each substitution made on a value that holds a match, once and twice.
     for (name, pattern) in &reads.substituted {
         let Some(hit) = matching(pattern) else {

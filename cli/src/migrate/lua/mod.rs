@@ -99,8 +99,16 @@ pub struct Reads {
 }
 
 impl Reads {
-    /// Adds what `other` reads (several scripts read, together, what each reads).
-    pub fn extend(&mut self, other: &Reads) {
+    /// What `readings` read together: several scripts read what each reads.
+    pub fn of(readings: &[&Reading]) -> Reads {
+        let mut reads = Reads::default();
+        for reading in readings {
+            reads.extend(&reading.reads);
+        }
+        reads
+    }
+
+    fn extend(&mut self, other: &Reads) {
         self.headers.extend(other.headers.iter().cloned());
         self.response_headers
             .extend(other.response_headers.iter().cloned());

@@ -1,0 +1,118 @@
+//! The harness's Lua host says what Envoy's Lua filter says when a script calls a handle method
+//! wrongly: an argument of the wrong type or none (`getAtIndex`, `getNumValues`, `respond`, ...),
+//! a `:status` out of range. `migrate` learns the line a raising script logs from this host
+//! (`cli/src/migrate/raises.rs`), so each line must be Envoy's own, byte for byte.
+//! One script, one case a request (`x-case`), played in Envoy 1.40 and in-process.
+
+// A test: what cannot be set up fails it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use moonshift_harness::clock::Clock;
+use moonshift_harness::diff;
+use moonshift_harness::lua::LuaChain;
+use moonshift_harness::scenario::ExchangeSpec;
+use moonshift_tests::envoy;
+use moonshift_tests::runner::{self, canonical, ClockRule, Protocol};
+
+/// Each case: what it calls, as one line of `envoy_on_request(h)`.
+const CASES: &[&str] = &[
+    r#"h:headers():getAtIndex("x-a")"#,
+    r#"h:headers():getAtIndex(nil, 0)"#,
+    r#"h:headers():getAtIndex("x-a", "first")"#,
+    r#"h:logInfo(h:headers():getAtIndex("x-a", "0"))"#,
+    r#"h:logInfo(h:headers():getAtIndex(12, 0) or "none")"#,
+    r#"h:headers():getNumValues()"#,
+    r#"h:logInfo(tostring(h:headers():getNumValues(42)))"#,
+    r#"h:headers():getNumValues({})"#,
+    r#"h:respond(nil, "no")"#,
+    r#"h:respond("403", "no")"#,
+    r#"h:respond({[":status"] = "403"}, {})"#,
+    r#"h:respond({[":status"] = "403"}, 42)"#,
+    r#"h:respond({[":status"] = "700"}, "no")"#,
+    r#"h:respond({[":status"] = "forbidden"})"#,
+    r#"h:respond({["x-a"] = "1"})"#,
+    r#"h:headers():add("x-b")"#,
+    r#"h:headers():remove(true)"#,
+    r#"h:logInfo(nil)"#,
+];
+
+fn script() -> String {
+    let mut lua = String::from(
+        "function envoy_on_request(h)\n  local case = h:headers():get(\"x-case\")\n",
+    );
+    for (i, call) in CASES.iter().enumerate() {
+        lua.push_str(&format!("  if case == \"{i}\" then\n    {call}\n  end\n"));
+    }
+    lua.push_str("end\n");
+    lua
+}
+
+fn request(case: usize) -> ExchangeSpec {
+    serde_json::from_value(serde_json::json!({
+        "headers": [["x-a", "1"], ["x-case", case.to_string()]],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn handle_methods_called_wrongly_log_what_envoys_lua_filter_logs() {
+    let source = script();
+    let dir = envoy::scratch_dir("lua-host-in-envoy");
+    let path = dir.join("cases.lua");
+    std::fs::write(&path, &source).unwrap();
+    let requests: Vec<ExchangeSpec> = (0..CASES.len()).map(request).collect();
+    let played = runner::play_entries(
+        "lua-host-in-envoy",
+        vec![envoy::lua_filter_at(&path)],
+        &requests,
+        &Default::default(),
+        Protocol::Http1,
+    )
+    .unwrap();
+    let clock = Clock::at_millis(0);
+    let mut chain = LuaChain::start(&[source.as_str()], &clock).unwrap();
+    let rule = ClockRule::default();
+    let mut failures = Vec::new();
+    for (i, (spec, in_envoy)) in requests.iter().zip(&played.outcomes).enumerate() {
+        let (envoy_outcome, window) = in_envoy.as_ref().expect("a GET is sendable");
+        let in_process = chain.exchange(&spec.exchange());
+        let envoy_side = runner::lua_reply_unordered(&canonical(
+            envoy_outcome,
+            &rule,
+            *window,
+            Protocol::Http1,
+        ));
+        let harness_side = runner::lua_reply_unordered(&canonical(
+            &in_process,
+            &rule,
+            *window,
+            Protocol::Http1,
+        ));
+        // Every case shows something: an error line, the value it printed, or a reply.
+        assert!(
+            !envoy_side.logs.is_empty() || envoy_side.upstream_request.is_none(),
+            "case {i} ({}) neither logged nor replied in Envoy",
+            CASES[i]
+        );
+        if let Some(d) = diff::side_by_side("Envoy + Lua", &envoy_side, "harness", &harness_side)
+        {
+            let said: Vec<String> = envoy_side.logs.iter().map(ToString::to_string).collect();
+            failures.push(format!(
+                "case {i}: {}\n{d}\nEnvoy logged, in full: {said:#?}",
+                CASES[i]
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ\n\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
