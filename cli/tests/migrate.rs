@@ -333,6 +333,31 @@ fn migrate_envoy_compares_in_real_envoys_with_the_route_metadata() {
     assert!(lua.contains("metadata()"), "{lua}");
 }
 
+/// The script the benchmark's "string work" case counts (`bench/string-work.lua`: a capture, a
+/// substitution, a metadata test) converts, equal on every request, into the pipeline the
+/// benchmark counts against it (`bench/string-work.json`).
+#[test]
+fn the_benchmarks_string_work_is_what_migrate_makes_of_its_script() {
+    let root = moonshift_tests::paths::workspace_root();
+    let out = out_dir("bench-string-work");
+    let script = root.join("bench/string-work.lua");
+    let (code, output) = moonshift(&[
+        "migrate",
+        script.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{output}");
+    assert_all_same(&output);
+    let counted = root.join("bench/string-work.json");
+    assert_eq!(
+        config(&out),
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&counted).unwrap()).unwrap(),
+        "{} is not what migrate makes of bench/string-work.lua",
+        counted.display()
+    );
+}
+
 /// Where the script raises, the plugin logs the line the Lua logs there, learned from the Lua
 /// in-process; this holds only if the in-process Lua says what Envoy's says. Three raises: a
 /// capture used untested (`replace`'s argument nil: Envoy's `luaL_checkstring` message), a
