@@ -16,8 +16,26 @@ pub struct Row {
     pub cost: Cost,
 }
 
-/// `module` (a name under target/filters/) configured with `config` as plugin `root_id`.
+/// `module` (a name under target/filters/) configured with `config` as plugin `root_id`, on the
+/// timed runs' request.
 pub fn measure(label: &str, module: &str, root_id: &str, config: Option<&Value>) -> Row {
+    measure_on(
+        label,
+        module,
+        root_id,
+        config,
+        &Exchange::get("moonshift.test", "/"),
+    )
+}
+
+/// [`measure`] on `request`.
+pub fn measure_on(
+    label: &str,
+    module: &str,
+    root_id: &str,
+    config: Option<&Value>,
+    request: &Exchange,
+) -> Row {
     let compiled = WasmModule::load_metered(&artifacts::wasm_module(module))
         .unwrap_or_else(|e| panic!("{module}: {e}"));
     let plugin = Plugin {
@@ -28,11 +46,9 @@ pub fn measure(label: &str, module: &str, root_id: &str, config: Option<&Value>)
     let clock = Clock::at_millis(1_795_737_600_000);
     let mut worker = WasmWorker::start(&compiled, &Process::new(), &clock, &plugin)
         .unwrap_or_else(|e| panic!("{module}: {}", e.reason));
-    // The timed runs' request.
-    let request = Exchange::get("moonshift.test", "/");
-    let _ = worker.exchange_cost(&request);
+    let _ = worker.exchange_cost(request);
     let (_, cost) = worker
-        .exchange_cost(&request)
+        .exchange_cost(request)
         .unwrap_or_else(|| panic!("{module}: not metered"));
     Row {
         label: label.to_string(),

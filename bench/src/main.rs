@@ -223,6 +223,45 @@ fn cost_rows() -> Vec<costs::Row> {
         "pipeline",
         Some(&json!({ "filters": every })),
     ));
+    rows.extend(string_work_rows());
+    rows
+}
+
+/// The case "string work" inside the module: its pipeline, then each operation alone in a
+/// request-decorator, on the counted request, on a route whose metadata the test reads.
+fn string_work_rows() -> Vec<costs::Row> {
+    let root = moonshift_envoy::paths::workspace_root();
+    let pipeline: Value = std::fs::read_to_string(root.join(cases::STRING_WORK_PIPELINE))
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| panic!("{}: {e}", cases::STRING_WORK_PIPELINE));
+    let mut request = moonshift_harness::exchange::Exchange::get("moonshift.test", "/counted");
+    let mut namespace = serde_json::Map::new();
+    namespace.insert("tier".into(), json!("gold"));
+    request
+        .route_metadata
+        .insert(moonshift_harness::lua::FILTER_NAME.into(), namespace);
+    let mut rows = vec![costs::measure_on(
+        "string work: its pipeline (:match, :gsub, a metadata test)",
+        "pipeline",
+        "pipeline",
+        Some(&pipeline),
+        &request,
+    )];
+    let operations = pipeline
+        .pointer("/filters/0/config/operations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (operation, what) in operations.iter().zip([":match", ":gsub", "metadata test"]) {
+        rows.push(costs::measure_on(
+            &format!("string work: the {what} alone (request-decorator)"),
+            "request-decorator",
+            "request-decorator",
+            Some(&json!({"operations": [operation]})),
+            &request,
+        ));
+    }
     rows
 }
 

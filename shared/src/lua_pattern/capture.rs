@@ -203,6 +203,8 @@ impl Capturer {
         let mut next: Vec<(usize, Slots)> = Vec::with_capacity(len);
         // `seen[pc] == generation`: the instruction is already on the list being built.
         let mut seen = vec![0u32; len];
+        // `add`'s work list, kept across calls: no allocation a byte.
+        let mut stack: Vec<(usize, Slots)> = Vec::with_capacity(len);
         let mut generation = 0u32;
         let mut matched: Option<Slots> = None;
         for at in from..=subject.len() {
@@ -219,7 +221,7 @@ impl Capturer {
                     }
                 }
                 self.add(
-                    &mut current,
+                    (&mut current, &mut stack),
                     (seen.as_mut_slice(), generation),
                     0,
                     slots,
@@ -238,7 +240,7 @@ impl Capturer {
             generation = generation.wrapping_add(1);
             next.clear();
             let byte = subject.get(at).copied();
-            for (pc, slots) in core::mem::take(&mut current) {
+            for &(pc, slots) in &current {
                 match self.program.get(pc) {
                     Some(Op::Match) => {
                         let mut slots = slots;
@@ -251,29 +253,34 @@ impl Capturer {
                     }
                     Some(Op::Byte(set)) if byte.is_some_and(|b| set.contains(b)) => {
                         let mark = (seen.as_mut_slice(), generation);
-                        self.add(&mut next, mark, pc + 1, slots, at + 1, subject);
+                        let lists = (&mut next, &mut stack);
+                        self.add(lists, mark, pc + 1, slots, at + 1, subject);
                     }
                     _ => {}
                 }
             }
+            // The two lists swap, each keeping its allocation.
+            current.clear();
             core::mem::swap(&mut current, &mut next);
         }
         Ok(matched)
     }
 
     /// Adds the thread at `pc` to `list`, following jumps, splits (first branch first), saves
-    /// and assertions at position `at`, each instruction once per position.
+    /// and assertions at position `at`, each instruction once per position. `stack` is an
+    /// empty work list (an explicit stack instead of recursion: a deep pattern must not
+    /// exhaust the call stack), left empty.
     fn add(
         &self,
-        list: &mut Vec<(usize, Slots)>,
+        (list, stack): (&mut Vec<(usize, Slots)>, &mut Vec<(usize, Slots)>),
         (seen, generation): (&mut [u32], u32),
         pc: usize,
         slots: Slots,
         at: usize,
         subject: &[u8],
     ) {
-        // An explicit stack instead of recursion: a deep pattern must not exhaust the stack.
-        let mut stack: Vec<(usize, Slots)> = vec![(pc, slots)];
+        stack.clear();
+        stack.push((pc, slots));
         while let Some((pc, mut slots)) = stack.pop() {
             match seen.get_mut(pc) {
                 Some(s) if *s != generation => *s = generation,
