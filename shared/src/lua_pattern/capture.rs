@@ -26,6 +26,9 @@ pub const MAX_CAPTURES: usize = 8;
 type Slots = [u32; 2 * MAX_CAPTURES + 2];
 const UNSET: u32 = u32::MAX;
 
+/// Threads: each an instruction and its capture positions.
+type Threads = Vec<(usize, Slots)>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     /// Consume one byte of the set.
@@ -199,12 +202,12 @@ impl Capturer {
     ) -> Result<Option<Found>, Exhausted> {
         let len = self.program.len();
         let whole = 2 * MAX_CAPTURES;
-        let mut current: Vec<(usize, Slots)> = Vec::with_capacity(len);
-        let mut next: Vec<(usize, Slots)> = Vec::with_capacity(len);
+        let mut current: Threads = Vec::with_capacity(len);
+        let mut next: Threads = Vec::with_capacity(len);
         // `seen[pc] == generation`: the instruction is already on the list being built.
         let mut seen = vec![0u32; len];
         // `add`'s work list, kept across calls: no allocation a byte.
-        let mut stack: Vec<(usize, Slots)> = Vec::with_capacity(len);
+        let mut stack: Threads = Vec::with_capacity(len);
         let mut generation = 0u32;
         let mut matched: Option<Slots> = None;
         for at in from..=subject.len() {
@@ -272,7 +275,7 @@ impl Capturer {
     /// exhaust the call stack), left empty.
     fn add(
         &self,
-        (list, stack): (&mut Vec<(usize, Slots)>, &mut Vec<(usize, Slots)>),
+        (list, stack): (&mut Threads, &mut Threads),
         (seen, generation): (&mut [u32], u32),
         pc: usize,
         slots: Slots,
