@@ -42,9 +42,8 @@ const CASES: &[&str] = &[
 ];
 
 fn script() -> String {
-    let mut lua = String::from(
-        "function envoy_on_request(h)\n  local case = h:headers():get(\"x-case\")\n",
-    );
+    let mut lua =
+        String::from("function envoy_on_request(h)\n  local case = h:headers():get(\"x-case\")\n");
     for (i, call) in CASES.iter().enumerate() {
         lua.push_str(&format!("  if case == \"{i}\" then\n    {call}\n  end\n"));
     }
@@ -81,26 +80,17 @@ fn handle_methods_called_wrongly_log_what_envoys_lua_filter_logs() {
     for (i, (spec, in_envoy)) in requests.iter().zip(&played.outcomes).enumerate() {
         let (envoy_outcome, window) = in_envoy.as_ref().expect("a GET is sendable");
         let in_process = chain.exchange(&spec.exchange());
-        let envoy_side = runner::lua_reply_unordered(&canonical(
-            envoy_outcome,
-            &rule,
-            *window,
-            Protocol::Http1,
-        ));
-        let harness_side = runner::lua_reply_unordered(&canonical(
-            &in_process,
-            &rule,
-            *window,
-            Protocol::Http1,
-        ));
+        let envoy_side =
+            runner::lua_reply_unordered(&canonical(envoy_outcome, &rule, *window, Protocol::Http1));
+        let harness_side =
+            runner::lua_reply_unordered(&canonical(&in_process, &rule, *window, Protocol::Http1));
         // Every case shows something: an error line, the value it printed, or a reply.
         assert!(
             !envoy_side.logs.is_empty() || envoy_side.upstream_request.is_none(),
             "case {i} ({}) neither logged nor replied in Envoy",
             CASES[i]
         );
-        if let Some(d) = diff::side_by_side("Envoy + Lua", &envoy_side, "harness", &harness_side)
-        {
+        if let Some(d) = diff::side_by_side("Envoy + Lua", &envoy_side, "harness", &harness_side) {
             let said: Vec<String> = envoy_side.logs.iter().map(ToString::to_string).collect();
             failures.push(format!(
                 "case {i}: {}\n{d}\nEnvoy logged, in full: {said:#?}",
@@ -114,5 +104,56 @@ fn handle_methods_called_wrongly_log_what_envoys_lua_filter_logs() {
         failures.len(),
         CASES.len(),
         failures.join("\n")
+    );
+}
+
+/// A Lua filter typed with Envoy's retired v2 API is refused by Envoy's config validation, so
+/// `moonshift migrate` refuses such a filter as one that cannot be running
+/// (`cli/src/migrate/source.rs`).
+#[test]
+fn envoy_refuses_the_v2_lua_type() {
+    let dir = envoy::scratch_dir("lua-v2-type");
+    let mut config = envoy::bootstrap(
+        envoy::free_port(),
+        envoy::free_port(),
+        envoy::free_port(),
+        &[serde_json::json!({
+            "name": "envoy.lua",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.config.filter.http.lua.v2.Lua",
+                "inline_code": "function envoy_on_request(h) end",
+            },
+        })],
+    );
+    let path = dir.join("envoy.json");
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    let validate = |path: &std::path::Path| {
+        std::process::Command::new(moonshift_tests::paths::envoy_bin())
+            .args(["--mode", "validate", "-c"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let out = validate(&path);
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains(
+            "could not find @type 'type.googleapis.com/envoy.config.filter.http.lua.v2.Lua'"
+        ),
+        "{log}"
+    );
+    // The same filter typed v3 is taken: the refusal is the type's.
+    let filter = config
+        .pointer_mut("/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/http_filters/0/typed_config/@type")
+        .unwrap();
+    *filter = serde_json::json!("type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua");
+    std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
+    let out = validate(&path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
