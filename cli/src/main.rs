@@ -19,7 +19,7 @@ mod deploy;
 mod embedded;
 mod fail_strategy;
 mod input;
-mod manifests;
+use moonshift_oci::manifests;
 mod migrate;
 mod output;
 mod validate;

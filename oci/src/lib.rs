@@ -13,6 +13,7 @@
 pub mod deploy;
 pub mod facts;
 pub mod image;
+pub mod manifests;
 pub mod registry;
 pub mod verify;
 pub mod yaml;

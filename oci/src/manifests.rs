@@ -1,6 +1,7 @@
 //! The manifests that deploy a plugin: a `WasmPlugin` and its Istio 1.30 `TrafficExtension`
 //! twin (and, for `migrate`, the stay-on-Lua `TrafficExtension`), each validated by the tests
-//! against Istio's own CRD schemas. `migrate` and `deploy` both write them from here.
+//! against Istio's own CRD schemas. `moonshift migrate`, `moonshift deploy` and `make deploy`
+//! (`crate::deploy`) all build them here and write them with the one YAML writer (`crate::yaml`).
 
 use serde_json::{json, Value};
 
@@ -36,20 +37,27 @@ pub struct Plugin<'a> {
     pub config: &'a Value,
 }
 
-/// `value` as YAML that Kubernetes (YAML 1.1) reads back as written (`moonshift_oci::yaml`).
+/// `value` as YAML that Kubernetes (YAML 1.1) reads back as written (`crate::yaml`).
 pub fn yaml(value: &Value) -> String {
-    moonshift_oci::yaml::document(value)
+    crate::yaml::document(value)
+}
+
+/// Sets `key` of the object `value` (a manifest's parts are objects).
+fn put(value: &mut Value, key: &str, field: Value) {
+    if let Some(map) = value.as_object_mut() {
+        map.insert(key.to_string(), field);
+    }
 }
 
 fn place(target: &Target, spec: &mut Value) {
     if let Some(labels) = &target.labels {
-        spec["selector"] = json!({"matchLabels": labels});
+        put(spec, "selector", json!({"matchLabels": labels}));
     }
     if let Some(refs) = &target.target_refs {
-        spec["targetRefs"] = refs.clone();
+        put(spec, "targetRefs", refs.clone());
     }
     if let Some(mode) = &target.mode {
-        spec["match"] = json!([{"mode": mode}]);
+        put(spec, "match", json!([{"mode": mode}]));
     }
 }
 
@@ -66,18 +74,22 @@ fn wasm(plugin: &Plugin) -> Value {
         "pluginConfig": plugin.config,
     });
     if let Some(name) = plugin.plugin_name {
-        wasm["pluginName"] = json!(name);
+        put(&mut wasm, "pluginName", json!(name));
     }
     if let Some(digest) = &plugin.digest {
         // The CRD takes the bare hex.
-        wasm["sha256"] = json!(digest.trim_start_matches("sha256:"));
+        put(
+            &mut wasm,
+            "sha256",
+            json!(digest.trim_start_matches("sha256:")),
+        );
     }
     wasm
 }
 
 pub fn wasm_plugin(target: &Target, plugin: &Plugin) -> Value {
     let mut spec = wasm(plugin);
-    spec["phase"] = json!(plugin.phase);
+    put(&mut spec, "phase", json!(plugin.phase));
     place(target, &mut spec);
     json!({"apiVersion": "extensions.istio.io/v1alpha1", "kind": "WasmPlugin", "metadata": metadata(target), "spec": spec})
 }
