@@ -149,8 +149,9 @@ lint:
 	cargo clippy --target $(WASM_TARGET) -p moonshift-kit -p moonshift-bundle -- -D warnings
 	cargo clippy --target $(WASM_TARGET) -p moonshift-bundle --features regex -- -D warnings
 	cargo clippy -p moonshift-shared --features regex --all-targets -- -D warnings
-	@# The tools alone, as `make install` builds them: without moonshift-envoy's `fixture`
-	@# feature, whose panicking conveniences then do not exist for a command to call.
+	@# The tools alone, as `make install` builds them: without the `fixture` features of
+	@# moonshift-envoy and moonshift-harness, whose panicking conveniences then do not exist for
+	@# a command to call.
 	cargo clippy -p moonshift-cli -p moonshift-bench -- -D warnings
 
 fmt:

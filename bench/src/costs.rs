@@ -36,8 +36,8 @@ pub fn measure_on(
     config: Option<&Value>,
     request: &Exchange,
 ) -> Row {
-    let compiled = WasmModule::load_metered(&artifacts::wasm_module(module))
-        .unwrap_or_else(|e| panic!("{module}: {e}"));
+    let path = artifacts::try_wasm_module(module).unwrap_or_else(|e| panic!("{e}"));
+    let compiled = WasmModule::load_metered(&path).unwrap_or_else(|e| panic!("{module}: {e}"));
     let plugin = Plugin {
         // `warn`, as the timed runs' `envoy -l warning`: path-logger's info line is not written.
         log_level: 3,

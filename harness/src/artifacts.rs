@@ -140,6 +140,7 @@ pub fn try_wasm_module(filter: &str) -> Result<PathBuf, String> {
 }
 
 /// [`try_wasm_module`] for tests: panics with what to run.
+#[cfg(feature = "fixture")]
 #[allow(clippy::panic)]
 pub fn wasm_module(filter: &str) -> PathBuf {
     try_wasm_module(filter).unwrap_or_else(|e| panic!("{e}"))
@@ -160,6 +161,7 @@ pub fn envoy_bin_path() -> PathBuf {
 }
 
 /// The Envoy binary at [`envoy_bin_path`]; panics with how to install it when it is missing.
+#[cfg(feature = "fixture")]
 pub fn envoy_bin() -> PathBuf {
     let path = envoy_bin_path();
     assert!(

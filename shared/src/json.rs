@@ -17,6 +17,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use serde::de::{self, Unexpected};
 
+/// The newtype name under which this reader hands over a value's JSON text instead of reading
+/// it, as serde_json does for its `RawValue` (what `crate::section::Section` asks for). The
+/// reader owns the name, so that it depends on nothing that uses it.
+pub const RAW_TEXT: &str = "$moonshift::section";
+
 /// How deep arrays and objects may nest.
 pub const MAX_DEPTH: usize = 32;
 

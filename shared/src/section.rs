@@ -10,7 +10,7 @@
 //! field's path, so that errors name the field as they did.
 //!
 //! [`crate::json`]'s reader hands a section its text when asked for a newtype struct named
-//! [`TOKEN`], as serde_json does for its `RawValue`. Other readers refuse a section.
+//! [`json::RAW_TEXT`], as serde_json does for its `RawValue`. Other readers refuse a section.
 
 use crate::config::ConfigError;
 use crate::json;
@@ -18,9 +18,6 @@ use alloc::string::{String, ToString};
 use core::fmt;
 use core::marker::PhantomData;
 use serde::de::{self, Deserialize, DeserializeOwned, Deserializer, Visitor};
-
-/// The newtype name under which [`crate::json`]'s reader hands over a value's text.
-pub const TOKEN: &str = "$moonshift::section";
 
 /// `T` as written: its JSON text, read by [`read`].
 pub struct Section<T> {
@@ -83,7 +80,7 @@ impl<T> fmt::Debug for Section<T> {
 impl<'de, T> Deserialize<'de> for Section<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer
-            .deserialize_newtype_struct(TOKEN, TextVisitor)
+            .deserialize_newtype_struct(json::RAW_TEXT, TextVisitor)
             .map(|text| Self {
                 text,
                 of: PhantomData,

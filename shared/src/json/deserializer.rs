@@ -127,13 +127,14 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
         }
     }
 
-    /// A [`crate::section::Section`] gets the value's text; any other newtype its content.
+    /// A newtype named [`super::RAW_TEXT`] (a `crate::section::Section`) gets the value's text;
+    /// any other newtype its content.
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        if name == crate::section::TOKEN {
+        if name == super::RAW_TEXT {
             return visitor.visit_string(self.value.to_text());
         }
         visitor.visit_newtype_struct(self)
