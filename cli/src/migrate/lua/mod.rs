@@ -4,6 +4,9 @@
 //! mapped onto the filters' operations, `when` lists and local-reply rules. What it cannot
 //! follow is reported with its line, its column, why, and what to use instead; nothing is
 //! guessed.
+//!
+//! Long because: what a reading is (`Reading`, `Reads`, `Step`, `Unconverted`) and the entry
+//! that walks the chunk sit together; each construct's evaluation is a module below.
 
 mod branches;
 mod calls;
