@@ -257,10 +257,16 @@ pub const STRING_WORK_PIPELINE: &str = "bench/string-work.json";
 /// substitution (`:gsub`) and a test of the route's metadata, on a route whose metadata holds.
 /// C the script; D its one pipeline plugin; E, F, G each of its three operations alone in a
 /// request-decorator (what each costs the Wasm).
+/// What `moonshift migrate` made of the string-work script (`STRING_WORK_PIPELINE`).
+pub fn string_work_pipeline() -> Result<Value, String> {
+    let path = moonshift_envoy::paths::workspace_root().join(STRING_WORK_PIPELINE);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn string_work_case() -> Option<Case> {
     let root = moonshift_envoy::paths::workspace_root();
-    let text = std::fs::read_to_string(root.join(STRING_WORK_PIPELINE)).ok()?;
-    let pipeline: Value = serde_json::from_str(&text).ok()?;
+    let pipeline = string_work_pipeline().ok()?;
     let operations = pipeline
         .pointer("/filters/0/config/operations")?
         .as_array()?;

@@ -242,11 +242,7 @@ fn cost_rows() -> Vec<costs::Row> {
 /// The case "string work" inside the module: its pipeline, then each operation alone in a
 /// request-decorator, on the counted request, on a route whose metadata the test reads.
 fn string_work_rows() -> Vec<costs::Row> {
-    let root = moonshift_envoy::paths::workspace_root();
-    let pipeline: Value = std::fs::read_to_string(root.join(cases::STRING_WORK_PIPELINE))
-        .map_err(|e| e.to_string())
-        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
-        .unwrap_or_else(|e| panic!("{}: {e}", cases::STRING_WORK_PIPELINE));
+    let pipeline = cases::string_work_pipeline().unwrap_or_else(|e| panic!("{e}"));
     let mut request = moonshift_harness::exchange::Exchange::get("moonshift.test", "/counted");
     let mut namespace = serde_json::Map::new();
     namespace.insert("tier".into(), json!("gold"));

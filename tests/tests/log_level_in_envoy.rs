@@ -27,12 +27,16 @@ fn lines(envoy: &Envoy, path: &str) -> (usize, usize) {
     (count("script log: "), count("wasm log "))
 }
 
-fn admin(envoy: &Envoy, query: &str) {
-    let response = Request::get(&format!("/logging?{query}"))
-        .method("POST")
-        .send(envoy.admin_port)
-        .unwrap();
-    assert_eq!(response.status, 200, "/logging?{query}");
+/// Sets Envoy's Wasm and Lua loggers to `level` at runtime (admin `/logging`).
+fn set_level(envoy: &Envoy, level: &str) {
+    for logger in ["wasm", "lua"] {
+        let query = format!("{logger}={level}");
+        let response = Request::get(&format!("/logging?{query}"))
+            .method("POST")
+            .send(envoy.admin_port)
+            .unwrap();
+        assert_eq!(response.status, 200, "/logging?{query}");
+    }
 }
 
 #[test]
@@ -57,8 +61,7 @@ fn below_envoys_level_nothing_is_logged_and_a_runtime_change_holds_at_once() {
     };
 
     get("/quiet");
-    admin(&envoy, "wasm=info");
-    admin(&envoy, "lua=info");
+    set_level(&envoy, "info");
     get("/heard");
     envoy
         .wait_for_log("wasm log")
@@ -66,12 +69,10 @@ fn below_envoys_level_nothing_is_logged_and_a_runtime_change_holds_at_once() {
     envoy
         .wait_for_log("script log: Request path: /heard")
         .expect("the Lua line at info");
-    admin(&envoy, "wasm=warning");
-    admin(&envoy, "lua=warning");
+    set_level(&envoy, "warning");
     get("/quiet-again");
     // A request after them all, at info again, shows the log has caught up.
-    admin(&envoy, "wasm=info");
-    admin(&envoy, "lua=info");
+    set_level(&envoy, "info");
     get("/last");
     envoy
         .wait_for_log("wasm log")

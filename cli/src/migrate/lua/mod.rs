@@ -4,9 +4,6 @@
 //! mapped onto the filters' operations, `when` lists and local-reply rules. What it cannot
 //! follow is reported with its line, its column, why, and what to use instead; nothing is
 //! guessed.
-//!
-//! Long because: what a reading is (`Reading`, `Reads`, `Step`, `Unconverted`) and the entry
-//! that walks the chunk sit together; each construct's evaluation is a module below.
 
 mod branches;
 mod calls;
@@ -20,12 +17,14 @@ mod implied;
 mod loops;
 mod ops;
 mod raises;
+mod reads;
 mod refusals;
 mod strings;
 pub mod syntax;
 mod templates;
 pub mod values;
 pub use raises::is_mark as is_raise_mark;
+pub use reads::Reads;
 
 use eval::{Eval, Scope};
 use full_moon::ast::{self, Stmt, Var};
@@ -81,49 +80,6 @@ pub struct Reading {
     pub reads: Reads,
     /// Each branch of the script (an `if` arm), by the condition under which it runs.
     pub branches: Vec<(Phase, Cond)>,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct Reads {
-    /// Request headers read (with the value a condition compares them to).
-    pub headers: BTreeSet<(String, Option<String>)>,
-    /// Response headers read in `envoy_on_response`.
-    pub response_headers: BTreeSet<(String, Option<String>)>,
-    pub paths: BTreeSet<String>,
-    pub methods: BTreeSet<String>,
-    /// Route metadata keys read with `metadata():get(key)`.
-    pub metadata: BTreeSet<String>,
-    /// Route metadata keys tested (`if metadata():get(k) then`, `== "v"`).
-    pub metadata_tested: BTreeSet<String>,
-    /// Route metadata keys compared to a string (`metadata():get(k) == "v"`), with the string.
-    pub metadata_values: BTreeSet<(String, String)>,
-    /// Request headers (`:path` too) a `gsub` pattern substitutes in, with the pattern.
-    pub substituted: BTreeSet<(String, String)>,
-}
-
-impl Reads {
-    /// What `readings` read together: several scripts read what each reads.
-    pub fn of(readings: &[&Reading]) -> Reads {
-        let mut reads = Reads::default();
-        for reading in readings {
-            reads.extend(&reading.reads);
-        }
-        reads
-    }
-
-    fn extend(&mut self, other: &Reads) {
-        self.headers.extend(other.headers.iter().cloned());
-        self.response_headers
-            .extend(other.response_headers.iter().cloned());
-        self.paths.extend(other.paths.iter().cloned());
-        self.substituted.extend(other.substituted.iter().cloned());
-        self.methods.extend(other.methods.iter().cloned());
-        self.metadata.extend(other.metadata.iter().cloned());
-        self.metadata_tested
-            .extend(other.metadata_tested.iter().cloned());
-        self.metadata_values
-            .extend(other.metadata_values.iter().cloned());
-    }
 }
 
 fn refuse(reading: &mut Reading, node: &impl full_moon::node::Node, source: &str, why: No) {
