@@ -229,6 +229,19 @@ impl Filter for Bundle {
         configure(&String::from_utf8_lossy(&root_id), config).map(|filter| Self { filter })
     }
 
+    /// The filter the `root_id` names (`pipeline`, `local-reply`, ...), when it names one.
+    fn counted_as() -> String {
+        let root_id = host::property(&["plugin_root_id"]).unwrap_or_default();
+        let root_id = String::from_utf8_lossy(&root_id);
+        match filter_names()
+            .chain([pipeline::Pipeline::NAME])
+            .find(|n| *n == root_id)
+        {
+            Some(name) => String::from(name),
+            None => String::from(Self::NAME),
+        }
+    }
+
     fn on_request_headers(&self, stream: &mut Self::Stream) -> Action {
         let (action, kept) = self.filter.request();
         *stream = kept;

@@ -112,13 +112,19 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
             Ok(filter) => Rc::new(filter),
             Err(error) => {
                 log::error!("{}: invalid configuration: {error}", F::NAME);
-                crate::host::count(crate::host::Counter::of(F::NAME, "config_refused"));
+                crate::host::count(crate::host::Counter::of(&F::counted_as(), "config_refused"));
                 return 0;
             }
         };
         // One line a plugin, so that `istioctl proxy-config log` or Envoy's log shows which
         // configuration each worker runs: the same bytes give the same digest.
         let config = bytes.as_deref().unwrap_or_default();
+        // Counted too, once a worker: Istio's proxies log at `warning` by default, where the
+        // line below is not written, and `rollout.sh` waits for this counter to rise.
+        crate::host::count(crate::host::Counter::of(
+            &F::counted_as(),
+            "config_accepted",
+        ));
         log::info!(
             "{} {}: configuration accepted ({} bytes, fnv1a {:08x})",
             F::NAME,

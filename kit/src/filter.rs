@@ -51,6 +51,13 @@ pub trait Filter: Sized + 'static {
     /// (`env!("CARGO_PKG_VERSION")`), the workspace's by default.
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
+    /// The name its configuration counters carry (`moonshift.<name>.config_accepted`, and
+    /// `config_refused`): the filter's own. A module holding several filters (the bundle)
+    /// names the one its plugin's `root_id` picks, so that each plugin's load can be told apart.
+    fn counted_as() -> String {
+        String::from(Self::NAME)
+    }
+
     /// Per-stream state; `()` for a stateless filter. Kept from the request phase to the
     /// response phase only for a filter exported with `per_stream` (see `dispatch`).
     type Stream: Default + 'static;

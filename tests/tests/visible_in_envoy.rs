@@ -80,8 +80,8 @@ fn invalid_configuration_is_refused_with_the_filters_message() {
     }
 }
 
-/// What the filters decide, counted (issue 24.4): api-key-auth's refusals by reason and
-/// local-reply's replies, `wasmcustom.moonshift.<filter>.<what>` in Envoy's `/stats`, summed
+/// What the filters decide, counted (issue 24.4): api-key-auth's refusals by reason,
+/// local-reply's replies, and each plugin's accepted configurations, `wasmcustom.moonshift.<filter>.<what>` in Envoy's `/stats`, summed
 /// over two workers. An admitted request moves nothing: Envoy counts requests already.
 #[test]
 fn decisions_are_counted_in_envoys_stats() {
@@ -115,5 +115,15 @@ fn decisions_are_counted_in_envoys_stats() {
             stat("api_key_auth.unknown_key"),
         ],
         [1, 1, 2]
+    );
+    // Each plugin's configuration, accepted once in each VM: the one Envoy loads the plugin
+    // in first, the main thread's and each worker's (observed: 4 with two workers). What
+    // `rollout.sh` waits for, at any log level.
+    assert_eq!(
+        [
+            stat("local_reply.config_accepted"),
+            stat("api_key_auth.config_accepted"),
+        ],
+        [4, 4]
     );
 }

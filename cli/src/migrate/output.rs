@@ -104,6 +104,10 @@ pub fn fail_strategy(readings: &[(String, Reading)], flag: Option<&str>) -> (Str
     }
 }
 
+/// The bundle's filter `migrate` configures: the manifests' `pluginName`, and the name its
+/// counters carry (`wasmcustom.moonshift.pipeline.config_accepted`).
+const PLUGIN_NAME: &str = "pipeline";
+
 /// Writes `dir/name`; its path.
 pub fn write(dir: &Path, name: &str, text: &str, quiet: bool) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -140,7 +144,7 @@ pub fn write_manifests(
     let plugin = Plugin {
         image,
         digest,
-        plugin_name: Some("pipeline"),
+        plugin_name: Some(PLUGIN_NAME),
         phase: "UNSPECIFIED_PHASE",
         fail_strategy: strategy,
         config,
@@ -170,7 +174,12 @@ pub fn write_manifests(
     let rollout = write(
         folder,
         "rollout.sh",
-        &super::rollout::script(&found.target, name, found.envoy_filter.as_deref()),
+        &super::rollout::script(
+            &found.target,
+            name,
+            (args.kind != Kind::Lua).then_some(PLUGIN_NAME),
+            found.envoy_filter.as_deref(),
+        ),
         args.json,
     )?;
     make_executable(&rollout);
