@@ -235,9 +235,11 @@ local function read_raw(part, handle, headers)
     return unique_id()
   elseif command == "METADATA" then
     -- Route metadata under this Lua filter's own name (the namespace in ROUTE:namespace:key is
-    -- for the Wasm: give it the name the Lua filter has). Only a string renders.
+    -- for the Wasm: give it the name the Lua filter has). A string renders, and a number as
+    -- Lua writes it (tostring: %.14g); a bool or a table is missing.
     local value = handle:metadata():get(string.match(argument, "^ROUTE:[^:]+:(.+)$"))
     if type(value) == "string" then return value end
+    if type(value) == "number" then return tostring(value) end
   end
   return nil
 end
@@ -376,18 +378,45 @@ end
 -- Header operations, in order: Lua's add, replace and remove, and those built on them.
 local function prepare_operations(operations)
   for _, op in ipairs(operations) do
-    -- A cookie's name keeps its case; a header's is lowercase.
-    if op.action ~= "remove_cookie" then op.name = string.lower(op.name) end
+    if string.sub(op.name, 1, 1) == "%" then
+      -- %METADATA(ROUTE:ns:key)%: the name comes from the route, on each request.
+      op.name_parts = parse_template(op.name)
+    elseif op.action ~= "remove_cookie" then
+      -- A cookie's name keeps its case; a header's is lowercase.
+      op.name = string.lower(op.name)
+    end
     op.parts = parse_template(op.value or "")
   end
   return operations
 end
 
-local function apply_operations(operations, handle, headers, request)
+local framing = {
+  ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true,
+  ["upgrade"] = true, ["te"] = true, ["trailer"] = true, ["keep-alive"] = true,
+  ["proxy-connection"] = true, ["host"] = true,
+}
+
+-- The name an operation writes now: its own, or the route's (lowercased); nil when the route
+-- gives none, an empty one, or one no filter writes (not a token, over 256 bytes, framing),
+-- which `filter` logs at debug as the Wasm does.
+local function name_now(op, handle, headers, filter)
+  if op.name_parts == nil then return op.name end
+  local name = render(op.name_parts, handle, headers, "")
+  if name == "" then return nil end
+  name = string.lower(name)
+  if #name > 256 or string.find(name, "^[%w!#$%%&'*+%-.^_`|~]+$") == nil or framing[name] then
+    handle:logDebug(filter .. ": a header name from the route metadata is not one a filter writes: nothing done")
+    return nil
+  end
+  return name
+end
+
+local function apply_operations(operations, handle, headers, request, filter)
   for _, op in ipairs(operations) do
-    if all_hold(op.when, headers, request, handle) then
+    local name = all_hold(op.when, headers, request, handle) and name_now(op, handle, headers, filter)
+    if name then
       if op.action == "remove" then
-        headers:remove(op.name)
+        headers:remove(name)
       elseif op.action == "remove_prefix" then
         local names = {}
         for name, _ in pairs(headers) do
@@ -400,11 +429,11 @@ local function apply_operations(operations, handle, headers, request)
       else
         local value = render(op.parts, handle, headers, "")
         if op.action == "add" then
-          headers:add(op.name, value)
+          headers:add(name, value)
         elseif op.action == "set" then
-          headers:replace(op.name, value)
-        elseif op.action == "set_if_absent" and headers:get(op.name) == nil then
-          headers:add(op.name, value)
+          headers:replace(name, value)
+        elseif op.action == "set_if_absent" and headers:get(name) == nil then
+          headers:add(name, value)
         end
       end
     end

@@ -23,6 +23,7 @@ pub mod condition;
 pub mod config;
 pub mod headers;
 pub mod json;
+pub mod lua_number;
 pub mod lua_pattern;
 pub mod metadata;
 pub mod operations;

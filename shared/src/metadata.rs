@@ -4,9 +4,11 @@
 //! `envoy.config.core.v3.Metadata`, serialized (the older `route_metadata` property is gone; a
 //! path one key deeper gives a string's bytes, a double's 8 bytes or a bool's 1 byte, with
 //! nothing to tell them apart, and a namespace holding a non-string value gives nothing).
-//! Reading the message tells a string from the rest. Only string values render: Lua's
-//! `metadata():get(key)` gives a number or a table for the others, which the Lua reference
-//! renders as missing too. `docs/envoy.md` §7 has what Envoy gave for each kind of value.
+//! Reading the message tells a string from the rest. A string renders as it is and a number as
+//! Lua writes it (`2`, `2.5`: [`crate::lua_number`]), as a script's `headers:add(name, v)` or
+//! `"x" .. v` does; a bool, a struct or a list renders as missing (the Lua reference renders
+//! them missing too; a script that writes one raises). `docs/envoy.md` §7 has what Envoy gave
+//! for each kind of value.
 //!
 //! The wire format read here (protobuf, `base.proto` and `struct.proto`):
 //! `Metadata { map<string, Struct> filter_metadata = 1 }`,
@@ -16,6 +18,7 @@
 //! ListValue list_value = 6 } }`. A repeated key or a repeated `kind` keeps the last, as
 //! protobuf does; anything malformed reads as missing.
 
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
 /// One field: its number, for a length-delimited field its bytes, for a varint its value.
@@ -113,6 +116,54 @@ pub(crate) fn string_value<'a>(serialized_struct: &'a [u8], key: &str) -> Option
         .and_then(|kind| if kind.number == 3 { kind.bytes } else { None })
 }
 
+/// What `key` in a serialized `google.protobuf.Struct` renders as: a string's bytes, a number
+/// as Lua writes it; `None` when the key is absent, holds anything else, or the bytes are
+/// malformed.
+pub(crate) fn scalar_value<'a>(serialized_struct: &'a [u8], key: &str) -> Option<Cow<'a, [u8]>> {
+    let value = map_value(serialized_struct, key)?;
+    let kind = fields(value)?
+        .into_iter()
+        .rev()
+        .find(|f| (1..=6).contains(&f.number))?;
+    match kind.number {
+        3 => kind.bytes.map(Cow::Borrowed),
+        // A double is the 8 bytes after its tag (wire type 1): the field's end.
+        2 => number_at_end(value)
+            .and_then(crate::lua_number::format)
+            .map(Cow::Owned),
+        _ => None,
+    }
+}
+
+/// The double of the last `number_value` field (2, fixed 64-bit) of a serialized `Value`.
+fn number_at_end(value: &[u8]) -> Option<f64> {
+    let mut pos = 0;
+    let mut found = None;
+    while pos < value.len() {
+        let tag = varint(value, &mut pos)?;
+        match tag & 7 {
+            0 => {
+                varint(value, &mut pos)?;
+            }
+            1 => {
+                let end = pos.checked_add(8).filter(|end| *end <= value.len())?;
+                let bytes: [u8; 8] = value.get(pos..end)?.try_into().ok()?;
+                if tag >> 3 == 2 {
+                    found = Some(f64::from_le_bytes(bytes));
+                }
+                pos = end;
+            }
+            2 => {
+                let len = usize::try_from(varint(value, &mut pos)?).ok()?;
+                pos = pos.checked_add(len).filter(|end| *end <= value.len())?;
+            }
+            5 => pos = pos.checked_add(4).filter(|end| *end <= value.len())?,
+            _ => return None,
+        }
+    }
+    found
+}
+
 /// Whether `key` in a serialized `google.protobuf.Struct` holds what Lua's `if` takes as true:
 /// any value but `false` and `null` (Lua's `metadata():get` gives `nil` for `null`). Malformed
 /// bytes read as absent.
@@ -138,6 +189,16 @@ pub(crate) fn truthy_value(serialized_struct: &[u8], key: &str) -> bool {
 /// holds a value Lua's `if` takes as true ([`truthy_value`]).
 pub fn route_truthy(serialized_metadata: &[u8], namespace: &str, key: &str) -> bool {
     map_value(serialized_metadata, namespace).is_some_and(|s| truthy_value(s, key))
+}
+
+/// What `filter_metadata[namespace][key]` in a serialized `envoy.config.core.v3.Metadata`
+/// renders as ([`scalar_value`]): a string, or a number as Lua writes it.
+pub fn route_scalar<'a>(
+    serialized_metadata: &'a [u8],
+    namespace: &str,
+    key: &str,
+) -> Option<Cow<'a, [u8]>> {
+    scalar_value(map_value(serialized_metadata, namespace)?, key)
 }
 
 /// The string value of `filter_metadata[namespace][key]` in a serialized
@@ -202,6 +263,20 @@ mod tests {
         for (key, want) in cases {
             assert_eq!(string_value(&serialized, key), *want, "{key}");
         }
+        // What a template renders: a number too, as Lua writes it.
+        let rendered: &[(&str, Option<&[u8]>)] = &[
+            ("team", Some(b"payments")),
+            ("empty", Some(b"")),
+            ("n", Some(b"2.5")),
+            ("changed", Some(b"2.5")),
+            ("b", None),
+            ("s", None),
+            ("absent", None),
+        ];
+        for (key, want) in rendered {
+            let got = scalar_value(&serialized, key);
+            assert_eq!(got.as_deref(), *want, "rendered {key}");
+        }
         let falsy = [entry("f", &[4 << 3, 0]), entry("z", &[1 << 3, 0])].concat();
         let serialized = [serialized, falsy].concat();
         let truthy: &[(&str, bool)] = &[
@@ -253,6 +328,10 @@ mod tests {
             None,
             "a route without metadata"
         );
+        for (namespace, key, want) in cases {
+            let got = route_scalar(&bytes, namespace, key);
+            assert_eq!(got.as_deref(), *want, "rendered {namespace}:{key}");
+        }
         let truthy: &[(&str, bool)] = &[
             ("team", true),
             ("n", true),

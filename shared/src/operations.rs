@@ -16,6 +16,14 @@
 //! `headers:replace(":path", ...)`; Envoy routes again on the new value, as after the Lua's
 //! change). A rewritten `:path` must start with `/`, an `:authority` must not be empty.
 //!
+//! A name may come from the route: `%METADATA(ROUTE:namespace:key)%`, alone, for `add`, `set`,
+//! `set_if_absent` and `remove` (a script's `headers:add(metadata:get("header_name"), v)`). On
+//! each request it renders as the template does (a string, or a number as Lua writes it),
+//! lowercased as Envoy's header maps lowercase it; no name, no header: when it is missing or
+//! empty, the operation does nothing. A rendered name that is not a writable header name (not a
+//! token, a pseudo-header, a framing header) does nothing either, logged at debug: Envoy's Lua
+//! would write it (a listed difference, request-decorator's README).
+//!
 //! `value` is a [`Template`]; a missing source renders as the empty string. `when` holds
 //! [`conditions`](crate::condition), all of which must hold, checked against the headers as the
 //! earlier operations left them (as the Lua's `if` does).
@@ -74,7 +82,10 @@ pub const REWRITABLE: [&str; 2] = [":authority", ":path"];
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub action: Action,
+    /// The name; empty when it comes from the route (`name_from`).
     pub name: String,
+    /// `%METADATA(ROUTE:namespace:key)%`: the name, rendered on each request.
+    pub name_from: Option<Template>,
     pub value: Template,
     pub when: Vec<Condition>,
 }
@@ -100,7 +111,12 @@ pub fn validate_in(
         .enumerate()
         .map(|(i, op)| {
             let field = |name: &str| format!("operations[{i}].{name}");
+            let name_from = match op.name.starts_with('%') {
+                true => Some(name_from_route(&field("name"), op, phase)?),
+                false => None,
+            };
             let name = match op.action {
+                _ if name_from.is_some() => String::new(),
                 _ if op.name.starts_with(':') || op.rewrite => pseudo(&field, op, phase)?,
                 Action::RemovePrefix => prefix(&field("name"), &op.name)?,
                 Action::RemoveCookie => cookie_name(&field("name"), &op.name, phase)?,
@@ -132,6 +148,7 @@ pub fn validate_in(
             Ok(Operation {
                 action: op.action,
                 name,
+                name_from,
                 value,
                 when,
             })
@@ -143,6 +160,64 @@ pub fn validate_in(
         .sum();
     condition::bound_pattern_work("operations", items)?;
     Ok(validated)
+}
+
+/// A name taken from the route: `%METADATA(ROUTE:namespace:key)%` alone, for `add`, `set`,
+/// `set_if_absent` or `remove`.
+fn name_from_route(
+    field: &str,
+    op: &OperationConfig,
+    phase: Phase,
+) -> Result<Template, ConfigError> {
+    let alone = op
+        .name
+        .strip_prefix("%METADATA(")
+        .and_then(|rest| rest.strip_suffix(")%"));
+    if alone.is_none_or(|argument| argument.contains('%')) {
+        return Err(ConfigError::invalid(
+            field,
+            "must be a header name, or a name from the route: %METADATA(ROUTE:namespace:key)% alone",
+            &op.name,
+        ));
+    }
+    if op.rewrite
+        || !matches!(
+            op.action,
+            Action::Add | Action::Set | Action::SetIfAbsent | Action::Remove
+        )
+    {
+        return Err(ConfigError::invalid(
+            field,
+            "from the route works with action \"add\", \"set\", \"set_if_absent\" or \"remove\", without rewrite",
+            &op.name,
+        ));
+    }
+    Template::parse(field, &op.name, phase)
+}
+
+/// The name `op` writes on this request: its own, or the one the route gives, lowercased and
+/// checked (`None`: no name, or one no filter writes).
+fn name_now<'a>(
+    op: &'a Operation,
+    live: &mut Live,
+    budget: &mut Budget,
+    filter: &str,
+) -> Option<Cow<'a, str>> {
+    let Some(template) = &op.name_from else {
+        return Some(Cow::Borrowed(op.name.as_str()));
+    };
+    let rendered = template.render(live, b"", budget);
+    if rendered.is_empty() {
+        return None;
+    }
+    let text = core::str::from_utf8(&rendered).ok().unwrap_or("\u{fffd}");
+    match config::writable_header_name("name", text) {
+        Ok(lower) => Some(Cow::Owned(lower)),
+        Err(_) => {
+            log::debug!("{filter}: a header name from the route metadata is not one a filter writes: nothing done");
+            None
+        }
+    }
 }
 
 /// A pseudo-header rewrite: `set` of `:authority` (not empty) or `:path` (starting with `/`),
@@ -302,7 +377,10 @@ pub fn apply_seeing(
         if !condition::all_hold(&op.when, &mut live, phase) {
             continue;
         }
-        let name = op.name.as_str();
+        let Some(name) = name_now(op, &mut live, &mut budget, filter) else {
+            continue;
+        };
+        let name = name.as_ref();
         let done = match op.action {
             Action::Remove => headers.remove(name),
             Action::RemovePrefix => {

@@ -127,6 +127,12 @@ impl Context for Live {
         crate::metadata::route_string(serialized, namespace, key).map(<[u8]>::to_vec)
     }
 
+    fn route_metadata_rendered(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
+        let serialized = self.serialized_route_metadata()?;
+        crate::metadata::route_scalar(serialized, namespace, key)
+            .map(alloc::borrow::Cow::into_owned)
+    }
+
     fn route_metadata_truthy(&mut self, namespace: &str, key: &str) -> bool {
         self.serialized_route_metadata()
             .is_some_and(|serialized| crate::metadata::route_truthy(serialized, namespace, key))

@@ -23,7 +23,7 @@
 //! | `%QUERY_PARAM(name)%` | the first `name=` parameter of `:path`'s query, raw (not decoded); `name` alone gives empty | missing |
 //! | `%COOKIE(name)%` | the first `name=` cookie of the `cookie` header, raw | missing |
 //! | `%RESPONSE_DURATION%` | milliseconds from the request's headers to the response's (a response log message only: the filter that renders it records the start) | missing when no start was recorded |
-//! | `%METADATA(ROUTE:namespace:key)%` | the route's `filter_metadata[namespace][key]`, a string | missing (no such key, or not a string) |
+//! | `%METADATA(ROUTE:namespace:key)%` | the route's `filter_metadata[namespace][key]`: a string, or a number as Lua writes it (`2`, `2.5`) | missing (no such key; a bool, struct or list) |
 //! | `%UNIQUE_ID%` | a fresh version 4 UUID, lowercase (`3f2a…-4…-[89ab]…`), from the host's random source, new at each rendering | missing if the host has no random source |
 //!
 //! What "missing" renders as is the caller's choice: empty in a header value, `-` in a log line
@@ -95,8 +95,12 @@ pub trait Context {
     fn remote_address(&mut self) -> Option<Vec<u8>>;
     /// The client certificate's URI SAN.
     fn peer_uri_san(&mut self) -> Option<Vec<u8>>;
-    /// The route's `filter_metadata[namespace][key]` when it is a string.
+    /// The route's `filter_metadata[namespace][key]` when it is a string (what a condition's
+    /// string test reads: `metadata:get(k) == "2"` is false for the number 2).
     fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>>;
+    /// The route's `filter_metadata[namespace][key]` as a template writes it: a string, or a
+    /// number as Lua writes it (`2`, `2.5`: [`crate::lua_number`]).
+    fn route_metadata_rendered(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>>;
     /// Whether the route's `filter_metadata[namespace][key]` holds what Lua's `if` takes as
     /// true: any value but `false` and `null`.
     fn route_metadata_truthy(&mut self, namespace: &str, key: &str) -> bool;

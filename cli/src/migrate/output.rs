@@ -72,6 +72,11 @@ pub fn route_variants(reads: &Reads) -> Vec<(String, RouteMetadata)> {
         ));
         out.push((format!(" (route with {key}: 2)"), with_value(key, json!(2))));
     }
+    // A number where a key is only written into a value: Lua writes it as `tostring` does,
+    // and so must the plugin.
+    for key in reads.metadata.difference(&reads.metadata_tested) {
+        out.push((format!(" (route with {key}: 2)"), with_value(key, json!(2))));
+    }
     for (key, value) in &reads.metadata_values {
         out.push((
             format!(" (route with {key}: {value:?})"),

@@ -23,7 +23,7 @@ pub fn read(source: &Source, context: &mut impl Context) -> Option<Vec<u8>> {
         Source::Cookie(name) => context
             .header(Phase::Request, "cookie")
             .and_then(|cookies| cookie(&cookies, name.as_bytes()).map(<[u8]>::to_vec)),
-        Source::RouteMetadata { namespace, key } => context.route_metadata(namespace, key),
+        Source::RouteMetadata { namespace, key } => context.route_metadata_rendered(namespace, key),
         Source::ResponseDuration => context
             .response_duration_ms()
             .map(|ms| ms.to_string().into_bytes()),

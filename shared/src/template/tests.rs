@@ -39,6 +39,12 @@ impl Context for Fake {
     fn route_metadata(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
         (namespace == "envoy.filters.http.lua" && key == "team").then(|| b"payments".to_vec())
     }
+    fn route_metadata_rendered(&mut self, namespace: &str, key: &str) -> Option<Vec<u8>> {
+        match (namespace, key) {
+            ("envoy.filters.http.lua", "weight") => Some(b"2.5".to_vec()),
+            _ => self.route_metadata(namespace, key),
+        }
+    }
     fn route_metadata_truthy(&mut self, namespace: &str, key: &str) -> bool {
         namespace == "envoy.filters.http.lua" && matches!(key, "team" | "canary")
     }
@@ -114,6 +120,12 @@ fn render_table() {
             Phase::Response,
             "%METADATA(ROUTE:envoy.filters.http.lua:team)%",
             "payments",
+        ),
+        // A number, as Lua writes it (the source reads what a template renders).
+        (
+            Phase::Request,
+            "w=%METADATA(ROUTE:envoy.filters.http.lua:weight)%",
+            "w=2.5",
         ),
         // The fake's random bytes 00 11 .. ff: version nibble 6 -> 4, variant bits 8 -> 10.
         (Phase::Request, "id=%UNIQUE_ID%", "id=00112233-4455-4677-8899-aabbccddeeff"),

@@ -52,6 +52,10 @@ struct Change {
 
 impl Change {
     fn touches(&self, header: &str) -> bool {
+        // A name from route metadata (`%METADATA(...)%`) can be any header.
+        if self.name.starts_with('%') {
+            return true;
+        }
         match self.prefix {
             true => header.starts_with(&self.name),
             false => header == self.name,

@@ -81,6 +81,28 @@ impl Eval<'_> {
                 )),
             };
         }
+        if let Some(key) = super::implied::metadata_key(r).filter(|_| r.metadata.is_none()) {
+            // `(metadata:get(k) or "") == "v"`: nil and false read as "", a number never
+            // equals a string.
+            if numeric {
+                return Err(no(
+                    format!("a comparison of `{}` with a number", r.what),
+                    refusals::METADATA_CONDITION,
+                ));
+            }
+            self.reads.metadata_tested.insert(key.clone());
+            self.reads
+                .metadata_values
+                .insert((key.clone(), lit.to_string()));
+            let exact = Cond::Atom(metadata_test(&key, json!({"exact": lit})));
+            return Ok(match lit.is_empty() {
+                true => Cond::or(
+                    Cond::not(Cond::Atom(metadata_test(&key, json!({"present": true})))),
+                    exact,
+                ),
+                false => exact,
+            });
+        }
         let Some(name) = r.header.clone() else {
             return Err(no(
                 format!("a comparison of {}, which no condition tests", r.what),

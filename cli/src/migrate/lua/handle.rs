@@ -30,7 +30,7 @@ impl Eval<'_> {
             Val::Metadata => match (method, args.as_slice()) {
                 ("get", [Val::Str(key)]) if !key.is_empty() && !key.contains(':') => {
                     self.notes.push(format!(
-                        "`metadata():get(\"{key}\")` reads the route's metadata under {LUA_FILTER} (a value: %METADATA(ROUTE:{LUA_FILTER}:{key})%; a test: a `metadata` condition), where Envoy's Lua looks when the filter's own name has no metadata; if your routes keep it under the Lua filter's own name, put that name in the template or condition. As a value only a string renders (a number or table renders empty); as a test, Lua's truth is kept"
+                        "`metadata():get(\"{key}\")` reads the route's metadata under {LUA_FILTER} (a value: %METADATA(ROUTE:{LUA_FILTER}:{key})%; a test: a `metadata` condition), where Envoy's Lua looks when the filter's own name has no metadata; if your routes keep it under the Lua filter's own name, put that name in the template or condition. As a value or a header name a string renders, and a number as Lua writes it (from 1e-5 to 1e15); a bool, a struct or a list renders empty, where the Lua raises writing it; as a test, Lua's truth is kept"
                     ));
                     self.reads.metadata.insert(key.clone());
                     Val::Read(Box::new(Read {
@@ -164,6 +164,43 @@ impl Eval<'_> {
                 }
                 self.effect(node, Kind::RemoveNames, BTreeSet::new());
                 return Val::Nil;
+            }
+            Some(Val::Read(r)) if matches!(method, "add" | "replace" | "remove") => {
+                let Some(key) = super::implied::metadata_key(r) else {
+                    return Val::Unknown(self.at(
+                        node,
+                        no(
+                            "a header name that is neither a constant string nor route metadata",
+                            KEEP_LUA,
+                        ),
+                    ));
+                };
+                if !super::implied::implies_named(&self.pc, &key) {
+                    return Val::Unknown(self.at(node, no(
+                        format!("a header name from `{}`, which can be missing or empty here: Lua raises on a nil name and writes an empty one", r.what),
+                        "guard it first: `if name == \"\" then return end` after `local name = metadata():get(k) or \"\"`",
+                    )));
+                }
+                self.reads.metadata.insert(key.clone());
+                self.reads.metadata_tested.insert(key.clone());
+                let name = format!(
+                    "%METADATA(ROUTE:{}:{key})%",
+                    moonshift_harness::lua::FILTER_NAME
+                );
+                return match (method, args.get(1)) {
+                    ("remove", None) => self.header_op(node, "remove", name, None),
+                    ("add" | "replace", Some(value)) => {
+                        let action = if method == "add" { "add" } else { "set" };
+                        self.header_op(node, action, name, Some(value.clone()))
+                    }
+                    _ => Val::Unknown(self.at(
+                        node,
+                        no(
+                            format!("headers():{method}() with these arguments"),
+                            KEEP_LUA,
+                        ),
+                    )),
+                };
             }
             Some(Val::Unknown(why)) => return Val::Unknown(why.clone()),
             _ => {

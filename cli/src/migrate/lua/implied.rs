@@ -15,6 +15,36 @@ pub fn metadata_test(key: &str, test: Value) -> Value {
     json!({ "metadata": metadata })
 }
 
+/// The route-metadata key of `metadata():get(key) or ""` (a value the plugin renders with
+/// `%METADATA(ROUTE:ns:key)%`, missing as empty), or of `metadata():get(key)` itself.
+pub fn metadata_key(r: &super::values::Read) -> Option<String> {
+    if r.header.is_some() || r.transform != super::values::Transform::None {
+        return None;
+    }
+    if let Some(key) = &r.metadata {
+        return Some(key.clone());
+    }
+    let argument = r
+        .template
+        .as_deref()?
+        .strip_prefix("%METADATA(ROUTE:")?
+        .strip_suffix(")%")?;
+    argument.split_once(':').map(|(_, key)| key.to_string())
+}
+
+/// Whether every case of `pc` has route metadata `key` set and not the empty string: what a
+/// header name from it needs (Lua raises on a nil name and writes an empty one).
+pub fn implies_named(pc: &Cond, key: &str) -> bool {
+    let empty = metadata_test(key, json!({"exact": ""}));
+    let Ok(cases) = terms(pc) else {
+        return false;
+    };
+    implies_metadata(pc, key)
+        && cases
+            .iter()
+            .all(|t| t.iter().any(|(positive, a)| !*positive && *a == empty))
+}
+
 /// Whether every case of `pc` holds `atom` (a `when` entry).
 pub fn implies_atom(pc: &Cond, atom: &Value) -> bool {
     terms(pc).is_ok_and(|cases| {
