@@ -151,6 +151,16 @@ fn position(calls: &[String], needle: &str) -> Option<usize> {
     calls.iter().position(|c| c.contains(needle))
 }
 
+/// The run failed saying `why`, deleted the plugin again and left the EnvoyFilter.
+fn assert_rolled_back(run: &Run, why: &str) {
+    assert_eq!(run.code, 1, "{}\ncalls: {:?}", run.output, run.calls);
+    assert!(run.output.contains(why), "{why:?} not in {}", run.output);
+    let deleted = position(&run.calls, "delete -f wasmplugin.yaml");
+    assert!(deleted.is_some(), "{:?}", run.calls);
+    let kept = position(&run.calls, "delete envoyfilter");
+    assert_eq!(kept, None, "{:?}", run.calls);
+}
+
 #[test]
 fn rolls_out_when_every_worker_counted_the_plugin_and_the_check_passes() {
     let folder = migrated("rollout-loads", "wasmplugin");
@@ -187,24 +197,7 @@ fn a_refused_configuration_deletes_the_plugin_and_keeps_the_envoy_filter() {
     let refused = pipeline(&folder, Some(r#"{"steps": [], "no_such_field": 1}"#));
     let proxy = proxy("rollout-refused", &refused);
     let run = rollout(&proxy, &folder, &[("TIMEOUT", "30")]);
-    assert_eq!(run.code, 1, "{}\ncalls: {:?}", run.output, run.calls);
-    assert!(
-        run.output
-            .contains("proxy-0 refused the plugin or rejected the update"),
-        "{}",
-        run.output
-    );
-    assert!(
-        position(&run.calls, "delete -f wasmplugin.yaml").is_some(),
-        "{:?}",
-        run.calls
-    );
-    assert_eq!(
-        position(&run.calls, "delete envoyfilter"),
-        None,
-        "{:?}",
-        run.calls
-    );
+    assert_rolled_back(&run, "proxy-0 refused the plugin or rejected the update");
     // Envoy kept the listener it had, and its log says why.
     assert!(proxy.envoy.counter("listener_manager.lds.update_rejected") >= 1);
     assert!(
@@ -220,18 +213,7 @@ fn a_plugin_that_never_loads_or_fails_its_check_is_rolled_back() {
     let proxy = proxy("rollout-never", &pipeline(&folder, None));
     std::fs::write(proxy.stub.join("no-apply"), "").unwrap();
     let run = rollout(&proxy, &folder, &[("TIMEOUT", "3")]);
-    assert_eq!(run.code, 1, "{}", run.output);
-    assert!(
-        run.output.contains("not loaded within 3s by: proxy-0"),
-        "{}",
-        run.output
-    );
-    assert_eq!(
-        position(&run.calls, "delete envoyfilter"),
-        None,
-        "{:?}",
-        run.calls
-    );
+    assert_rolled_back(&run, "not loaded within 3s by: proxy-0");
 
     std::fs::remove_file(proxy.stub.join("no-apply")).unwrap();
     let missing = format!("http://127.0.0.1:{}/no-such-page", proxy.envoy.admin_port);
@@ -240,19 +222,7 @@ fn a_plugin_that_never_loads_or_fails_its_check_is_rolled_back() {
         &folder,
         &[("TIMEOUT", "30"), ("CHECK_URL", &missing)],
     );
-    assert_eq!(run.code, 1, "{}", run.output);
-    assert!(run.output.contains("answered 404"), "{}", run.output);
-    assert!(
-        position(&run.calls, "delete -f wasmplugin.yaml").is_some(),
-        "{:?}",
-        run.calls
-    );
-    assert_eq!(
-        position(&run.calls, "delete envoyfilter"),
-        None,
-        "{:?}",
-        run.calls
-    );
+    assert_rolled_back(&run, "answered 404");
 }
 
 #[test]

@@ -72,7 +72,7 @@ fn lua_reads_its_own_name_then_the_canonical_one() {
 }
 
 #[test]
-fn wasm_reads_any_namespace_and_strings_only() {
+fn wasm_reads_any_namespace_strings_and_numbers() {
     let decorator = |value: &str| {
         let config = json!({"operations": [{"action": "set", "name": "x-team", "value": value}]});
         let dir = envoy::scratch_dir("route-metadata");
@@ -91,7 +91,8 @@ fn wasm_reads_any_namespace_and_strings_only() {
             )
         })
         .collect();
-    let want: Vec<Option<String>> = ["<payments>", "<>", "<>", "<>", "<>", "<>"]
+    // A number as Lua writes it (`tostring`), a bool, a struct or null as missing.
+    let want: Vec<Option<String>> = ["<payments>", "<2>", "<>", "<>", "<>", "<>"]
         .iter()
         .map(|v| Some(v.to_string()))
         .collect();
