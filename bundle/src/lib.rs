@@ -23,37 +23,37 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use api_key_auth::ApiKeyAuth;
 use core::any::Any;
-use local_ratelimit::LocalRateLimit;
-use local_reply::LocalReply;
 use moonshift_kit::{host, Action, DynFilter, Filter, Phases};
-use path_logger::PathLogger;
-use request_decorator::RequestDecorator;
-use response_decorator::ResponseDecorator;
-use timestamp_header::TimestampHeader;
 
 #[cfg(target_arch = "wasm32")]
 moonshift_kit::export_filter!(Bundle, [request_headers, response_headers], per_stream);
 
 /// The filters, by `root_id`: the one list the bundle holds. A line names the filter's type
-/// and its configuration's type.
-pub(crate) const FILTERS: [Member; 7] = [
+/// and its configuration's type, by their paths in the filter's crate, so that a filter is
+/// registered by its line alone (with its crate in `Cargo.toml`, which a test checks).
+pub(crate) const FILTERS: &[Member] = &[
     member!(
-        TimestampHeader,
+        timestamp_header::TimestampHeader,
         timestamp_header::config::Config,
         clock = timestamp_header::config::clock_headers
     ),
-    member!(PathLogger, path_logger::config::Config),
+    member!(path_logger::PathLogger, path_logger::config::Config),
     member!(
-        LocalRateLimit,
+        local_ratelimit::LocalRateLimit,
         local_ratelimit::config::Config,
         native = local_ratelimit::native::equivalent
     ),
-    member!(ResponseDecorator, response_decorator::config::Config),
-    member!(RequestDecorator, request_decorator::config::Config),
-    member!(LocalReply, local_reply::config::Config),
-    member!(ApiKeyAuth, api_key_auth::config::Config),
+    member!(
+        response_decorator::ResponseDecorator,
+        response_decorator::config::Config
+    ),
+    member!(
+        request_decorator::RequestDecorator,
+        request_decorator::config::Config
+    ),
+    member!(local_reply::LocalReply, local_reply::config::Config),
+    member!(api_key_auth::ApiKeyAuth, api_key_auth::config::Config),
 ];
 
 /// Builds a member from its configuration; the `usize` is its place in a pipeline, if in one.
@@ -200,7 +200,7 @@ pub fn build_in_own_module(filter: &str, config: Option<&[u8]>) -> Result<(), St
 /// [`configure`] with the filter's message as its own module logs it (no name prefix).
 pub fn build_filter(root_id: &str, config: Option<&[u8]>) -> Result<Box<dyn DynFilter>, String> {
     if root_id == pipeline::Pipeline::NAME {
-        return pipeline::configure(config, &FILTERS).map(|p| Box::new(p) as Box<dyn DynFilter>);
+        return pipeline::configure(config, FILTERS).map(|p| Box::new(p) as Box<dyn DynFilter>);
     }
     let Some(member) = FILTERS.iter().find(|member| member.name == root_id) else {
         let names: Vec<&str> = filter_names().collect();
@@ -313,5 +313,46 @@ mod tests {
         let mut registered: Vec<String> = super::filter_names().map(str::to_string).collect();
         registered.sort();
         assert_eq!(registered, folders);
+    }
+
+    /// What Cargo cannot derive from the folders: each filter's crate in the workspace's
+    /// dependencies and in this crate's, and its `schema` feature in this crate's. A missing
+    /// line fails here, naming the line to add.
+    #[test]
+    fn every_filter_crate_is_a_dependency_with_its_schema() {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap();
+        let workspace = read(&here.join("../Cargo.toml"));
+        let bundle = read(&here.join("Cargo.toml"));
+        let mut missing = Vec::new();
+        for name in super::filter_names() {
+            let lines = [
+                (
+                    "Cargo.toml [workspace.dependencies]",
+                    &workspace,
+                    format!("{name} = {{ path = \"filters/{name}\", default-features = false }}"),
+                ),
+                (
+                    "bundle/Cargo.toml [dependencies]",
+                    &bundle,
+                    format!("{name}.workspace = true"),
+                ),
+                (
+                    "bundle/Cargo.toml [features] schema",
+                    &bundle,
+                    format!("\"{name}/schema\","),
+                ),
+            ];
+            for (place, text, line) in lines {
+                if !text.lines().any(|l| l.trim() == line) {
+                    missing.push(format!("{place}: {line}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "add these lines:\n{}",
+            missing.join("\n")
+        );
     }
 }

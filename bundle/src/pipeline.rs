@@ -107,7 +107,7 @@ impl Filter for Pipeline {
 
     /// The pipeline of the bundle's filters.
     fn configure(config: Option<&[u8]>) -> Result<Self, String> {
-        configure(config, &crate::FILTERS)
+        configure(config, crate::FILTERS)
     }
 
     fn on_request_headers(&self, stream: &mut Stream) -> Action {
@@ -149,7 +149,7 @@ mod tests {
     use super::*;
 
     fn error_of(config: &str) -> String {
-        match configure(Some(config.as_bytes()), &crate::FILTERS) {
+        match configure(Some(config.as_bytes()), crate::FILTERS) {
             Ok(_) => "accepted".into(),
             Err(error) => error,
         }
@@ -170,7 +170,7 @@ mod tests {
             (keeping, 1, true),
         ];
         for (config, reached, kept) in cases {
-            let Ok(pipeline) = configure(Some(config.as_bytes()), &crate::FILTERS) else {
+            let Ok(pipeline) = configure(Some(config.as_bytes()), crate::FILTERS) else {
                 panic!("{config} is accepted");
             };
             let mut stream = Stream {

@@ -39,7 +39,7 @@ pub fn of(root_id: &str) -> Option<Value> {
 fn pipeline() -> Value {
     let mut defs = Map::new();
     let mut items = Vec::new();
-    for member in &FILTERS {
+    for member in FILTERS {
         let mut schema = (member.schema)();
         rename_refs(&mut schema, member.name);
         if let Some(fields) = schema.as_object_mut() {
