@@ -38,6 +38,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use moonshift_kit::host::Map;
+use names::{cookie_name, name_from_route, name_now, prefix, pseudo};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -162,154 +163,6 @@ pub fn validate_in(
     Ok(validated)
 }
 
-/// A name taken from the route: `%METADATA(ROUTE:namespace:key)%` alone, for `add`, `set`,
-/// `set_if_absent` or `remove`.
-fn name_from_route(
-    field: &str,
-    op: &OperationConfig,
-    phase: Phase,
-) -> Result<Template, ConfigError> {
-    let alone = op
-        .name
-        .strip_prefix("%METADATA(")
-        .and_then(|rest| rest.strip_suffix(")%"));
-    if alone.is_none_or(|argument| argument.contains('%')) {
-        return Err(ConfigError::invalid(
-            field,
-            "must be a header name, or a name from the route: %METADATA(ROUTE:namespace:key)% alone",
-            &op.name,
-        ));
-    }
-    if op.rewrite
-        || !matches!(
-            op.action,
-            Action::Add | Action::Set | Action::SetIfAbsent | Action::Remove
-        )
-    {
-        return Err(ConfigError::invalid(
-            field,
-            "from the route works with action \"add\", \"set\", \"set_if_absent\" or \"remove\", without rewrite",
-            &op.name,
-        ));
-    }
-    Template::parse(field, &op.name, phase)
-}
-
-/// The name `op` writes on this request: its own, or the one the route gives, lowercased and
-/// checked (`None`: no name, or one no filter writes).
-fn name_now<'a>(
-    op: &'a Operation,
-    live: &mut Live,
-    budget: &mut Budget,
-    filter: &str,
-) -> Option<Cow<'a, str>> {
-    let Some(template) = &op.name_from else {
-        return Some(Cow::Borrowed(op.name.as_str()));
-    };
-    let rendered = template.render(live, b"", budget);
-    if rendered.is_empty() {
-        return None;
-    }
-    let text = core::str::from_utf8(&rendered).ok().unwrap_or("\u{fffd}");
-    match config::writable_header_name("name", text) {
-        Ok(lower) => Some(Cow::Owned(lower)),
-        Err(_) => {
-            log::debug!("{filter}: a header name from the route metadata is not one a filter writes: nothing done");
-            None
-        }
-    }
-}
-
-/// A pseudo-header rewrite: `set` of `:authority` (not empty) or `:path` (starting with `/`),
-/// in the request phase, with `rewrite: true`.
-fn pseudo(
-    field: &impl Fn(&str) -> String,
-    op: &OperationConfig,
-    phase: Phase,
-) -> Result<String, ConfigError> {
-    let lower = op.name.to_ascii_lowercase();
-    if !REWRITABLE.contains(&lower.as_str()) || phase != Phase::Request {
-        let why = match op.rewrite {
-            true => "with rewrite must be :authority or :path, in the request phase",
-            false => "must be a header name: of the pseudo-headers only :authority and :path may be rewritten (request phase, action \"set\", \"rewrite\": true)",
-        };
-        return Err(ConfigError::invalid(&field("name"), why, &op.name));
-    }
-    if op.action != Action::Set || !op.rewrite {
-        return Err(ConfigError::new(format!(
-            "{} {lower} may only be rewritten with action \"set\" and \"rewrite\": true (it changes where the request goes)",
-            field("name")
-        )));
-    }
-    let value = op.value.as_deref().unwrap_or_default();
-    let bad = match lower.as_str() {
-        // The path itself, changed (`%REQ(:path):gsub(...)%`), starts with / as the request's
-        // did; what it renders is checked again before it is written (request_line_refuses).
-        ":path" => !(value.starts_with('/') || value.starts_with("%REQ(:path)")),
-        _ => value.is_empty(),
-    };
-    if bad {
-        let want = match lower.as_str() {
-            ":path" => "must start with / or with %REQ(:path) when it rewrites :path",
-            _ => "must not be empty when it rewrites :authority",
-        };
-        // Not quoted, as no header value is: a path can carry a token.
-        return Err(ConfigError::new(format!(
-            "{} {want}, got a {}-byte value",
-            field("value"),
-            value.len()
-        )));
-    }
-    Ok(lower)
-}
-
-/// A `remove_cookie` name: a cookie name (RFC 6265: token characters), in the request phase,
-/// where the `cookie` header is.
-fn cookie_name(field: &str, name: &str, phase: Phase) -> Result<String, ConfigError> {
-    if phase != Phase::Request {
-        return Err(ConfigError::invalid(
-            field,
-            "names a cookie of the request's `cookie` header: remove_cookie works in the request phase only",
-            name,
-        ));
-    }
-    // A cookie name is a token, as a header name is, but keeps its case.
-    if name.is_empty() || name.len() > 256 || !name.bytes().all(config::is_tchar) {
-        return Err(ConfigError::invalid(
-            field,
-            "must be a cookie name: 1 to 256 token characters (RFC 6265)",
-            name,
-        ));
-    }
-    Ok(String::from(name))
-}
-
-/// A `remove_prefix` name: header-name characters, and not a prefix of a framing header (it
-/// would strip `content-length` or `connection`).
-fn prefix(field: &str, name: &str) -> Result<String, ConfigError> {
-    let lower = config::header_name(field, name)?;
-    // `x` or `x-` removes x-request-id, x-forwarded-* and the rest of the x- headers Envoy and
-    // upstreams rely on: always a mistake (a prefix names a family: `x-internal-`).
-    if lower.len() < 3 {
-        return Err(ConfigError::invalid(
-            field,
-            "must be at least 3 bytes: a shorter prefix removes headers Envoy and upstreams rely on (x-request-id, x-forwarded-*)",
-            name,
-        ));
-    }
-    if config::FRAMING_HEADERS
-        .iter()
-        .any(|framing| framing.starts_with(lower.as_str()))
-    {
-        return Err(ConfigError::invalid(
-            field,
-            "must not be a prefix of a framing or hop-by-hop header (it would remove them)",
-            name,
-        ));
-    }
-    Ok(lower)
-}
-
 fn map(phase: Phase) -> Map {
     match phase {
         Phase::Request => Map::Request,
@@ -419,6 +272,7 @@ pub fn apply_seeing(
 }
 
 pub mod cookie;
+mod names;
 
 #[cfg(test)]
 mod tests {
