@@ -137,8 +137,7 @@ while :; do
   sleep "$INTERVAL"
   waited=$((waited + INTERVAL))
 done
-echo "loaded by every proxy: $(echo $pods | tr '
-' ' ')"
+echo "loaded by every proxy:" $pods
 if [ -n "${{CHECK_URL:-}}" ]; then
   status="$(curl -s -o /dev/null -w '%{{http_code}}' "$CHECK_URL" || echo 000)"
   case "$status" in
