@@ -21,7 +21,8 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
-/// One field: its number, for a length-delimited field its bytes, for a varint its value.
+/// One field: its number, for a length-delimited field its bytes, for a varint or a fixed
+/// 64-bit field its value (a double's bits).
 struct Field<'a> {
     number: u64,
     bytes: Option<&'a [u8]>,
@@ -54,7 +55,9 @@ fn fields(data: &[u8]) -> Option<Vec<Field<'_>>> {
                 None
             }
             1 => {
-                pos = pos.checked_add(8).filter(|end| *end <= data.len())?;
+                let end = pos.checked_add(8).filter(|end| *end <= data.len())?;
+                number = u64::from_le_bytes(data.get(pos..end)?.try_into().ok()?);
+                pos = end;
                 None
             }
             2 => {
@@ -127,41 +130,9 @@ pub(crate) fn scalar_value<'a>(serialized_struct: &'a [u8], key: &str) -> Option
         .find(|f| (1..=6).contains(&f.number))?;
     match kind.number {
         3 => kind.bytes.map(Cow::Borrowed),
-        // A double is the 8 bytes after its tag (wire type 1): the field's end.
-        2 => number_at_end(value)
-            .and_then(crate::lua_number::format)
-            .map(Cow::Owned),
+        2 => crate::lua_number::format(f64::from_bits(kind.varint)).map(Cow::Owned),
         _ => None,
     }
-}
-
-/// The double of the last `number_value` field (2, fixed 64-bit) of a serialized `Value`.
-fn number_at_end(value: &[u8]) -> Option<f64> {
-    let mut pos = 0;
-    let mut found = None;
-    while pos < value.len() {
-        let tag = varint(value, &mut pos)?;
-        match tag & 7 {
-            0 => {
-                varint(value, &mut pos)?;
-            }
-            1 => {
-                let end = pos.checked_add(8).filter(|end| *end <= value.len())?;
-                let bytes: [u8; 8] = value.get(pos..end)?.try_into().ok()?;
-                if tag >> 3 == 2 {
-                    found = Some(f64::from_le_bytes(bytes));
-                }
-                pos = end;
-            }
-            2 => {
-                let len = usize::try_from(varint(value, &mut pos)?).ok()?;
-                pos = pos.checked_add(len).filter(|end| *end <= value.len())?;
-            }
-            5 => pos = pos.checked_add(4).filter(|end| *end <= value.len())?,
-            _ => return None,
-        }
-    }
-    found
 }
 
 /// Whether `key` in a serialized `google.protobuf.Struct` holds what Lua's `if` takes as true:
