@@ -162,6 +162,7 @@ pub fn play(
         route_metadata,
         lua_as_written: true,
         module: None,
+        demo: false,
     };
     let sources: Vec<&str> = lua_sources.iter().map(String::as_str).collect();
     let report = scenario::run_chain(&sources, &chain, &scenario)?;

@@ -169,6 +169,9 @@ pub struct Scenario {
     /// conditions on the request's path need it). In-process and in Envoy alike.
     #[serde(default)]
     pub module: Option<String>,
+    /// Shown by `make demo` (each filter marks at least one; the demo plays it in Envoy).
+    #[serde(default)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
