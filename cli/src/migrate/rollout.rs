@@ -109,10 +109,11 @@ rollback() {{
   exit 1
 }}
 
-# The sum of the counters of proxy $1 whose names match $2 (0 when it cannot be read).
-count() {{
+# Proxy $1's loaded and refused sums, "L R", from one read of its /stats (0 0 when it cannot
+# be read).
+counts() {{
   kubectl -n "$NS" exec "$1" -c istio-proxy -- pilot-agent request GET stats </dev/null 2>/dev/null |
-    awk -F': ' -v re="$2" '$1 ~ re && $2 ~ /^[0-9]+$/ {{ s += $2 }} END {{ print s + 0 }}'
+    awk -F': ' -v l="$LOADED" -v r="$REFUSED" '$2 ~ /^[0-9]+$/ {{ if ($1 ~ l) a += $2; if ($1 ~ r) b += $2 }} END {{ print a + 0, b + 0 }}'
 }}
 
 pods="$(kubectl -n "$NS" get pods -l "$PROXIES" --field-selector=status.phase=Running -o name)"
@@ -120,7 +121,7 @@ pods="$(kubectl -n "$NS" get pods -l "$PROXIES" --field-selector=status.phase=Ru
 before="$(mktemp)"
 trap 'rm -f "$before"' EXIT
 for pod in $pods; do
-  echo "$pod $(count "$pod" "$LOADED") $(count "$pod" "$REFUSED")" >>"$before"
+  echo "$pod $(counts "$pod")" >>"$before"
 done
 
 kubectl apply -f {manifest}
@@ -129,8 +130,9 @@ waited=0
 while :; do
   pending=""
   while read -r pod loaded refused; do
-    [ "$(count "$pod" "$REFUSED")" -le "$refused" ] || rollback "${{pod#pod/}} refused the plugin or rejected the update (its log says why: kubectl -n $NS logs ${{pod#pod/}} -c istio-proxy)"
-    [ "$(count "$pod" "$LOADED")" -gt "$loaded" ] || pending="$pending ${{pod#pod/}}"
+    now="$(counts "$pod")"
+    [ "${{now#* }}" -le "$refused" ] || rollback "${{pod#pod/}} refused the plugin or rejected the update (its log says why: kubectl -n $NS logs ${{pod#pod/}} -c istio-proxy)"
+    [ "${{now% *}}" -gt "$loaded" ] || pending="$pending ${{pod#pod/}}"
   done <"$before"
   [ -n "$pending" ] || break
   [ "$waited" -lt "$TIMEOUT" ] || rollback "not loaded within ${{TIMEOUT}}s by:$pending (is the image pushed and pullable?)"
