@@ -8,6 +8,7 @@
 #   make examples  regenerate examples/envoy/
 #   make images / push / deploy   OCI images, pushing them, deploy/ manifests (see README)
 #   make bench     BENCHMARKS.md and benchmarks.svg
+#   make mutants   cargo-mutants over shared/ and filters/ (not in CI; MUTANTS_FLAGS narrows it)
 #   make install   the moonshift command, with every module in it, into $(PREFIX)/bin
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -37,7 +38,7 @@ export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_
 
 PREFIX ?= $(HOME)/.local
 
-.PHONY: install setup build sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench bench-instructions clean
+.PHONY: install setup build modules mutants sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench bench-instructions clean
 
 # The modules are built first: `moonshift` embeds them (cli/build.rs) and runs from anywhere.
 install: build
@@ -66,7 +67,13 @@ setup:
 	  $$venv/bin/envoy --version; \
 	done
 
-build:
+build: modules
+	@$(MAKE) --no-print-directory sizes
+	@# The moonshift command (migrate, compare, validate), prebuilt: target/tools/moonshift.
+	cargo build --profile tools -q -p moonshift-cli
+
+# The shipped modules alone, in target/filters/.
+modules:
 	cargo build --release --target $(WASM_TARGET) $(addprefix -p ,$(FILTERS))
 	@# The bundle links the filters without their entry points: a build of its own.
 	cargo build --release --target $(WASM_TARGET) -p moonshift-bundle
@@ -78,9 +85,15 @@ build:
 	done
 	@# The pipeline is the bundle's root_id `pipeline`: the same module under its own name.
 	cp $(DIST)/moonshift-bundle.wasm $(DIST)/pipeline.wasm
-	@$(MAKE) --no-print-directory sizes
-	@# The moonshift command (migrate, compare, validate), prebuilt: target/tools/moonshift.
-	cargo build --profile tools -q -p moonshift-cli
+
+# cargo-mutants over the code the modules ship (shared/, filters/; .cargo/mutants.toml), each
+# mutant against the unit tests and the in-process harness, which rebuilds the modules a mutant
+# makes stale. Not in CI: ~2,000 mutants at minutes each. Narrow it with MUTANTS_FLAGS, e.g.
+# MUTANTS_FLAGS='-f filters/api-key-auth/src/keys.rs'. In place (the harness plays the
+# checkout's modules): leave the checkout alone while it runs; every file is put back after.
+mutants: build
+	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants@27.1.0
+	MOONSHIFT_REBUILD_STALE_MODULES=1 cargo mutants --in-place $(MUTANTS_FLAGS)
 
 sizes:
 	@printf '%-20s %10s %10s\n' filter 'raw bytes' 'gzip bytes'

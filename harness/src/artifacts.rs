@@ -105,8 +105,43 @@ fn newest_source(dir: &Path, newest: &mut SystemTime) {
 ///
 /// An error when it is missing or older than any source it is built from (the filter's crate,
 /// `shared/`, `Cargo.toml`, `Cargo.lock`, the build's `Makefile` and export list): nothing must
-/// ever pass on a stale module.
+/// ever pass on a stale module. Under `make mutants` alone (`MOONSHIFT_REBUILD_STALE_MODULES=1`)
+/// a stale module is rebuilt first, so that each mutant's harness run plays the mutant.
 pub fn try_wasm_module(filter: &str) -> Result<PathBuf, String> {
+    if std::env::var_os(REBUILD_STALE).is_some_and(|v| v == "1") && fresh_module(filter).is_err() {
+        rebuild_modules(filter)?;
+    }
+    fresh_module(filter)
+}
+
+/// The variable `make mutants` sets; see [`try_wasm_module`].
+const REBUILD_STALE: &str = "MOONSHIFT_REBUILD_STALE_MODULES";
+
+/// `make modules`, once at a time in this process (tests run on several threads), unless
+/// another thread's build made `filter` fresh meanwhile; its output goes to standard error.
+fn rebuild_modules(filter: &str) -> Result<(), String> {
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = BUILDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if fresh_module(filter).is_ok() {
+        return Ok(());
+    }
+    let status = std::process::Command::new("make")
+        .arg("-C")
+        .arg(workspace_root())
+        .args(["--no-print-directory", "modules"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("{REBUILD_STALE}: cannot run make: {e}"))?;
+    match status.success() {
+        true => Ok(()),
+        false => Err(format!("{REBUILD_STALE}: `make modules` failed ({status})")),
+    }
+}
+
+/// [`try_wasm_module`] without the rebuild.
+fn fresh_module(filter: &str) -> Result<PathBuf, String> {
     let root = workspace_root();
     let module = root.join("target/filters").join(format!("{filter}.wasm"));
     let built = std::fs::metadata(&module)
