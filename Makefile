@@ -91,6 +91,7 @@ modules:
 # makes stale. Not in CI: ~2,000 mutants at minutes each. Narrow it with MUTANTS_FLAGS, e.g.
 # MUTANTS_FLAGS='-f filters/api-key-auth/src/keys.rs'. In place (the harness plays the
 # checkout's modules): leave the checkout alone while it runs; every file is put back after.
+MUTANTS_FLAGS ?= -f 'shared/src/**/*.rs' -f 'filters/*/src/**/*.rs'
 mutants: build
 	@command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants@27.1.0
 	MOONSHIFT_REBUILD_STALE_MODULES=1 cargo mutants --in-place $(MUTANTS_FLAGS)
