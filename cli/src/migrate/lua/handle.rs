@@ -183,24 +183,11 @@ impl Eval<'_> {
                 }
                 self.reads.metadata.insert(key.clone());
                 self.reads.metadata_tested.insert(key.clone());
-                let name = format!(
+                // The name the plugin renders; the change itself is any name's (below).
+                format!(
                     "%METADATA(ROUTE:{}:{key})%",
                     moonshift_harness::lua::FILTER_NAME
-                );
-                return match (method, args.get(1)) {
-                    ("remove", None) => self.header_op(node, "remove", name, None),
-                    ("add" | "replace", Some(value)) => {
-                        let action = if method == "add" { "add" } else { "set" };
-                        self.header_op(node, action, name, Some(value.clone()))
-                    }
-                    _ => Val::Unknown(self.at(
-                        node,
-                        no(
-                            format!("headers():{method}() with these arguments"),
-                            KEEP_LUA,
-                        ),
-                    )),
-                };
+                )
             }
             Some(Val::Unknown(why)) => return Val::Unknown(why.clone()),
             _ => {
