@@ -230,9 +230,8 @@ impl Filter for Bundle {
     }
 
     /// The filter the `root_id` names (`pipeline`, `local-reply`, ...), when it names one.
-    fn counted_as() -> String {
-        let root_id = host::property(&["plugin_root_id"]).unwrap_or_default();
-        let root_id = String::from_utf8_lossy(&root_id);
+    fn counted_as(root_id: &[u8]) -> String {
+        let root_id = String::from_utf8_lossy(root_id);
         match filter_names()
             .chain([pipeline::Pipeline::NAME])
             .find(|n| *n == root_id)

@@ -98,6 +98,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
     /// Reads the configuration, builds the plugin for a module entered for `module`'s phases,
     /// logs a refusal with the filter's name and the reason, and answers 0 so that Envoy refuses the plugin (docs/envoy.md §3).
     pub fn configure(&self, root_context_id: u32, module: Phases) -> u32 {
+        let identity = identity();
         let bytes = match host::plugin_configuration() {
             Ok(bytes) => bytes,
             Err(status) => {
@@ -112,7 +113,10 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
             Ok(filter) => Rc::new(filter),
             Err(error) => {
                 log::error!("{}: invalid configuration: {error}", F::NAME);
-                crate::host::count(crate::host::Counter::of(&F::counted_as(), "config_refused"));
+                crate::host::count(crate::host::Counter::of(
+                    &F::counted_as(&identity.1),
+                    "config_refused",
+                ));
                 return 0;
             }
         };
@@ -122,7 +126,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         // Counted too, once a worker: Istio's proxies log at `warning` by default, where the
         // line below is not written, and `rollout.sh` waits for this counter to rise.
         crate::host::count(crate::host::Counter::of(
-            &F::counted_as(),
+            &F::counted_as(&identity.1),
             "config_accepted",
         ));
         log::info!(
@@ -135,7 +139,6 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         let Ok(mut roots) = self.roots.try_borrow_mut() else {
             return 0;
         };
-        let identity = identity();
         let root = Root {
             context_id: root_context_id,
             identity,

@@ -54,7 +54,7 @@ pub trait Filter: Sized + 'static {
     /// The name its configuration counters carry (`moonshift.<name>.config_accepted`, and
     /// `config_refused`): the filter's own. A module holding several filters (the bundle)
     /// names the one its plugin's `root_id` picks, so that each plugin's load can be told apart.
-    fn counted_as() -> String {
+    fn counted_as(_root_id: &[u8]) -> String {
         String::from(Self::NAME)
     }
 
