@@ -131,6 +131,16 @@ fn none() -> Variant {
     }
 }
 
+/// Every filter in one pipeline plugin's configuration, each with its benchmark configuration,
+/// in the order the filters are enumerated (the order of the case "every filter chained").
+pub fn every_filter_pipeline() -> Value {
+    let members: Vec<Value> = moonshift_envoy::paths::FILTERS
+        .iter()
+        .map(|filter| json!({"filter": filter, "config": bench_config(filter).unwrap_or_else(|| json!({}))}))
+        .collect();
+    json!({ "filters": members })
+}
+
 pub fn cases() -> Vec<Case> {
     let filters = moonshift_envoy::paths::FILTERS.iter().copied();
     let all_lua: Vec<_> = filters.clone().map(|f| lua(f, bench_config(f))).collect();
@@ -196,6 +206,16 @@ pub fn cases() -> Vec<Case> {
             Variant {
                 label: "E Wasm, one shared module",
                 filters: all_bundle,
+                patch: None,
+            },
+            Variant {
+                label: "F Wasm, one pipeline plugin",
+                filters: vec![envoy::try_bundle_filter(
+                    "pipeline",
+                    "moonshift",
+                    Some(&every_filter_pipeline().to_string()),
+                )
+                .unwrap_or_else(|e| panic!("{e}"))],
                 patch: None,
             },
         ],

@@ -15,6 +15,7 @@ mod cases;
 mod costs;
 mod instructions;
 mod load;
+mod memory;
 mod report;
 
 use cases::{bench_config, cases, floor};
@@ -110,7 +111,7 @@ fn cpu_ticks(pid: u32) -> u64 {
     field(11) + field(12)
 }
 
-fn rss_mib(pid: u32) -> f64 {
+pub fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
@@ -225,15 +226,14 @@ fn cost_rows() -> Vec<costs::Row> {
         "pipeline",
         Some(&seed),
     ));
-    let every: Vec<Value> = moonshift_envoy::paths::FILTERS
-        .iter()
-        .map(|filter| json!({"filter": filter, "config": bench_config(filter).unwrap_or_else(|| json!({}))}))
-        .collect();
     rows.push(costs::measure(
-        &format!("pipeline (all {} filters)", every.len()),
+        &format!(
+            "pipeline (all {} filters)",
+            moonshift_envoy::paths::FILTERS.len()
+        ),
         "pipeline",
         "pipeline",
-        Some(&json!({ "filters": every })),
+        Some(&cases::every_filter_pipeline()),
     ));
     rows.extend(string_work_rows());
     rows
@@ -412,7 +412,7 @@ fn args_after(flag: &str) -> Option<Vec<String>> {
 }
 
 /// The value after `flag` on the command line.
-fn arg_value(flag: &str) -> Option<String> {
+pub fn arg_value(flag: &str) -> Option<String> {
     args_after(flag)?.into_iter().next()
 }
 
@@ -437,6 +437,20 @@ fn main() {
     }
     if std::env::args().any(|a| a == "--instructions") {
         instructions::run(only_case.as_deref());
+        return;
+    }
+    if std::env::args().any(|a| a == "--memory") {
+        let upstream = recording_upstream();
+        let selected: Vec<Case> = cases()
+            .into_iter()
+            .chain([memory::module_bytes_case()])
+            .filter(|case| {
+                only_case
+                    .as_deref()
+                    .is_none_or(|part| case.name.contains(part))
+            })
+            .collect();
+        memory::run(&selected, only_case.as_deref(), upstream.port);
         return;
     }
     if std::env::args().any(|a| a == "--costs") {
@@ -525,7 +539,8 @@ fn main() {
     if let Some(dir) = md_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    std::fs::write(&md_path, markdown).expect("write the report");
+    let kept = report::kept_sections(&std::fs::read_to_string(&md_path).unwrap_or_default());
+    std::fs::write(&md_path, format!("{kept}{markdown}")).expect("write the report");
     std::fs::write(&svg_path, svg).expect("write the chart");
     println!(
         "wrote {} and {} in {:.0} s",

@@ -604,6 +604,18 @@ impl Envoy {
             .unwrap_or(0)
     }
 
+    /// The admin `/memory` figures (tcmalloc's: `allocated`, `heap_size`, `pageheap_free`,
+    /// `pageheap_unmapped`, `total_thread_cache`, ...), each in bytes; empty when unreadable.
+    pub fn heap_figures(&self) -> BTreeMap<String, u64> {
+        let body = self.admin_get("/memory").unwrap_or_default();
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&body) else {
+            return BTreeMap::new();
+        };
+        map.into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?.parse().ok()?)))
+            .collect()
+    }
+
     /// The process's resident memory (`VmRSS`), in bytes.
     pub fn resident_bytes(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
