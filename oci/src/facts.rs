@@ -35,6 +35,9 @@ pub struct Facts {
     /// A hand-written module with the same effect, `bench/floor/<name>.wat`: the share of the
     /// filter's cost that is not the platform's.
     pub bench_by_hand: Option<String>,
+    /// The configuration under which the filter keeps its state as its Lua does (per worker),
+    /// when its default does not: the like-for-like figure beside the default's.
+    pub bench_as_lua: Option<Value>,
 }
 
 impl Facts {
@@ -117,6 +120,7 @@ pub fn read(cargo_toml: &Path) -> Result<Facts, String> {
         bench_config,
         bench_native: json("bench_native")?,
         bench_floor_config: json("bench_floor_config")?,
+        bench_as_lua: json("bench_as_lua")?,
         bench_by_hand: meta
             .get("bench_by_hand")
             .and_then(toml::Value::as_str)
