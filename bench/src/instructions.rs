@@ -336,5 +336,5 @@ pub fn run(only_case: Option<&str>) {
         END
     );
     print!("{section}");
-    crate::report::write_section("instructions", BEGIN, END, &section, only_case.is_none());
+    crate::sections::write_section("instructions", BEGIN, END, &section, only_case.is_none());
 }

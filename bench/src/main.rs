@@ -1,5 +1,6 @@
 //! Long because: the timed run's driver and the `--ab` and `--costs` setups sit together. The
-//! case table is `cases.rs`; the counted run lives in `instructions.rs`.
+//! case table is `cases.rs`; the counted run lives in `instructions.rs`, the memory run in
+//! `memory.rs`, the sections they keep in BENCHMARKS.md in `sections.rs`.
 //!
 //! `make bench`: what each filter costs in a real Envoy (`--concurrency 1`, pinned to CPU 0, the
 //! load generator on CPU 1), against no filter (A), the native way to get the same effect (B)
@@ -17,6 +18,7 @@ mod instructions;
 mod load;
 mod memory;
 mod report;
+mod sections;
 
 use cases::{bench_config, cases, floor};
 use moonshift_envoy::envoy::{self, Envoy, Launch};
@@ -539,7 +541,7 @@ fn main() {
     if let Some(dir) = md_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let kept = report::kept_sections(&std::fs::read_to_string(&md_path).unwrap_or_default());
+    let kept = sections::kept_sections(&std::fs::read_to_string(&md_path).unwrap_or_default());
     std::fs::write(&md_path, format!("{kept}{markdown}")).expect("write the report");
     std::fs::write(&svg_path, svg).expect("write the chart");
     println!(

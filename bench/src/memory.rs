@@ -124,7 +124,7 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
         started.elapsed().as_secs_f64(),
     );
     print!("{section}");
-    crate::report::write_section(
+    crate::sections::write_section(
         "memory",
         BEGIN,
         END,
