@@ -180,6 +180,12 @@ fn rolls_out_when_every_worker_counted_the_plugin_and_the_check_passes() {
         .or_else(|| position(&run.calls, "delete envoyfilter custom-filter"))
         .expect("the EnvoyFilter deleted");
     assert!(before < apply && apply < delete, "{:?}", run.calls);
+    // One read of the pod's /stats gives both sums (loaded, refused): one pod, one exec.
+    let reads_before = run.calls[..apply]
+        .iter()
+        .filter(|c| c.contains("exec pod/proxy-0"))
+        .count();
+    assert_eq!(reads_before, 1, "{:?}", run.calls);
     assert_eq!(position(&run.calls, "delete -f"), None, "{:?}", run.calls);
     // What the script waited for: one count a worker and the main thread, and no log line.
     assert!(
