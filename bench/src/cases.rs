@@ -19,17 +19,25 @@ fn wasm(filter: &str, config: Option<Value>) -> Value {
 
 /// `bench/floor/<name>.wat`, assembled with binaryen's `wasm-as` into target/bench/floor/.
 fn hand_written(name: &str) -> std::path::PathBuf {
-    let root = moonshift_envoy::paths::workspace_root();
-    let out_dir = root.join("target/bench/floor");
+    let source = moonshift_envoy::paths::workspace_root()
+        .join("bench/floor")
+        .join(format!("{name}.wat"));
+    assemble(&source, name)
+}
+
+/// `source` (WebAssembly text) assembled with binaryen's `wasm-as` into
+/// `target/bench/floor/<name>.wasm`.
+pub fn assemble(source: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let out_dir = moonshift_envoy::paths::workspace_root().join("target/bench/floor");
     let _ = std::fs::create_dir_all(&out_dir);
     let out = out_dir.join(format!("{name}.wasm"));
     let status = std::process::Command::new("wasm-as")
-        .arg(root.join("bench/floor").join(format!("{name}.wat")))
+        .arg(source)
         .arg("-o")
         .arg(&out)
         .status()
         .unwrap_or_else(|e| panic!("wasm-as (binaryen, `make setup`): {e}"));
-    assert!(status.success(), "wasm-as failed on bench/floor/{name}.wat");
+    assert!(status.success(), "wasm-as failed on {}", source.display());
     out
 }
 

@@ -183,7 +183,7 @@ fn generated(bytes: Bytes) -> std::path::PathBuf {
     const FUNCTIONS: usize = 256;
     const ADDS: usize = 120;
     let mut configure = String::new();
-    let mut request = String::new();
+    let mut callbacks = String::new();
     let mut extra = String::new();
     let mut pages = 2;
     match bytes {
@@ -202,7 +202,7 @@ fn generated(bytes: Bytes) -> std::path::PathBuf {
                 let call = format!(" (drop (call $f{k} (i32.const 1)))");
                 match bytes {
                     Bytes::Code { called: true } => configure.push_str(&call),
-                    Bytes::Hot => request.push_str(&call),
+                    Bytes::Hot => callbacks.push_str(&call),
                     _ => {}
                 }
             }
@@ -215,6 +215,13 @@ fn generated(bytes: Bytes) -> std::path::PathBuf {
             }
             extra.push_str("\")\n");
         }
+    }
+    // Per-stream callbacks only where the code runs per request: the others stay the floor
+    // module (bench/floor/no-callbacks.wat), whose label they carry.
+    if matches!(bytes, Bytes::Hot) {
+        callbacks = format!(
+            "  (func (export \"proxy_on_context_create\") (param i32 i32))\n  (func (export \"proxy_on_request_headers\") (param i32 i32 i32) (result i32){callbacks} (i32.const 0))\n  (func (export \"proxy_on_delete\") (param i32))\n"
+        );
     }
     let name = match bytes {
         Bytes::None => "bytes-none",
@@ -236,25 +243,12 @@ fn generated(bytes: Bytes) -> std::path::PathBuf {
     (local.get $p))
   (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
   (func (export "proxy_on_configure") (param i32 i32) (result i32){configure} (i32.const 1))
-  (func (export "proxy_on_context_create") (param i32 i32))
-  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32){request} (i32.const 0))
-  (func (export "proxy_on_delete") (param i32))
-{extra})
+{callbacks}{extra})
 "#
     );
     let dir = moonshift_envoy::paths::workspace_root().join("target/bench/floor");
     let _ = std::fs::create_dir_all(&dir);
-    let (source, out) = (
-        dir.join(format!("{name}.wat")),
-        dir.join(format!("{name}.wasm")),
-    );
+    let source = dir.join(format!("{name}.wat"));
     std::fs::write(&source, wat).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
-    let status = std::process::Command::new("wasm-as")
-        .arg(&source)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .unwrap_or_else(|e| panic!("wasm-as (binaryen, `make setup`): {e}"));
-    assert!(status.success(), "wasm-as failed on {}", source.display());
-    out
+    crate::cases::assemble(&source, name)
 }
