@@ -62,6 +62,15 @@ local function transform_at(text, from)
   if digits ~= nil then return from + #digits, { keep = tonumber(digits) } end
   local word = string.sub(text, from, from + 4)
   if word == "lower" or word == "upper" then return from + 5, { case = word } end
+  if string.sub(text, from, from + 8) == "base64url" then return from + 9, { decode = "base64url" } end
+  if string.sub(text, from, from + 10) == "jwt_payload" then return from + 11, { decode = "jwt_payload" } end
+  if string.sub(text, from, from + 4) == "json(" then
+    local close = string.find(text, ")", from + 5, true)
+    if close == nil then return nil end
+    local path = {}
+    for key in string.gmatch(string.sub(text, from + 5, close - 1), "[^.]+") do path[#path + 1] = key end
+    return close + 1, { decode = "json", path = path }
+  end
   local args = string.match(text, "^sub%(([%d, %-]+)%)", from)
   if args ~= nil then
     local i, j = string.match(args, "^%s*(%-?%d+)%s*,%s*(%-?%d+)%s*$")
@@ -244,14 +253,242 @@ local function read_raw(part, handle, headers)
   return nil
 end
 
+-- The decoding transforms (shared/src/template/decode.rs, step for step): base64url, a JWT's
+-- payload, a field of a JSON object. Any input gives a value or nil.
+local sextets = {}
+do
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+  for i = 1, 64 do sextets[string.byte(alphabet, i)] = i - 1 end
+end
+
+local function base64url(text)
+  local padding = #string.match(text, "=*$")
+  if padding > 2 then return nil end
+  local body = string.sub(text, 1, #text - padding)
+  if #body % 4 == 1 or (padding > 0 and (#body + padding) % 4 ~= 0) then return nil end
+  local out = {}
+  for at = 1, #body, 4 do
+    local group = string.sub(body, at, at + 3)
+    local bits = 0
+    for i = 1, #group do
+      local sextet = sextets[string.byte(group, i)]
+      if sextet == nil then return nil end
+      bits = bits * 64 + sextet
+    end
+    if #group == 4 then
+      out[#out + 1] = string.char(math.floor(bits / 65536) % 256, math.floor(bits / 256) % 256, bits % 256)
+    elseif #group == 3 then
+      bits = math.floor(bits / 4)
+      out[#out + 1] = string.char(math.floor(bits / 256) % 256, bits % 256)
+    else
+      out[#out + 1] = string.char(math.floor(bits / 16) % 256)
+    end
+  end
+  return table.concat(out)
+end
+
+local function jwt_payload(value)
+  local token = value
+  if string.lower(string.sub(value, 1, 7)) == "bearer " then
+    token = string.match(string.sub(value, 8), "^ *(.*)$")
+  end
+  local _, payload = string.match(token, "^([^.]*)%.([^.]*)%.[^.]*$")
+  if payload == nil or payload == "" then return nil end
+  return base64url(payload)
+end
+
+local function utf8_char(code)
+  if code < 0x80 then return string.char(code) end
+  if code < 0x800 then return string.char(0xC0 + math.floor(code / 64), 0x80 + code % 64) end
+  if code < 0x10000 then
+    return string.char(0xE0 + math.floor(code / 4096), 0x80 + math.floor(code / 64) % 64, 0x80 + code % 64)
+  end
+  return string.char(0xF0 + math.floor(code / 262144), 0x80 + math.floor(code / 4096) % 64,
+    0x80 + math.floor(code / 64) % 64, 0x80 + code % 64)
+end
+
+local json_escapes = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+
+-- The value at `path` of the JSON document `text`, rendered: a string, an integer of at most
+-- 14 digits as written, true/false, a list of those strings and integers joined with ","; nil
+-- for anything else, for a document that is not valid JSON (nesting past 32 included), and for
+-- a missing field. Of keys given twice the last counts. One pass: validating functions return
+-- false for invalid JSON, else true and what the value renders to.
+local function json_field(text, path)
+  local at, found, keys = 1, nil, #path
+  local value, scalar_or_list
+  local function peek() return string.sub(text, at, at) end
+  local function space() at = string.find(text, "[^ \t\n\r]", at) or #text + 1 end
+  local function eat(c)
+    space()
+    if peek() == c then at = at + 1 return true end
+    return false
+  end
+  local function hex4()
+    local digits = string.match(text, "^%x%x%x%x", at)
+    if digits == nil then return nil end
+    at = at + 4
+    return tonumber(digits, 16)
+  end
+  local function jstring()
+    at = at + 1
+    local out = {}
+    while true do
+      local c = peek()
+      if c == "" then return nil end
+      at = at + 1
+      if c == '"' then return table.concat(out) end
+      if c == "\\" then
+        local e = peek()
+        at = at + 1
+        if e == "u" then
+          local code = hex4()
+          if code == nil or (code >= 0xDC00 and code <= 0xDFFF) then return nil end
+          if code >= 0xD800 and code <= 0xDBFF then
+            if string.sub(text, at, at + 1) ~= "\\u" then return nil end
+            at = at + 2
+            local low = hex4()
+            if low == nil or low < 0xDC00 or low > 0xDFFF then return nil end
+            code = 0x10000 + (code - 0xD800) * 1024 + (low - 0xDC00)
+          end
+          out[#out + 1] = utf8_char(code)
+        elseif json_escapes[e] ~= nil then
+          out[#out + 1] = json_escapes[e]
+        else
+          return nil
+        end
+      elseif string.byte(c) < 0x20 then
+        return nil
+      else
+        out[#out + 1] = c
+      end
+    end
+  end
+  local function digits()
+    local run = string.match(text, "^%d*", at)
+    at = at + #run
+    return run
+  end
+  local function number()
+    local start = at
+    if peek() == "-" then at = at + 1 end
+    local whole = digits()
+    if #whole == 0 or (#whole > 1 and string.sub(whole, 1, 1) == "0") then return false end
+    local integer = true
+    if peek() == "." then
+      at, integer = at + 1, false
+      if #digits() == 0 then return false end
+    end
+    if peek() == "e" or peek() == "E" then
+      at, integer = at + 1, false
+      if peek() == "+" or peek() == "-" then at = at + 1 end
+      if #digits() == 0 then return false end
+    end
+    if integer and #whole <= 14 then return true, string.sub(text, start, at - 1) end
+    return true, nil
+  end
+  local function word(w, rendered)
+    if string.sub(text, at, at + #w - 1) ~= w then return false end
+    at = at + #w
+    return true, rendered
+  end
+  local function scalar()
+    local c = peek()
+    if c == '"' then
+      local s = jstring()
+      if s == nil then return false end
+      return true, s
+    end
+    if c == "t" then return word("true", "true") end
+    if c == "f" then return word("false", "false") end
+    if c == "n" then return word("null", nil) end
+    if c == "-" or string.find(c, "^%d") then return number() end
+    return false
+  end
+  local function object(depth, k)
+    if depth >= 32 then return false end
+    at = at + 1
+    if eat("}") then return true end
+    while true do
+      space()
+      if peek() ~= '"' then return false end
+      local key = jstring()
+      if key == nil or not eat(":") then return false end
+      local next_k = nil
+      if k ~= nil and path[k + 1] == key then next_k = k + 1 end
+      if not value(depth + 1, next_k) then return false end
+      if eat("}") then return true end
+      if not eat(",") then return false end
+    end
+  end
+  local function list(depth)
+    if depth >= 32 then return false end
+    at = at + 1
+    local joined = {}
+    if eat("]") then return true, "" end
+    while true do
+      space()
+      local c, ok, item = peek(), nil, nil
+      if c == "[" or c == "{" then
+        ok = scalar_or_list(depth + 1)
+      elseif c == "t" or c == "f" then
+        ok = scalar()
+      else
+        ok, item = scalar()
+      end
+      if not ok then return false end
+      if item == nil then joined = nil elseif joined ~= nil then joined[#joined + 1] = item end
+      if eat("]") then
+        if joined == nil then return true, nil end
+        return true, table.concat(joined, ",")
+      end
+      if not eat(",") then return false end
+    end
+  end
+  scalar_or_list = function(depth)
+    local c = peek()
+    if c == "[" then return list(depth) end
+    if c == "{" then
+      if not object(depth, nil) then return false end
+      return true, nil
+    end
+    return scalar()
+  end
+  value = function(depth, k)
+    space()
+    if k == keys then
+      local ok, rendered = scalar_or_list(depth)
+      if not ok then return false end
+      found = rendered
+      return true
+    elseif k ~= nil then
+      -- A later key of the same name replaces what an earlier one led to.
+      found = nil
+      if peek() == "{" then return object(depth, k) end
+    end
+    return (scalar_or_list(depth))
+  end
+  if not value(0, 0) then return nil end
+  space()
+  if at ~= #text + 1 then return nil end
+  return found
+end
+
+local decoders = { base64url = base64url, jwt_payload = jwt_payload }
+
 -- What a command renders to, through its transforms in order (string.sub, string.lower,
 -- string.upper, string.match's first result); nil when its source is missing or a pattern does
 -- not match.
 local function read_source(part, handle, headers)
   local value = read_raw(part, handle, headers)
+  local decoded = false
   for _, t in ipairs(part.transforms or {}) do
     if value == nil then return nil end
-    if t.keep ~= nil then
+    if t.decode == "json" then
+      value, decoded = json_field(value, t.path), true
+    elseif t.decode ~= nil then
+      value, decoded = decoders[t.decode](value), true
+    elseif t.keep ~= nil then
       value = string.sub(value, 1, t.keep)
     elseif t.case == "lower" then
       value = string.lower(value)
@@ -267,16 +504,25 @@ local function read_source(part, handle, headers)
       value = (string.match(value, t.pattern))
     end
   end
+  -- A decoded value holding a control byte (but tab) is missing: no line break into a header.
+  if decoded and value ~= nil and string.find(value, "[%z\1-\8\10-\31\127]") then return nil end
   return value
 end
 
+-- `missing` stands for a missing command; with `missing` nil, the rendering is nil when any
+-- command is missing (an operation's `missing: skip`).
 local function render(parts, handle, headers, missing)
   local out = {}
   for _, part in ipairs(parts) do
     if type(part) == "string" then
       out[#out + 1] = part
     else
-      out[#out + 1] = read_source(part, handle, headers) or missing
+      local value = read_source(part, handle, headers)
+      if value == nil then
+        if missing == nil then return nil end
+        value = missing
+      end
+      out[#out + 1] = value
     end
   end
   return table.concat(out)
@@ -426,13 +672,18 @@ local function apply_operations(operations, handle, headers, request, filter)
       elseif op.action == "remove_cookie" then
         local header = headers:get("cookie")
         if header ~= nil then headers:replace("cookie", without_cookie(header, op.name)) end
-      else
-        local value = render(op.parts, handle, headers, "")
-        if op.action == "add" then
-          headers:add(name, value)
+      elseif op.action ~= "set_if_absent" or headers:get(name) == nil then
+        local value
+        if op.missing == "skip" then
+          value = render(op.parts, handle, headers, nil)
+        else
+          value = render(op.parts, handle, headers, "")
+        end
+        if value == nil then
+          handle:logDebug(filter .. ": " .. name .. " not written: its value is missing")
         elseif op.action == "set" then
           headers:replace(name, value)
-        elseif op.action == "set_if_absent" and headers:get(name) == nil then
+        else
           headers:add(name, value)
         end
       end

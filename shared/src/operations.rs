@@ -53,6 +53,18 @@ pub enum Action {
     RemoveCookie,
 }
 
+/// What an operation does when a command of its value is missing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// The command renders empty (a script's `headers:get(x) or ""`).
+    #[default]
+    Empty,
+    /// Nothing is written (a script's `if v then headers:add(name, v) end`).
+    Skip,
+}
+
 /// One operation as written in `pluginConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
@@ -67,6 +79,9 @@ pub struct OperationConfig {
     /// Says a `set` of `:authority` or `:path` is meant: a rewrite of where the request goes.
     #[serde(default)]
     pub rewrite: bool,
+    /// `skip`: when a command of `value` is missing, the operation writes nothing.
+    #[serde(default)]
+    pub missing: Missing,
 }
 
 impl Section<Vec<OperationConfig>> {
@@ -89,6 +104,8 @@ pub struct Operation {
     pub name_from: Option<Template>,
     pub value: Template,
     pub when: Vec<Condition>,
+    /// `missing: skip`: nothing is written when a command of `value` is missing.
+    pub skip_missing: bool,
 }
 
 /// Validates `operations` (the field is `operations`) for `phase`.
@@ -145,6 +162,16 @@ pub fn validate_in(
                     Template::parse(&field("value"), value, phase)?
                 }
             };
+            let removes = matches!(
+                op.action,
+                Action::Remove | Action::RemovePrefix | Action::RemoveCookie
+            );
+            if removes && op.missing == Missing::Skip {
+                return Err(ConfigError::new(format!(
+                    "{} must be absent when action is \"remove\", \"remove_prefix\" or \"remove_cookie\": they write no value, got \"skip\"",
+                    field("missing")
+                )));
+            }
             let when = condition::validate_all_in(&field("when"), &op.when, sight)?;
             Ok(Operation {
                 action: op.action,
@@ -152,6 +179,7 @@ pub fn validate_in(
                 name_from,
                 value,
                 when,
+                skip_missing: op.missing == Missing::Skip,
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -171,11 +199,13 @@ fn map(phase: Phase) -> Map {
 }
 
 /// A header value: a literal template's own bytes (no copy: the seed's `add x-lua-processed
-/// true` allocates nothing), else the rendering, a missing source empty.
-fn value<'a>(template: &'a Template, live: &mut Live, budget: &mut Budget) -> Cow<'a, [u8]> {
-    match template.literal() {
-        Some(text) => Cow::Borrowed(text.as_bytes()),
-        None => Cow::Owned(template.render(live, b"", budget)),
+/// true` allocates nothing), else the rendering, a missing source empty; `None` when a source
+/// is missing and the operation skips then (`missing: skip`).
+fn value<'a>(op: &'a Operation, live: &mut Live, budget: &mut Budget) -> Option<Cow<'a, [u8]>> {
+    match (op.value.literal(), op.skip_missing) {
+        (Some(text), _) => Some(Cow::Borrowed(text.as_bytes())),
+        (None, false) => Some(Cow::Owned(op.value.render(live, b"", budget))),
+        (None, true) => op.value.render_whole(live, budget).map(Cow::Owned),
     }
 }
 
@@ -248,21 +278,23 @@ pub fn apply_seeing(
                 }
                 None => Ok(()),
             },
-            Action::Add => headers.add(name, &value(&op.value, &mut live, &mut budget)),
-            Action::Set => {
-                let value = value(&op.value, &mut live, &mut budget);
-                match request_line_refuses(name, &value) {
-                    Some(why) => {
-                        log::debug!("{filter}: {name} not rewritten: the rendered value {why}");
+            Action::SetIfAbsent if live.header(phase, name).is_some() => Ok(()),
+            Action::Add | Action::Set | Action::SetIfAbsent => {
+                match value(op, &mut live, &mut budget) {
+                    None => {
+                        log::debug!("{filter}: {name} not written: its value is missing");
                         Ok(())
                     }
-                    None => headers.replace(name, &value),
+                    Some(value) => match (op.action, request_line_refuses(name, &value)) {
+                        (Action::Set, Some(why)) => {
+                            log::debug!("{filter}: {name} not rewritten: the rendered value {why}");
+                            Ok(())
+                        }
+                        (Action::Set, None) => headers.replace(name, &value),
+                        _ => headers.add(name, &value),
+                    },
                 }
             }
-            Action::SetIfAbsent => match live.header(phase, name) {
-                Some(_) => Ok(()),
-                None => headers.add(name, &value(&op.value, &mut live, &mut budget)),
-            },
         };
         live.changed(phase);
         if let Err(status) = done {

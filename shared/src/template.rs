@@ -251,7 +251,8 @@ impl Command {
         for transform in &self.transforms {
             value = transform.apply(value)?;
         }
-        Some(value)
+        let decoded = self.transforms.iter().any(Transform::decodes);
+        (!decoded || decode::writable(&value)).then_some(value)
     }
 }
 
@@ -339,7 +340,27 @@ impl Template {
         missing: &[u8],
         budget: &mut Budget,
     ) -> Vec<u8> {
+        self.render_noting(context, missing, budget).0
+    }
+
+    /// [`Self::render`], or `None` when any of its commands is missing: an operation with
+    /// `missing: skip` writes nothing then, as a script's `if v then headers:add(n, v) end`.
+    pub fn render_whole(&self, context: &mut impl Context, budget: &mut Budget) -> Option<Vec<u8>> {
+        match self.render_noting(context, b"", budget) {
+            (out, false) => Some(out),
+            (_, true) => None,
+        }
+    }
+
+    /// The rendering, and whether a command was missing.
+    fn render_noting(
+        &self,
+        context: &mut impl Context,
+        missing: &[u8],
+        budget: &mut Budget,
+    ) -> (Vec<u8>, bool) {
         let mut out = Vec::new();
+        let mut any_missing = false;
         for segment in &self.segments {
             if budget.left == 0 || out.len() >= MAX_RENDERED {
                 budget.cut = true;
@@ -355,6 +376,7 @@ impl Template {
                     match &read {
                         Some(value) => value.as_slice(),
                         None => {
+                            any_missing = true;
                             budget.charge(missing.len());
                             missing
                         }
@@ -368,11 +390,12 @@ impl Template {
                 break;
             }
         }
-        out
+        (out, any_missing)
     }
 }
 
 mod budget;
+pub mod decode;
 mod scan;
 mod sources;
 pub mod transform;

@@ -69,6 +69,21 @@ mod tests {
                 Err(r#"operations[0].value must be absent when action is "remove", "remove_prefix" or "remove_cookie", got "1""#),
             ),
             (
+                "missing: skip on a removal, which writes no value",
+                r#"{"operations":[{"action":"remove","name":"x-a","missing":"skip"}]}"#,
+                Err(r#"operations[0].missing must be absent when action is "remove", "remove_prefix" or "remove_cookie": they write no value, got "skip""#),
+            ),
+            (
+                "missing: neither empty nor skip",
+                r#"{"operations":[{"action":"set","name":"x-a","value":"%REQ(x-b)%","missing":"drop"}]}"#,
+                Err("operations[0].missing: unknown variant `drop`, expected `empty` or `skip`"),
+            ),
+            (
+                "a :json path with an empty key",
+                r#"{"operations":[{"action":"set","name":"x-a","value":"%REQ(x-b):json(a..b)%"}]}"#,
+                Err("operations[0].value %REQ(x-b):json(a..b)%: :json(a..b) must name 1 to 8 keys joined with `.` (`:json(realm_access.roles)`), none empty or holding `%`, `:` or white space"),
+            ),
+            (
                 "a cookie taken out, its name's case kept",
                 r#"{"operations":[{"action":"remove_cookie","name":"_Pomerium"}]}"#,
                 Ok("RemoveCookie _Pomerium"),

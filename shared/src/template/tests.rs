@@ -59,6 +59,10 @@ pub(crate) fn fake() -> Fake {
             h("x-a", "1"),
             h("x-a", "2"),
             h("cookie", "session=abc; theme=dark;lang=en"),
+            // {"sub":"alice","n":42,"admin":true,"roles":["a","b"],"realm":{"team":"payments"}}
+            h("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSIsIm4iOjQyLCJhZG1pbiI6dHJ1ZSwicm9sZXMiOlsiYSIsImIiXSwicmVhbG0iOnsidGVhbSI6InBheW1lbnRzIn19.c2ln"),
+            // base64url of {"sub":"a\nb"}: a line break, decoded.
+            h("x-jwt-payload", "eyJzdWIiOiJhXG5iIn0"),
         ],
         response: vec![h(":status", "404"), h("server", "up")],
         now: 1_795_737_600,
@@ -142,6 +146,12 @@ fn render_table() {
         (Phase::Request, "%REQ(:method):gsub(E,%%%)):lower%|%REQ(x-none):gsub(a,b)%|%COOKIE(theme):gsub(%w,<%0>)%", "g%)t|~|<d><a><r><k>"),
         // Not a chain: literal text.
         (Phase::Request, "%REQ(:path):nope%", "%REQ(:path):nope%"),
+        // Decoding: a bearer token's claims, unverified; a decoded line break is missing.
+        (Phase::Request, "%REQ(authorization):jwt_payload:json(sub)%|%REQ(authorization):jwt_payload:json(n)%|%REQ(authorization):jwt_payload:json(realm.team):upper%", "alice|42|PAYMENTS"),
+        (Phase::Request, "%REQ(authorization):jwt_payload:json(roles)%|%REQ(authorization):jwt_payload:json(admin)%|%REQ(authorization):jwt_payload:json(none)%", "a,b|true|~"),
+        (Phase::Request, "%REQ(x-jwt-payload):base64url:json(sub)%|%REQ(x-jwt-payload):base64url%|%REQ(x-a):jwt_payload%", "~|{\"sub\":\"a\\nb\"}|~"),
+        // GET decodes to 0x18 0x44: a control byte, so missing.
+        (Phase::Request, "%REQ(:method):base64url%|%REQ(x-none):json(a)%", "~|~"),
     ];
     for (phase, text, want) in cases {
         let template = Template::parse("value", text, *phase).unwrap();
@@ -194,6 +204,9 @@ fn refusals_table() {
         (Phase::Request, "%METADATA(ROUTE::key)%", "value %METADATA(ROUTE::key)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
         (Phase::Request, "%METADATA(ROUTE:ns:)%", "value %METADATA(ROUTE:ns:)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
         (Phase::Request, "%METADATA(ROUTE:ns:a:b)%", "value %METADATA(ROUTE:ns:a:b)% must be METADATA(ROUTE:namespace:key): route metadata, one key deep (what Lua's metadata():get(key) reads)"),
+        (Phase::Request, "%REQ(authorization):json(a..b)%", "value %REQ(authorization):json(a..b)%: :json(a..b) must name 1 to 8 keys joined with `.` (`:json(realm_access.roles)`), none empty or holding `%`, `:` or white space"),
+        (Phase::Request, "%REQ(authorization):json()%", "value %REQ(authorization):json()%: :json() must name 1 to 8 keys joined with `.` (`:json(realm_access.roles)`), none empty or holding `%`, `:` or white space"),
+        (Phase::Request, "%REQ(authorization):json(a.b.c.d.e.f.g.h.i)%", "value %REQ(authorization):json(a.b.c.d.e.f.g.h.i)%: :json(a.b.c.d.e.f.g.h.i) must name 1 to 8 keys joined with `.` (`:json(realm_access.roles)`), none empty or holding `%`, `:` or white space"),
     ];
     for (phase, text, want) in cases {
         let got = Template::parse("value", text, *phase).map_err(|e| e.to_string());

@@ -8,6 +8,7 @@
 //! | `:lower`, `:upper` | `string.lower(v)`, `string.upper(v)` | ASCII letters changed (the C locale Envoy's LuaJIT runs in) |
 //! | `:match(pattern)` | `string.match(v, pattern)` | its first capture, or the whole match; missing when it does not match |
 //! | `:gsub(pattern,replacement)` | `(string.gsub(v, pattern, replacement))` | every match replaced (`%1` a capture, `%0` the match, `%%` a percent sign); missing when the result passes 64 KiB |
+//! | `:base64url`, `:jwt_payload`, `:json(a.b)` | `basexx.from_url64(v)`, a token's payload decoded, `json.decode(v).a.b` | see [`super::decode`] |
 //!
 //! applied left to right (`%REQ(authorization):match(^[Bb]earer (.+)$):sub(1,16)%`). A pattern
 //! ends at the `)` that closes no capture of its own, so it may hold captures, `%` escapes and
@@ -16,6 +17,7 @@
 //! replacement at the first `)` not escaped by `%` (write `%)` for a parenthesis, as Lua reads
 //! it too). A missing value stays missing.
 
+use super::decode;
 use crate::lua_pattern::{Capturer, Gsub};
 use alloc::boxed::Box;
 use alloc::format;
@@ -37,7 +39,16 @@ pub enum Transform {
     Upper,
     Match(Box<Capturer>),
     Gsub(Box<Gsub>),
+    /// `:base64url`: the bytes of base64url text.
+    Base64Url,
+    /// `:jwt_payload`: a JWS token's payload, decoded, unverified.
+    JwtPayload,
+    /// `:json(a.b)`: the field at this path of a JSON object.
+    Json(Vec<String>),
 }
+
+/// The most keys a `:json` path holds.
+pub const MAX_JSON_KEYS: usize = 8;
 
 /// Where a `:`-chain that starts at `bytes[from] == b':'` ends: the index of its closing `%`;
 /// `None` when it is no chain.
@@ -63,7 +74,7 @@ fn item_end(bytes: &[u8], from: usize) -> Option<usize> {
     if digits > 0 {
         return Some(from + digits);
     }
-    for word in [&b"lower"[..], b"upper"] {
+    for word in [&b"lower"[..], b"upper", b"base64url", b"jwt_payload"] {
         if rest.starts_with(word) {
             return Some(from + word.len());
         }
@@ -76,6 +87,12 @@ fn item_end(bytes: &[u8], from: usize) -> Option<usize> {
                 .iter()
                 .all(|b| b.is_ascii_digit() || *b == b'-' || *b == b',' || *b == b' ');
         return valid.then_some(from + close + 1);
+    }
+    if rest.starts_with(b"json(") {
+        return rest
+            .iter()
+            .position(|&b| b == b')')
+            .map(|close| from + close + 1);
     }
     if rest.starts_with(b"match(") {
         return pattern_end(bytes, from + 6).map(|close| close + 1);
@@ -177,6 +194,8 @@ fn parse_item(field: &str, text: &str) -> Result<Transform, String> {
     match text {
         "lower" => return Ok(Transform::Lower),
         "upper" => return Ok(Transform::Upper),
+        "base64url" => return Ok(Transform::Base64Url),
+        "jwt_payload" => return Ok(Transform::JwtPayload),
         _ => {}
     }
     if let Some(args) = text.strip_prefix("sub(").and_then(|t| t.strip_suffix(')')) {
@@ -188,6 +207,9 @@ fn parse_item(field: &str, text: &str) -> Result<Transform, String> {
                 "{field}: :{text} must be sub(i) or sub(i,j) with whole numbers, as Lua's string.sub"
             )),
         };
+    }
+    if let Some(path) = text.strip_prefix("json(").and_then(|t| t.strip_suffix(')')) {
+        return json_path(field, path).map(Transform::Json);
     }
     if let Some(pattern) = text
         .strip_prefix("match(")
@@ -227,8 +249,25 @@ fn parse_item(field: &str, text: &str) -> Result<Transform, String> {
         return Ok(Transform::Gsub(Box::new(gsub)));
     }
     Err(format!(
-        "{field}: :{text} is not a transform; the transforms are :N, :sub(i,j), :lower, :upper, :match(pattern), :gsub(pattern,replacement)"
+        "{field}: :{text} is not a transform; the transforms are :N, :sub(i,j), :lower, :upper, :match(pattern), :gsub(pattern,replacement), :base64url, :jwt_payload, :json(key.key)"
     ))
+}
+
+/// A `:json` path: 1 to 8 keys joined with `.`, each without `%`, `:` or white space.
+fn json_path(field: &str, path: &str) -> Result<Vec<String>, String> {
+    let keys: Vec<String> = path.split('.').map(String::from).collect();
+    let bad = |key: &String| {
+        key.is_empty()
+            || key
+                .bytes()
+                .any(|b| b == b'%' || b == b':' || b.is_ascii_whitespace() || b.is_ascii_control())
+    };
+    match keys.iter().any(bad) || keys.len() > MAX_JSON_KEYS {
+        true => Err(format!(
+            "{field}: :json({path}) must name 1 to {MAX_JSON_KEYS} keys joined with `.` (`:json(realm_access.roles)`), none empty or holding `%`, `:` or white space"
+        )),
+        false => Ok(keys),
+    }
 }
 
 /// `string.sub(value, i, j)`'s byte range, as Lua 5.1 computes it.
@@ -276,6 +315,15 @@ impl Transform {
                 Some(value.get(start..end).unwrap_or_default().to_vec())
             }
             Self::Gsub(gsub) => gsub.apply(&value, super::MAX_RENDERED),
+            Self::Base64Url => decode::base64url(&value),
+            Self::JwtPayload => decode::jwt_payload(&value),
+            Self::Json(path) => decode::json_field(&value, path),
         }
+    }
+
+    /// Whether this transform decodes client bytes (its command's value is then checked for
+    /// control bytes: [`decode::writable`]).
+    pub fn decodes(&self) -> bool {
+        matches!(self, Self::Base64Url | Self::JwtPayload | Self::Json(_))
     }
 }
