@@ -679,7 +679,7 @@ local function apply_operations(operations, handle, headers, request, filter)
           value = render(op.parts, handle, headers, "")
         end
         if value == nil then
-          handle:logDebug(filter .. ": " .. name .. " not written: its value is missing")
+          -- missing: skip writes nothing, silently (the script's `if v then ... end`).
         elseif op.action == "set" then
           headers:replace(name, value)
         else

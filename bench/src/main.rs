@@ -238,8 +238,58 @@ fn cost_rows() -> Vec<costs::Row> {
         Some(&cases::every_filter_pipeline()),
     ));
     rows.extend(string_work_rows());
+    rows.extend(decoding_rows());
     rows
 }
+
+/// A bearer token's claims into headers (`:jwt_payload:json(...)`, `missing: skip`): the token
+/// copied, decoded, and one claim of it, then three claims, on a 380-byte token.
+fn decoding_rows() -> Vec<costs::Row> {
+    let mut request = moonshift_harness::exchange::Exchange::get("moonshift.test", "/counted");
+    request
+        .request_headers
+        .push(("authorization".into(), BEARER_TOKEN.as_bytes().to_vec()));
+    let set = |name: &str, value: &str| json!({"action": "set", "name": name, "value": value, "missing": "skip"});
+    let claim = |name: &str, path: &str| {
+        set(
+            name,
+            &format!("%REQ(authorization):jwt_payload:json({path})%"),
+        )
+    };
+    [
+        (
+            "the token copied",
+            vec![set("x-token", "%REQ(authorization)%")],
+        ),
+        (
+            "its payload decoded",
+            vec![set("x-payload", "%REQ(authorization):jwt_payload%")],
+        ),
+        ("one claim", vec![claim("x-jwt-sub", "sub")]),
+        (
+            "three claims",
+            vec![
+                claim("x-jwt-sub", "sub"),
+                claim("x-jwt-roles", "realm_access.roles"),
+                claim("x-jwt-tenant", "tenant"),
+            ],
+        ),
+    ]
+    .into_iter()
+    .map(|(what, operations)| {
+        costs::measure_on(
+            &format!("decoding a bearer token: {what} (request-decorator)"),
+            "request-decorator",
+            "request-decorator",
+            Some(&json!({ "operations": operations })),
+            &request,
+        )
+    })
+    .collect()
+}
+
+/// An RS256-shaped token (its signature is filler: nothing verifies it).
+const BEARER_TOKEN: &str = "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL2F1dGguZXhhbXBsZS5jb20vIiwic3ViIjoiYXV0aDB8NWY3YzhlYzdjMzNjNmMwMDRiYmFmZTgyIiwiYXVkIjpbImFwaSIsIndlYiJdLCJpYXQiOjE3OTU3Mzc2MDAsImV4cCI6MTc5NTc0MTIwMCwic2NvcGUiOiJvcGVuaWQgcHJvZmlsZSBlbWFpbCIsImVtYWlsIjoiYWRhQGV4YW1wbGUuY29tIiwicmVhbG1fYWNjZXNzIjp7InJvbGVzIjpbInJlYWRlciIsIndyaXRlciJdfSwidGVuYW50IjoiYWNtZSJ9.ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss";
 
 /// The case "string work" inside the module: its pipeline, then each operation alone in a
 /// request-decorator, on the counted request, on a route whose metadata the test reads.

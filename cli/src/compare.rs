@@ -248,7 +248,7 @@ pub fn compare_in_envoy(
             let difference = match played {
                 (Some((a, a_window)), Some((b, b_window))) => {
                     let seen = |o, w| {
-                        runner::lua_reply_unordered(&runner::canonical(
+                        runner::lua_reply_unordered(&runner::canonical_in_envoy(
                             o,
                             &rule,
                             w,

@@ -348,3 +348,47 @@ fn a_script_that_never_returns_in_envoy_is_a_difference() {
         "{output}"
     );
 }
+
+/// `--envoy` compares the request line the upstream got: a plugin that rewrites `:path` or
+/// `:authority` where the Lua does not is a difference in Envoy too (it once compared the
+/// upstream's headers without them, and said "same").
+#[test]
+fn compare_in_envoy_sees_a_rewritten_request_line() {
+    let dir = out_dir("compare-envoy-request-line");
+    let wasm = root().join("target/filters/request-decorator.wasm");
+    let wasm = wasm.to_string_lossy().into_owned();
+    let requests = write(&dir, "requests.jsonl", "{\"path\": \"/a\"}\n");
+    let lua = write(&dir, "noop.lua", "function envoy_on_request(h)\nend\n");
+    for (name, value) in [
+        (":path", "/other%REQ(:path)%"),
+        (":authority", "elsewhere.test"),
+    ] {
+        let config = write(
+            &dir,
+            "config.json",
+            &serde_json::json!({"operations": [{"action": "set", "name": name, "value": value, "rewrite": true}]})
+                .to_string(),
+        );
+        let args = [
+            "compare",
+            "--lua",
+            &lua,
+            "--wasm",
+            &wasm,
+            "--config",
+            &config,
+            "--requests",
+            &requests,
+            "--envoy",
+            "--json",
+        ];
+        let (code, output) = moonshift(&args);
+        assert_eq!(code, 1, "{output}");
+        let report: serde_json::Value = serde_json::from_str(output.trim()).unwrap();
+        assert_eq!(report["same"].as_u64(), Some(0), "{name}: {report}");
+        let in_envoy = report["verdicts"][1]["difference"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(in_envoy.contains(name), "{name}: {report}");
+    }
+}

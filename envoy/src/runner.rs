@@ -350,6 +350,9 @@ fn no_response(error: &std::io::Error) -> Outcome {
     }
 }
 
+/// The pseudo-headers compared at the upstream, in this order: the request line and its host.
+pub const REQUEST_LINE: [&str; 3] = [":method", ":path", ":authority"];
+
 /// Headers Envoy adds on its own, left out of comparisons.
 pub const ENVOY_REQUEST_HEADERS: [&str; 5] = [
     "host",
@@ -474,6 +477,31 @@ pub fn canonical(
         if let Some(headers) = out.upstream_request.as_mut() {
             group_by_name(headers);
         }
+    }
+    out
+}
+
+/// [`canonical`], with the request line the upstream got (`:method`, `:path`, and its `host`
+/// as `:authority`, first, in that order): what a rewrite of `:path` or `:authority`, or a Lua
+/// `replace("host", ...)`, changes. For two outcomes played in Envoy, whose upstream reports
+/// the request line the same way; an in-process host reports only what the filter saw (a
+/// scenario's raw request may have no `:method`), so it is compared without it.
+pub fn canonical_in_envoy(
+    outcome: &Outcome,
+    rule: &ClockRule,
+    window: (u64, u64),
+    protocol: Protocol,
+) -> Outcome {
+    let mut out = canonical(outcome, rule, window, protocol);
+    if let (Some(headers), Some(raw)) = (
+        out.upstream_request.as_mut(),
+        outcome.upstream_request.as_ref(),
+    ) {
+        let line: Vec<Header> = REQUEST_LINE
+            .iter()
+            .flat_map(|name| raw.iter().filter(move |(k, _)| k == name).cloned())
+            .collect();
+        headers.splice(0..0, line);
     }
     out
 }

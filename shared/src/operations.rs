@@ -280,11 +280,10 @@ pub fn apply_seeing(
             },
             Action::SetIfAbsent if live.header(phase, name).is_some() => Ok(()),
             Action::Add | Action::Set | Action::SetIfAbsent => {
+                // A skip is silent, as a `when` that does not hold: the script's
+                // `if v then headers:add(name, v) end` logs nothing either.
                 match value(op, &mut live, &mut budget) {
-                    None => {
-                        log::debug!("{filter}: {name} not written: its value is missing");
-                        Ok(())
-                    }
+                    None => Ok(()),
                     Some(value) => match (op.action, request_line_refuses(name, &value)) {
                         (Action::Set, Some(why)) => {
                             log::debug!("{filter}: {name} not rewritten: the rendered value {why}");

@@ -143,11 +143,17 @@ fn play_file(filter: &str) -> usize {
                 let envoy_lua = canonical(lua_out, &rule, *lua_window, protocol);
                 let envoy_wasm = canonical(wasm_out, &rule, *wasm_window, protocol);
                 if scenario.differs.is_none() {
+                    // Both played in Envoy: the upstream's request line is compared too.
+                    let line = |out, window| {
+                        runner::lua_reply_unordered(&runner::canonical_in_envoy(
+                            out, &rule, window, protocol,
+                        ))
+                    };
                     compare(
                         &title("Lua and Wasm differ in Envoy"),
                         &mut failures,
-                        ("Envoy + Lua", &runner::lua_reply_unordered(&envoy_lua)),
-                        ("Envoy + Wasm", &runner::lua_reply_unordered(&envoy_wasm)),
+                        ("Envoy + Lua", &line(lua_out, *lua_window)),
+                        ("Envoy + Wasm", &line(wasm_out, *wasm_window)),
                     );
                 }
                 let harness_lua = canonical(&in_process.lua, &rule, harness_window, protocol);

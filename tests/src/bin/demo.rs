@@ -3,7 +3,7 @@
 
 use moonshift_envoy::http::Request;
 use moonshift_envoy::runner::{
-    self, canonical, lua_reply_unordered, reconcile_reset, ClockRule, Flavour, Protocol,
+    self, canonical_in_envoy, lua_reply_unordered, reconcile_reset, ClockRule, Flavour, Protocol,
     ENVOY_REQUEST_HEADERS, ENVOY_RESPONSE_HEADERS,
 };
 use moonshift_harness::artifacts;
@@ -171,8 +171,18 @@ fn show(filter: &str, scenario: &Scenario) -> Result<(usize, usize), String> {
                 scenario.name
             ));
         };
-        let a = lua_reply_unordered(&canonical(lua_out, &rule, *lua_window, Protocol::Http1));
-        let mut b = lua_reply_unordered(&canonical(wasm_out, &rule, *wasm_window, Protocol::Http1));
+        let a = lua_reply_unordered(&canonical_in_envoy(
+            lua_out,
+            &rule,
+            *lua_window,
+            Protocol::Http1,
+        ));
+        let mut b = lua_reply_unordered(&canonical_in_envoy(
+            wasm_out,
+            &rule,
+            *wasm_window,
+            Protocol::Http1,
+        ));
         reconcile_reset(&a, &mut b);
         let verdict = if a == b { "identical" } else { "DIFFERENT" };
         total += 1;
