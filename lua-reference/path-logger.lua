@@ -636,6 +636,8 @@ end
 -- Header operations, in order: Lua's add, replace and remove, and those built on them.
 local function prepare_operations(operations)
   for _, op in ipairs(operations) do
+    -- replace_body has no name.
+    op.name = op.name or ""
     if string.sub(op.name, 1, 1) == "%" then
       -- %METADATA(ROUTE:ns:key)%: the name comes from the route, on each request.
       op.name_parts = parse_template(op.name)
@@ -681,6 +683,22 @@ local function apply_operations(operations, handle, headers, request, filter)
           if string.sub(name, 1, #op.name) == op.name then table.insert(names, name) end
         end
         for _, name in ipairs(names) do headers:remove(name) end
+      elseif op.action == "replace_body" then
+        -- As a script does: the whole body, then setBytes (which writes content-length). No
+        -- body (the headers ended the stream): body() is nil, nothing is written.
+        local body = handle:body()
+        -- body() yields until the body is in; Envoy then refuses the header map taken
+        -- before ("object used outside of proper scope"): take it again.
+        headers = handle:headers()
+        if body ~= nil then
+          local value
+          if op.missing == "skip" then
+            value = render(op.parts, handle, headers, nil)
+          else
+            value = render(op.parts, handle, headers, "")
+          end
+          if value ~= nil then body:setBytes(value) end
+        end
       elseif op.action == "remove_cookie" then
         local header = headers:get("cookie")
         if header ~= nil then headers:replace("cookie", without_cookie(header, op.name)) end

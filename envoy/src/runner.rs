@@ -18,8 +18,8 @@ use crate::http::Request;
 use crate::paths;
 use crate::upstream::{Reply, Upstream};
 use moonshift_harness::exchange::{
-    mask_unique_ids, renders_unique_ids, show_bytes, Header, Level, LogLine, Outcome, Response,
-    RouteMetadata,
+    has_body, mask_unique_ids, renders_unique_ids, show_bytes, Header, Level, LogLine, Outcome,
+    Response, RouteMetadata, UPSTREAM_BODY,
 };
 use moonshift_harness::lua_config;
 use moonshift_harness::scenario::{ExchangeSpec, Scenario};
@@ -256,7 +256,7 @@ pub fn play_entries(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.bytes()))
                 .collect(),
-            body: b"upstream ok".to_vec(),
+            body: UPSTREAM_BODY.to_vec(),
             delay: Duration::from_millis(spec.upstream.delay_ms),
         });
         for _ in 0..spec.repeat {
@@ -311,10 +311,15 @@ pub fn play_entries(
                 response: Response {
                     status: response.status,
                     headers: response.headers,
-                    body: if upstream_request.is_some() {
-                        None
-                    } else {
-                        Some(response.body)
+                    // The upstream's body as it sent it is "the upstream's" (`None`), as
+                    // in-process; one a filter replaced is the body the client got.
+                    body: match upstream_request.is_some()
+                        && (response.body == UPSTREAM_BODY
+                            || (response.body.is_empty()
+                                && !has_body(response.status, Some(request.method.as_bytes()))))
+                    {
+                        true => None,
+                        false => Some(response.body),
                     },
                 },
                 upstream_request,

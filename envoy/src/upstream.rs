@@ -40,7 +40,7 @@ impl Default for Reply {
         Self {
             status: 200,
             headers: vec![("x-upstream".into(), b"moonshift".to_vec())],
-            body: b"upstream ok".to_vec(),
+            body: moonshift_harness::exchange::UPSTREAM_BODY.to_vec(),
             delay: std::time::Duration::ZERO,
         }
     }

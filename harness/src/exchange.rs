@@ -134,7 +134,19 @@ pub type LocalReply = (u16, Vec<Header>, Vec<u8>);
 pub struct ResponsePhase {
     upstream_request: Option<Vec<Header>>,
     status: u16,
+    /// The body as the filters leave it: a local reply's, or the upstream's
+    /// ([`UPSTREAM_BODY`]); `None` when the response has none.
     body: Option<Vec<u8>>,
+}
+
+/// What the upstream answers in its body, in-process and in Envoy (the real-Envoy runner's
+/// upstream sends the same), unless its status says there is none.
+pub const UPSTREAM_BODY: &[u8] = b"upstream ok";
+
+/// Whether a response with `status` to a request with `method` has a body: not for 1xx, 204
+/// and 304 (RFC 9110 §6.4.1), nor for HEAD.
+pub fn has_body(status: u16, method: Option<&[u8]>) -> bool {
+    !(status < 200 || status == 204 || status == 304 || method == Some(b"HEAD"))
 }
 
 impl ResponsePhase {
@@ -161,21 +173,34 @@ impl ResponsePhase {
                     headers,
                 )
             }
-            None => (
-                Self {
-                    upstream_request: Some(request_headers.to_vec()),
-                    status: exchange.upstream_status,
-                    body: None,
-                },
-                exchange.upstream_headers.clone(),
-            ),
+            None => {
+                let method = request_headers
+                    .iter()
+                    .find(|(k, _)| k == ":method")
+                    .map(|(_, v)| v.as_slice());
+                (
+                    Self {
+                        upstream_request: Some(request_headers.to_vec()),
+                        status: exchange.upstream_status,
+                        body: has_body(exchange.upstream_status, method)
+                            .then(|| UPSTREAM_BODY.to_vec()),
+                    },
+                    exchange.upstream_headers.clone(),
+                )
+            }
         };
         let mut map = vec![(":status".to_string(), phase.status.to_string().into_bytes())];
         map.extend(headers);
         (phase, map)
     }
 
-    /// The outcome, from the response header map as the filter left it.
+    /// The response body the next filter back sees, and may replace.
+    pub fn body_mut(&mut self) -> &mut Option<Vec<u8>> {
+        &mut self.body
+    }
+
+    /// The outcome, from the response header map as the filter left it. An upstream's body
+    /// no filter replaced is `None` ("the upstream's").
     pub fn finish(self, mut headers: Vec<Header>, logs: Vec<LogLine>) -> Outcome {
         let status = headers
             .iter()
@@ -183,12 +208,17 @@ impl ResponsePhase {
             .map(|i| headers.remove(i).1)
             .and_then(|v| String::from_utf8(v).ok()?.parse().ok())
             .unwrap_or(self.status);
+        let body = match (&self.upstream_request, self.body) {
+            (Some(_), Some(body)) if body == UPSTREAM_BODY => None,
+            (Some(_), None) => None,
+            (_, body) => body,
+        };
         Outcome {
             upstream_request: self.upstream_request,
             response: Response {
                 status,
                 headers,
-                body: self.body,
+                body,
             },
             logs,
         }

@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 mod args;
+mod body;
 pub mod chain;
 pub use chain::LuaChain;
 
@@ -70,6 +71,8 @@ struct Stream {
     request_headers: Vec<Header>,
     response_headers: Vec<Header>,
     local_reply: Option<LocalReply>,
+    /// The response body while `envoy_on_response` runs (`handle:body()`).
+    response_body: Option<Vec<u8>>,
     logs: Vec<LogLine>,
     remote_address: String,
     peer_uri_sans: Vec<String>,
@@ -77,6 +80,8 @@ struct Stream {
     /// A `pairs()` over this phase's header map has not ended: Envoy raises on a change then
     /// ("header map cannot be modified while iterating"; observed in Envoy 1.40).
     iterating: bool,
+    /// How often the script yielded (`body()`): objects taken before are out of scope.
+    yields: u32,
 }
 
 /// The error Envoy's header map raises on a change during `pairs()`.
@@ -119,6 +124,20 @@ struct Handle {
 struct HeaderMap {
     stream: Shared,
     phase: Phase,
+    /// The stream's yields when this map was taken ([`Stream::yields`]).
+    taken_at: u32,
+}
+
+/// The error Envoy's Lua raises on an object taken before the script yielded.
+const OUT_OF_SCOPE: &str = "object used outside of proper scope";
+
+/// Envoy marks the handle's objects dead when the script yields (`body()` waits for the body):
+/// a header map taken before must be taken again.
+fn in_scope(lua: &Lua, map: &HeaderMap) -> mlua::Result<()> {
+    match map.stream.borrow().yields == map.taken_at {
+        true => Ok(()),
+        false => Err(args::raise(lua, OUT_OF_SCOPE)),
+    }
 }
 
 impl HeaderMap {
@@ -138,6 +157,7 @@ fn text(value: &mlua::String) -> Vec<u8> {
 impl UserData for HeaderMap {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("get", |lua, this, args: MultiValue| {
+            in_scope(lua, this)?;
             let key = args::string(lua, &args, 0, "get")?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             match this.with(|h| joined(h, &key)) {
@@ -148,6 +168,7 @@ impl UserData for HeaderMap {
             }
         });
         methods.add_method("getAtIndex", |lua, this, args: MultiValue| {
+            in_scope(lua, this)?;
             let key = args::string(lua, &args, 0, "getAtIndex")?;
             // Envoy keeps the number as a C `int`: 1.9 is index 1.
             let index = args::number(lua, &args, 1, "getAtIndex")?;
@@ -167,11 +188,13 @@ impl UserData for HeaderMap {
             }
         });
         methods.add_method("getNumValues", |lua, this, args: MultiValue| {
+            in_scope(lua, this)?;
             let key = args::string(lua, &args, 0, "getNumValues")?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
             Ok(this.with(|h| h.iter().filter(|(k, _)| *k == key).count()))
         });
         methods.add_method("add", |lua, this, args: MultiValue| {
+            in_scope(lua, this)?;
             let key = args::string(lua, &args, 0, "add")?;
             let value = args::string(lua, &args, 1, "add")?;
             modifiable(this)?;
@@ -180,6 +203,7 @@ impl UserData for HeaderMap {
             Ok(())
         });
         methods.add_method("replace", |lua, this, args: MultiValue| {
+            in_scope(lua, this)?;
             let key = args::string(lua, &args, 0, "replace")?;
             let value = args::string(lua, &args, 1, "replace")?;
             modifiable(this)?;
@@ -188,6 +212,7 @@ impl UserData for HeaderMap {
             Ok(())
         });
         methods.add_method("remove", |lua, this, args: MultiValue| {
+            in_scope(lua, this)?;
             let key = args::string(lua, &args, 0, "remove")?;
             modifiable(this)?;
             let key = String::from_utf8_lossy(&text(&key)).to_ascii_lowercase();
@@ -195,6 +220,7 @@ impl UserData for HeaderMap {
             Ok(())
         });
         methods.add_meta_method("__pairs", |lua, this, ()| {
+            in_scope(lua, this)?;
             let snapshot = this.with(|h| h.clone());
             let position = RefCell::new(0usize);
             this.stream.borrow_mut().iterating = true;
@@ -359,10 +385,14 @@ fn add_log_method<M: UserDataMethods<Handle>>(methods: &mut M, name: &str, level
 impl UserData for Handle {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("headers", |_, this, ()| {
-            let phase = this.stream.borrow().phase;
+            let (phase, taken_at) = {
+                let s = this.stream.borrow();
+                (s.phase, s.yields)
+            };
             Ok(HeaderMap {
                 stream: Rc::clone(&this.stream),
                 phase,
+                taken_at,
             })
         });
         for (name, level) in [
@@ -376,6 +406,15 @@ impl UserData for Handle {
             add_log_method(methods, name, level);
         }
         methods.add_method("timestamp", |_, this, ()| Ok(this.clock.millis()));
+        // `body(always_wrap_body)`: the argument is not read; requests carry no body here.
+        methods.add_method("body", |_, this, _: MultiValue| {
+            // The script yields until the body is in; without one, body() is nil at once.
+            let body = body::Body::of(&this.stream);
+            if body.is_some() {
+                this.stream.borrow_mut().yields += 1;
+            }
+            Ok(body)
+        });
         methods.add_method("metadata", |_, this, ()| {
             Ok(RouteMetadataView {
                 stream: Rc::clone(&this.stream),
@@ -520,11 +559,13 @@ impl LuaWorker {
             request_headers,
             response_headers: Vec::new(),
             local_reply: None,
+            response_body: None,
             remote_address: exchange.remote_address.clone(),
             peer_uri_sans: exchange.peer_uri_sans.clone(),
             route_metadata: exchange.route_metadata.clone(),
             logs: Vec::new(),
             iterating: false,
+            yields: 0,
         }));
         let metadata = DynamicTable::default();
         let handle = Handle {
@@ -546,16 +587,24 @@ impl LuaWorker {
 
     /// `envoy_on_response` on the response header map `map` (`:status` first); the map as the
     /// script left it.
-    fn response_phase(&self, flight: &InFlight, map: Vec<Header>) -> Vec<Header> {
+    fn response_phase(
+        &self,
+        flight: &InFlight,
+        map: Vec<Header>,
+        body: &mut Option<Vec<u8>>,
+    ) -> Vec<Header> {
         {
             let mut s = flight.stream.borrow_mut();
             s.phase = Phase::Response;
             s.response_headers = map;
+            s.response_body = body.take();
             s.iterating = false;
         }
         if let Some(error) = self.run("envoy_on_response", &flight.handle) {
             flight.stream.borrow_mut().logs.push(error);
         }
-        std::mem::take(&mut flight.stream.borrow_mut().response_headers)
+        let mut s = flight.stream.borrow_mut();
+        *body = s.response_body.take();
+        std::mem::take(&mut s.response_headers)
     }
 }

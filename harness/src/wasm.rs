@@ -120,6 +120,8 @@ struct StreamState {
     request_headers: Vec<Header>,
     response_headers: Vec<Header>,
     local_reply: Option<LocalReply>,
+    /// The response body, in the module's reach during its response body callback.
+    response_body: Option<Vec<u8>>,
     remote_address: String,
     /// What Envoy's `connection.uri_san_peer_certificate` gives: the first URI SAN.
     peer_uri_san: Option<String>,
@@ -379,6 +381,7 @@ impl WasmWorker {
             request_headers,
             response_headers: Vec::new(),
             local_reply: None,
+            response_body: None,
             remote_address: exchange.remote_address.clone(),
             peer_uri_san: exchange.peer_uri_sans.first().cloned(),
             route_metadata: exchange.route_metadata.clone(),
@@ -408,14 +411,30 @@ impl WasmWorker {
     fn response_phase(
         &mut self,
         response_headers: Vec<Header>,
+        body: &mut Option<Vec<u8>>,
     ) -> Result<Vec<Header>, Vec<LogLine>> {
         let context = self.store.data().stream.context;
         let count = response_headers.len() as i32;
         self.store.data_mut().stream.response_headers = response_headers;
+        let end_of_stream = i32::from(body.is_none());
         self.call_if_exported::<(i32, i32, i32), i32>(
             "proxy_on_response_headers",
-            (context, count, 1),
+            (context, count, end_of_stream),
         )
+        .and_then(|_| match body.take() {
+            // The body in one piece, its end with it; what the module left of it goes on.
+            Some(bytes) => {
+                let size = bytes.len() as i32;
+                self.store.data_mut().stream.response_body = Some(bytes);
+                let called = self.call_if_exported::<(i32, i32, i32), i32>(
+                    "proxy_on_response_body",
+                    (context, size, 1),
+                );
+                *body = self.store.data_mut().stream.response_body.take();
+                called.map(|_| None::<i32>)
+            }
+            None => Ok(None),
+        })
         .and_then(|_| self.call_if_exported::<(i32,), ()>("proxy_on_log", (context,)))
         .and_then(|_| self.call_if_exported::<(i32,), i32>("proxy_on_done", (context,)))
         .and_then(|_| self.call_if_exported::<(i32,), ()>("proxy_on_delete", (context,)))

@@ -83,7 +83,7 @@ fn every_invalid_config_is_refused_by_the_wasm_with_its_message() {
     let cases = [
         ("path-logger", json!({"message": "%REQ(:status)%"}), "path-logger: invalid configuration: message %REQ(:status)% must be a header name or one of :authority, :method, :path, :scheme, got \":status\""),
         ("local-ratelimit", json!({"token_bucket": {"fill_interval": "10ms"}}), "local-ratelimit: invalid configuration: token_bucket.fill_interval must be >= 50ms, got \"10ms\""),
-        ("response-decorator", json!({"operations": [{"action": "add", "name": "x"}]}), "response-decorator: invalid configuration: operations[0].value is required when action is \"add\", \"set\" or \"set_if_absent\""),
+        ("response-decorator", json!({"operations": [{"action": "add", "name": "x"}]}), "response-decorator: invalid configuration: operations[0].value is required when action is \"add\", \"set\", \"set_if_absent\" or \"replace_body\""),
     ];
     for (filter, config, want) in cases {
         let plugin = Plugin::named(filter, Some(&config));

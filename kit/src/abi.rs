@@ -80,6 +80,13 @@ host_functions! {
         return_data: *mut *mut u8,
         return_size: *mut usize,
     ) -> u32;
+    fn proxy_set_buffer_bytes(
+        buffer_type: u32,
+        start: usize,
+        size: usize,
+        data: *const u8,
+        data_size: usize,
+    ) -> u32;
     fn proxy_get_header_map_pairs(
         map_type: u32,
         return_data: *mut *mut u8,
@@ -213,6 +220,18 @@ fn returned(f: impl FnOnce(*mut *mut u8, *mut usize) -> u32) -> Result<Option<Ve
 pub fn buffer_bytes(buffer_type: u32, start: usize, max: usize) -> Result<Option<Vec<u8>>, Status> {
     // SAFETY: the host writes a pointer and a size into the two live locals `returned` passes.
     returned(|data, size| unsafe { proxy_get_buffer_bytes(buffer_type, start, max, data, size) })
+}
+
+/// Replaces `size` bytes from `start` of a buffer with `data` (start 0 and the buffer's size:
+/// the whole buffered body).
+pub fn set_buffer_bytes(
+    buffer_type: u32,
+    start: usize,
+    size: usize,
+    data: &[u8],
+) -> Result<(), Status> {
+    // SAFETY: `data` is borrowed for the call; the host copies it.
+    check(unsafe { proxy_set_buffer_bytes(buffer_type, start, size, data.as_ptr(), data.len()) })
 }
 
 pub fn header_map_pairs(map_type: u32) -> Result<Option<Vec<u8>>, Status> {

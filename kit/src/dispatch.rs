@@ -60,6 +60,8 @@ pub struct Plugins<F: Filter, const PER_STREAM: bool> {
     streams: RefCell<InFlight<Stream<F>>>,
     /// The root context each stream was created under, recorded while the VM holds several.
     parents: RefCell<InFlight<u32>>,
+    /// The response bodies to write in place of the upstream's, by stream ([`crate::body`]).
+    bodies: RefCell<InFlight<Vec<u8>>>,
 }
 
 impl<F: Filter, const PER_STREAM: bool> core::fmt::Debug for Plugins<F, PER_STREAM> {
@@ -87,6 +89,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
             roots: RefCell::new(Vec::new()),
             streams: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
             parents: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
+            bodies: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
         }
     }
 
@@ -193,6 +196,49 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         action as u32
     }
 
+    /// The response phase of stream `context_id`, and a body it replaces when one follows
+    /// (`end_of_stream` 0).
+    pub fn response_with_body(&self, context_id: u32, end_of_stream: u32) -> u32 {
+        crate::body::begin(end_of_stream == 0);
+        let action = self.response(context_id);
+        if let Some(body) = crate::body::take() {
+            if let Ok(mut bodies) = self.bodies.try_borrow_mut() {
+                bodies.insert(context_id, body);
+            }
+        }
+        action
+    }
+
+    /// `proxy_on_response_body`: the upstream's body is buffered to its end, then replaced by
+    /// the one the header phase rendered; a stream with none passes through.
+    pub fn response_body(&self, context_id: u32, size: usize, end_of_stream: u32) -> u32 {
+        let waiting = self
+            .bodies
+            .try_borrow()
+            .is_ok_and(|bodies| bodies.get(context_id).is_some());
+        if !waiting {
+            return Action::Continue as u32;
+        }
+        if end_of_stream == 0 {
+            // StopIterationAndBuffer: Envoy keeps the chunks until the body ends.
+            return Action::Pause as u32;
+        }
+        let body = self
+            .bodies
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut bodies| bodies.take(context_id));
+        if let Some(body) = body {
+            if crate::abi::set_buffer_bytes(crate::body::RESPONSE_BODY, 0, size, &body).is_err() {
+                host::log(
+                    LogLevel::Warn,
+                    b"the response body could not be replaced: the host refused it",
+                );
+            }
+        }
+        Action::Continue as u32
+    }
+
     /// The response phase of stream `context_id`, with the state its request phase left.
     pub fn response(&self, context_id: u32) -> u32 {
         let kept = match PER_STREAM {
@@ -297,6 +343,7 @@ macro_rules! export_filter {
         const PHASES: $crate::Phases = $crate::Phases {
             request: false $(|| $crate::export_filter!(@is_request $phase))*,
             response: false $(|| $crate::export_filter!(@is_response $phase))*,
+            response_body: false $(|| $crate::export_filter!(@is_body $phase))*,
             member: None,
         };
         static PLUGINS: $crate::module::VmLocal<$crate::dispatch::Plugins<$filter, $per_stream>> =
@@ -318,6 +365,8 @@ macro_rules! export_filter {
     (@is_request $other:ident) => { false };
     (@is_response response_headers) => { true };
     (@is_response $other:ident) => { false };
+    (@is_body response_body) => { true };
+    (@is_body $other:ident) => { false };
     (@phase request_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {
@@ -326,8 +375,17 @@ macro_rules! export_filter {
     };
     (@phase response_headers) => {
         #[no_mangle]
-        pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {
-            PLUGINS.response(context_id)
+        pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, end_of_stream: u32) -> u32 {
+            match PHASES.response_body {
+                true => PLUGINS.response_with_body(context_id, end_of_stream),
+                false => PLUGINS.response(context_id),
+            }
+        }
+    };
+    (@phase response_body) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_response_body(context_id: u32, size: usize, end_of_stream: u32) -> u32 {
+            PLUGINS.response_body(context_id, size, end_of_stream)
         }
     };
 }

@@ -22,6 +22,9 @@ pub enum Action {
 pub struct Phases {
     pub request: bool,
     pub response: bool,
+    /// Whether the module exports `proxy_on_response_body`: only then can a filter replace a
+    /// response body ([`crate::body`]).
+    pub response_body: bool,
     pub member: Option<usize>,
 }
 
@@ -30,6 +33,7 @@ impl Phases {
     pub const BOTH: Phases = Phases {
         request: true,
         response: true,
+        response_body: false,
         member: None,
     };
 
@@ -37,6 +41,7 @@ impl Phases {
     pub const RESPONSE: Phases = Phases {
         request: false,
         response: true,
+        response_body: false,
         member: None,
     };
 }

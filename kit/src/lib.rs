@@ -14,6 +14,7 @@
 //! - [`host`]: safe host calls: logging, clock, configuration, properties, headers, local
 //!   replies, shared data, counters.
 //! - [`filter`]: the [`Filter`] trait.
+//! - [`body`]: a response body a filter replaces.
 //! - [`dispatch`]: context ids to plugins and streams; the [`export_filter!`] macro.
 //! - `module` (wasm32 only): the allocator, the panic handler and `VmLocal`, because modules
 //!   are built without `std` (its panic machinery alone was 20 to 33 KB of every module).
@@ -24,6 +25,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod body;
 pub mod dispatch;
 pub mod filter;
 pub mod host;

@@ -221,6 +221,9 @@ pub struct Sight {
     pub phase: Phase,
     /// The response phase sees the request's `:path` and `:method` (kept from the request).
     pub kept_request_line: bool,
+    /// The module sees the response body (it exports `proxy_on_response_body`), so an
+    /// operation may replace it.
+    pub replaces_body: bool,
 }
 
 impl Sight {
@@ -229,6 +232,7 @@ impl Sight {
         Self {
             phase,
             kept_request_line: false,
+            replaces_body: false,
         }
     }
 

@@ -10,6 +10,7 @@
 //! | `remove` | `headers:remove(name)` | removes every value |
 //! | `remove_prefix` | `remove` of every name `pairs(headers)` gives that starts with `name` | strips a family (`x-internal-`) |
 //! | `remove_cookie` | the `cookie` header rebuilt without the cookie `name` ([`cookie`]) | takes a session cookie from what the upstream sees (request phase) |
+//! | `replace_body` | `response_handle:body():setBytes(value)` | the response body, rendered in the header phase, with `content-length`; no `name`; only where the module exports the body callback ([`moonshift_kit::body`]) |
 //!
 //! Pseudo-headers are not headers: only `:authority` and `:path` may be written, only by `set`,
 //! only in the request phase and only when the operation says so with `"rewrite": true` (Lua's
@@ -51,6 +52,8 @@ pub enum Action {
     Remove,
     RemovePrefix,
     RemoveCookie,
+    /// The response body, as `response_handle:body():setBytes(value)` (no `name`).
+    ReplaceBody,
 }
 
 /// What an operation does when a command of its value is missing.
@@ -71,7 +74,9 @@ pub enum Missing {
 #[serde(deny_unknown_fields)]
 pub struct OperationConfig {
     pub action: Action,
-    pub name: String,
+    /// Required, except for `replace_body`, which writes no header.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub value: Option<String>,
     #[serde(default)]
@@ -82,6 +87,13 @@ pub struct OperationConfig {
     /// `skip`: when a command of `value` is missing, the operation writes nothing.
     #[serde(default)]
     pub missing: Missing,
+}
+
+impl OperationConfig {
+    /// The name as written; empty when absent.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
 }
 
 impl Section<Vec<OperationConfig>> {
@@ -129,16 +141,35 @@ pub fn validate_in(
         .enumerate()
         .map(|(i, op)| {
             let field = |name: &str| format!("operations[{i}].{name}");
-            let name_from = match op.name.starts_with('%') {
+            match (op.action, &op.name) {
+                (Action::ReplaceBody, Some(name)) => {
+                    return Err(ConfigError::invalid(
+                        &field("name"),
+                        "must be absent when action is \"replace_body\": it writes the body (content-length follows it; set content-type with its own operation)",
+                        name,
+                    ))
+                }
+                (Action::ReplaceBody, None) if !sight.replaces_body => {
+                    return Err(ConfigError::new(format!(
+                        "operations[{i}].action \"replace_body\" needs a module that sees the response body: response-decorator's own module (moonshift/response-decorator), not the bundle or a pipeline, nor the request phase"
+                    )))
+                }
+                (_, None) if op.action != Action::ReplaceBody => {
+                    return Err(ConfigError::new(format!("operations[{i}]: missing field `name`")))
+                }
+                _ => {}
+            }
+            let name_from = match op.name().starts_with('%') {
                 true => Some(name_from_route(&field("name"), op, phase)?),
                 false => None,
             };
             let name = match op.action {
                 _ if name_from.is_some() => String::new(),
-                _ if op.name.starts_with(':') || op.rewrite => pseudo(&field, op, phase)?,
-                Action::RemovePrefix => prefix(&field("name"), &op.name)?,
-                Action::RemoveCookie => cookie_name(&field("name"), &op.name, phase)?,
-                _ => config::writable_header_name(&field("name"), &op.name)?,
+                Action::ReplaceBody => String::new(),
+                _ if op.name().starts_with(':') || op.rewrite => pseudo(&field, op, phase)?,
+                Action::RemovePrefix => prefix(&field("name"), op.name())?,
+                Action::RemoveCookie => cookie_name(&field("name"), op.name(), phase)?,
+                _ => config::writable_header_name(&field("name"), op.name())?,
             };
             let value = match (op.action, &op.value) {
                 (Action::Remove | Action::RemovePrefix | Action::RemoveCookie, None) => {
@@ -153,7 +184,7 @@ pub fn validate_in(
                 }
                 (_, None) => {
                     return Err(ConfigError::new(format!(
-                        "{} is required when action is \"add\", \"set\" or \"set_if_absent\"",
+                        "{} is required when action is \"add\", \"set\", \"set_if_absent\" or \"replace_body\"",
                         field("value")
                     )))
                 }
@@ -265,6 +296,21 @@ pub fn apply_seeing(
         };
         let name = name.as_ref();
         let done = match op.action {
+            // Lua's `body()` is nil without a body: nothing then. `setBytes` writes
+            // content-length; the module writes the body when it ends (moonshift_kit::body).
+            Action::ReplaceBody if !moonshift_kit::body::follows() => Ok(()),
+            Action::ReplaceBody => match value(op, &mut live, &mut budget) {
+                None => Ok(()),
+                Some(body) => {
+                    let length = u32::try_from(body.len()).unwrap_or(u32::MAX);
+                    let done = headers.replace(
+                        "content-length",
+                        moonshift_kit::wire::decimal(length, &mut [0; 10]),
+                    );
+                    moonshift_kit::body::replace(body.into_owned());
+                    done
+                }
+            },
             Action::Remove => headers.remove(name),
             Action::RemovePrefix => {
                 let mut names = headers.names_starting_with(name);

@@ -69,6 +69,11 @@ mod tests {
                 Err(r#"operations[0].value must be absent when action is "remove", "remove_prefix" or "remove_cookie", got "1""#),
             ),
             (
+                "a request body replaced",
+                r#"{"operations":[{"action":"replace_body","value":"x"}]}"#,
+                Err(r#"operations[0].action "replace_body" needs a module that sees the response body: response-decorator's own module (moonshift/response-decorator), not the bundle or a pipeline, nor the request phase"#),
+            ),
+            (
                 "missing: skip on a removal, which writes no value",
                 r#"{"operations":[{"action":"remove","name":"x-a","missing":"skip"}]}"#,
                 Err(r#"operations[0].missing must be absent when action is "remove", "remove_prefix" or "remove_cookie": they write no value, got "skip""#),
@@ -96,7 +101,7 @@ mod tests {
             (
                 "no value on set_if_absent",
                 r#"{"operations":[{"action":"set_if_absent","name":"x"}]}"#,
-                Err(r#"operations[0].value is required when action is "add", "set" or "set_if_absent""#),
+                Err(r#"operations[0].value is required when action is "add", "set", "set_if_absent" or "replace_body""#),
             ),
             (
                 "a credential's value is never echoed",
@@ -106,7 +111,7 @@ mod tests {
             (
                 "an unknown action",
                 r#"{"operations":[{"action":"append","name":"x"}]}"#,
-                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`, `remove_cookie`"),
+                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`, `remove_cookie`, `replace_body`"),
             ),
             (
                 "a deliberate rewrite of where the request goes",

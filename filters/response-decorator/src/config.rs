@@ -32,16 +32,22 @@ impl Default for Config {
 /// Parses and validates configuration bytes (`None`: the defaults) for response-decorator's own
 /// module, which is entered only for the response.
 pub fn parse(bytes: Option<&[u8]>) -> Result<Vec<Operation>, ConfigError> {
-    parse_in(bytes, false)
+    parse_in(bytes, false, true)
 }
 
 /// [`parse`]; `sees_request`: the module is entered for the request too (the bundle), so the
-/// filter can keep the request's path and method for conditions on them.
-pub fn parse_in(bytes: Option<&[u8]>, sees_request: bool) -> Result<Vec<Operation>, ConfigError> {
+/// filter can keep the request's path and method for conditions on them; `sees_body`: it
+/// exports the response body callback, so `replace_body` can be served (its own module).
+pub fn parse_in(
+    bytes: Option<&[u8]>,
+    sees_request: bool,
+    sees_body: bool,
+) -> Result<Vec<Operation>, ConfigError> {
     let config = config::from_json::<Config>(bytes)?;
     let sight = Sight {
         phase: Phase::Response,
         kept_request_line: sees_request,
+        replaces_body: sees_body,
     };
     operations::validate_in(&config.operations.read("operations")?, sight)
 }
@@ -84,7 +90,7 @@ mod tests {
             (
                 "unknown action",
                 r#"{"operations":[{"action":"append","name":"x"}]}"#,
-                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`, `remove_cookie`"),
+                Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`, `remove_cookie`, `replace_body`"),
             ),
             (
                 "missing name",
@@ -92,9 +98,24 @@ mod tests {
                 Err("operations[0]: missing field `name`"),
             ),
             (
+                "a body replaced, as setBytes",
+                r#"{"operations":[{"action":"replace_body","value":"{\"status\":%RESPONSE_CODE%}","when":[{"status":[404]}]}]}"#,
+                Ok("ReplaceBody  <template>"),
+            ),
+            (
+                "a body replacement with a name",
+                r#"{"operations":[{"action":"replace_body","name":"content-type","value":"x"}]}"#,
+                Err(r#"operations[0].name must be absent when action is "replace_body": it writes the body (content-length follows it; set content-type with its own operation), got "content-type""#),
+            ),
+            (
+                "a body replacement without a value",
+                r#"{"operations":[{"action":"replace_body"}]}"#,
+                Err(r#"operations[0].value is required when action is "add", "set", "set_if_absent" or "replace_body""#),
+            ),
+            (
                 "missing value",
                 r#"{"operations":[{"action":"remove","name":"a"},{"action":"set","name":"x"}]}"#,
-                Err(r#"operations[1].value is required when action is "add", "set" or "set_if_absent""#),
+                Err(r#"operations[1].value is required when action is "add", "set", "set_if_absent" or "replace_body""#),
             ),
             (
                 "a cookie of the request, in the response",
@@ -134,7 +155,7 @@ mod tests {
             (
                 "unknown field",
                 r#"{"operations":[{"action":"add","name":"x","value":"1","append":true}]}"#,
-                Err("operations[0].append: unknown field `append`, expected one of `action`, `name`, `value`, `when`, `rewrite`"),
+                Err("operations[0].append: unknown field `append`, expected one of `action`, `name`, `value`, `when`, `rewrite`, `missing`"),
             ),
             ("too many", too_many.as_str(), Err("operations must hold at most 64 entries, got 65")),
             (
@@ -171,10 +192,10 @@ mod tests {
     #[test]
     fn path_and_method_conditions_where_the_module_sees_the_request() -> Result<(), ConfigError> {
         let json = br#"{"operations":[{"action":"set","name":"cache-control","value":"no-store","when":[{"path":{"lua_pattern":"^/api/"}},{"method":["GET","HEAD"]}]}]}"#;
-        let ops = parse_in(Some(json), true)?;
+        let ops = parse_in(Some(json), true, false)?;
         assert!(operations::read_request_line(&ops));
-        assert!(parse_in(Some(json), false).is_err());
-        let defaults = parse_in(None, true)?;
+        assert!(parse_in(Some(json), false, true).is_err());
+        let defaults = parse_in(None, true, false)?;
         assert!(!operations::read_request_line(&defaults));
         Ok(())
     }

@@ -17,7 +17,7 @@ use moonshift_shared::stream::RequestLine;
 use moonshift_shared::template::Phase;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
-moonshift_kit::export_filter!(ResponseDecorator, [response_headers]);
+moonshift_kit::export_filter!(ResponseDecorator, [response_headers, response_body]);
 
 /// The plugin: the operations, in order.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl Filter for ResponseDecorator {
     /// Conditions on the request's path or method are accepted where the module is entered for
     /// the request too (the bundle); in response-decorator's own module they are refused.
     fn configure_in(config: Option<&[u8]>, module: Phases) -> Result<Self, String> {
-        let operations = config::parse_in(config, module.request)?;
+        let operations = config::parse_in(config, module.request, module.response_body)?;
         Ok(Self {
             keeps_request_line: operations::read_request_line(&operations),
             operations,

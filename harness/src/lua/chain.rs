@@ -69,9 +69,9 @@ pub(super) fn play(workers: &[LuaWorker], clock: &Clock, exchange: &Exchange) ->
     for worker in workers.iter().skip(flights.len()) {
         flights.push(worker.begin(exchange, headers.clone()));
     }
-    let (phase, mut map) = ResponsePhase::start(local_reply, exchange, &headers, clock);
+    let (mut phase, mut map) = ResponsePhase::start(local_reply, exchange, &headers, clock);
     for (worker, flight) in workers.iter().zip(&flights).rev() {
-        map = worker.response_phase(flight, map);
+        map = worker.response_phase(flight, map, phase.body_mut());
         logs.extend(flight.take_logs());
     }
     phase.finish(map, logs)

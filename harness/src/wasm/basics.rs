@@ -43,10 +43,13 @@ pub(super) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
          max: i32,
          ret_ptr: i32,
          ret_size: i32| {
-            if kind != 7 {
-                return Ok(NOT_FOUND);
-            }
-            let Some(config) = c.data().configuration.clone() else {
+            let buffer = match kind {
+                // The response body, while the module is in its response body callback.
+                1 => c.data().stream.response_body.clone(),
+                7 => c.data().configuration.clone(),
+                _ => None,
+            };
+            let Some(config) = buffer else {
                 return Ok(NOT_FOUND);
             };
             let start = (start as u32 as usize).min(config.len());
@@ -58,6 +61,31 @@ pub(super) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 ret_size,
             )?;
             Ok(OK)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_set_buffer_bytes",
+        |mut c: Caller<'_, HostState>, kind: i32, start: i32, size: i32, ptr: i32, len: i32| {
+            let data = read(&mut c, ptr, len)?;
+            let Some(body) = c.data_mut().stream.response_body.as_mut() else {
+                return Ok(NOT_FOUND);
+            };
+            // Envoy's rule (docs/envoy.md §11): start 0 replaces the bytes `size` covers, a
+            // start at or past the end appends; anything else is a bad argument.
+            let (start, size) = (start as u32 as usize, size as u32 as usize);
+            match (kind, start) {
+                (1, 0) => {
+                    let end = size.min(body.len());
+                    body.splice(0..end, data);
+                    Ok(OK)
+                }
+                (1, s) if s >= body.len() => {
+                    body.extend_from_slice(&data);
+                    Ok(OK)
+                }
+                _ => Ok(BAD_ARGUMENT),
+            }
         },
     )?;
     linker.func_wrap(

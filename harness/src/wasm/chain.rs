@@ -81,9 +81,9 @@ pub(super) fn play(workers: &mut [WasmWorker], clock: &Clock, exchange: &Exchang
             break;
         }
     }
-    let (phase, mut map) = ResponsePhase::start(local_reply, exchange, &headers, clock);
+    let (mut phase, mut map) = ResponsePhase::start(local_reply, exchange, &headers, clock);
     for worker in workers.iter_mut().take(reached).rev() {
-        match worker.response_phase(map) {
+        match worker.response_phase(map, phase.body_mut()) {
             Ok(after) => map = after,
             Err(last) => {
                 logs.extend(last);

@@ -215,6 +215,7 @@ fn the_response_phase_sees_the_kept_request_line() {
     let sight = Sight {
         phase: Phase::Response,
         kept_request_line: true,
+        replaces_body: false,
     };
     let conditions = validate_all_in("when", &when, sight).unwrap();
     assert!(reads_request_line(&conditions));
@@ -226,6 +227,7 @@ fn the_response_phase_sees_the_kept_request_line() {
     let request_sight = Sight {
         phase: Phase::Request,
         kept_request_line: true,
+        replaces_body: false,
     };
     assert!(validate_all_in("when", &status, request_sight).is_err());
 }

@@ -18,14 +18,14 @@ pub(super) fn name_from_route(
     phase: Phase,
 ) -> Result<Template, ConfigError> {
     let alone = op
-        .name
+        .name()
         .strip_prefix("%METADATA(")
         .and_then(|rest| rest.strip_suffix(")%"));
     if alone.is_none_or(|argument| argument.contains('%')) {
         return Err(ConfigError::invalid(
             field,
             "must be a header name, or a name from the route: %METADATA(ROUTE:namespace:key)% alone",
-            &op.name,
+            op.name(),
         ));
     }
     if op.rewrite
@@ -37,10 +37,10 @@ pub(super) fn name_from_route(
         return Err(ConfigError::invalid(
             field,
             "from the route works with action \"add\", \"set\", \"set_if_absent\" or \"remove\", without rewrite",
-            &op.name,
+            op.name(),
         ));
     }
-    Template::parse(field, &op.name, phase)
+    Template::parse(field, op.name(), phase)
 }
 
 /// The name `op` writes on this request: its own, or the one the route gives, lowercased and
@@ -75,13 +75,13 @@ pub(super) fn pseudo(
     op: &OperationConfig,
     phase: Phase,
 ) -> Result<String, ConfigError> {
-    let lower = op.name.to_ascii_lowercase();
+    let lower = op.name().to_ascii_lowercase();
     if !REWRITABLE.contains(&lower.as_str()) || phase != Phase::Request {
         let why = match op.rewrite {
             true => "with rewrite must be :authority or :path, in the request phase",
             false => "must be a header name: of the pseudo-headers only :authority and :path may be rewritten (request phase, action \"set\", \"rewrite\": true)",
         };
-        return Err(ConfigError::invalid(&field("name"), why, &op.name));
+        return Err(ConfigError::invalid(&field("name"), why, op.name()));
     }
     if op.action != Action::Set || !op.rewrite {
         return Err(ConfigError::new(format!(
