@@ -27,16 +27,24 @@ pub const MAX_JSON_DEPTH: usize = 32;
 /// digits, so such an integer renders exactly as written.
 const MAX_INTEGER_DIGITS: usize = 14;
 
-fn sextet(byte: u8) -> Option<u32> {
-    match byte {
-        b'A'..=b'Z' => Some(u32::from(byte - b'A')),
-        b'a'..=b'z' => Some(u32::from(byte - b'a') + 26),
-        b'0'..=b'9' => Some(u32::from(byte - b'0') + 52),
-        b'-' => Some(62),
-        b'_' => Some(63),
-        _ => None,
+/// Each byte's base64url value, or 64 for a byte outside the alphabet.
+const SEXTETS: [u8; 256] = {
+    let mut table = [64u8; 256];
+    let mut i = 0;
+    while i < 26 {
+        table[b'A' as usize + i] = i as u8;
+        table[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
     }
-}
+    let mut d = 0;
+    while d < 10 {
+        table[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    table[b'-' as usize] = 62;
+    table[b'_' as usize] = 63;
+    table
+};
 
 /// RFC 4648 §5 base64url, padding optional; bits past the last whole byte are dropped.
 pub fn base64url(text: &[u8]) -> Option<Vec<u8>> {
@@ -49,25 +57,19 @@ pub fn base64url(text: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
-    for group in body.chunks(4) {
-        let mut bits = 0u32;
-        for &byte in group {
-            bits = (bits << 6) | sextet(byte)?;
+    // Six bits in per byte, a byte out whenever eight are there; the 2 or 4 bits left at the
+    // end are dropped, as a decoder of unpadded text does.
+    let (mut bits, mut count) = (0u32, 0u32);
+    for &byte in body {
+        let sextet = *SEXTETS.get(usize::from(byte))?;
+        if sextet == 64 {
+            return None;
         }
-        // 4 characters are 3 bytes, 3 are 2 (2 bits left over), 2 are 1 (4 bits left over).
-        match group.len() {
-            4 => {
-                let [_, a, b, c] = bits.to_be_bytes();
-                out.extend_from_slice(&[a, b, c]);
-            }
-            3 => {
-                let [_, _, a, b] = (bits >> 2).to_be_bytes();
-                out.extend_from_slice(&[a, b]);
-            }
-            _ => {
-                let [_, _, _, a] = (bits >> 4).to_be_bytes();
-                out.push(a);
-            }
+        bits = ((bits << 6) | u32::from(sextet)) & 0xfff;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
         }
     }
     Some(out)
@@ -129,10 +131,12 @@ enum Scalar {
 }
 
 impl Walker<'_> {
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline]
     fn space(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.at += 1;
@@ -335,9 +339,14 @@ impl Walker<'_> {
         self.at += 1;
         let mut out = Vec::new();
         loop {
-            let byte = self.peek()?;
-            self.at += 1;
-            match byte {
+            // The plain bytes up to the next quote, backslash or control byte, at once.
+            let rest = self.bytes.get(self.at..)?;
+            let run = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            out.extend_from_slice(rest.get(..run)?);
+            self.at += run + 1;
+            match rest.get(run)? {
                 b'"' => return Some(out),
                 b'\\' => {
                     let escape = self.peek()?;
@@ -353,8 +362,7 @@ impl Walker<'_> {
                         _ => return None,
                     }
                 }
-                0x00..=0x1f => return None,
-                _ => out.push(byte),
+                _ => return None,
             }
         }
     }
