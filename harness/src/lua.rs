@@ -1,6 +1,7 @@
 //! Long because: Envoy's `handle` API is one surface (headers, respond, logs, metadata, the
-//! iteration guard and the per-call instruction bound share the worker's state); it was 482
-//! lines before round 3, and splitting it by handle type is issue 26's work.
+//! iteration guard, the scope of objects across `body()`'s yield and the per-call instruction
+//! bound share the worker's state); it was 482 lines before round 3. The body buffer is in
+//! `lua/body.rs`; the header map is the next part to move out.
 //!
 //! An Envoy Lua filter host on LuaJIT (mlua), emulating the `handle` API Envoy gives scripts.
 //!
