@@ -7,6 +7,7 @@
 //!   [`moonshift_envoy`] with its `fixture` conveniences.
 //! - [`paths`]: where the built filters, the Lua references and Envoy are (the harness's
 //!   [`moonshift_harness::artifacts`]).
+//! - [`probe`]: a hand-written probe module of `tests/wasm/`, assembled.
 //!
 //! Under the workspace's lints, but a fixture that cannot be set up (no `docker-registry`, an
 //! unreadable example) panics with what to install or run: it fails the test that asked for it.
@@ -19,3 +20,20 @@ pub mod registry;
 
 pub use moonshift_envoy::{envoy, h2client, http, runner, upstream};
 pub use moonshift_harness::artifacts as paths;
+
+/// The probe module `tests/wasm/<name>.wat`, assembled by binaryen's `wasm-as` into `dir`.
+pub fn probe(name: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let module = dir.join(format!("{name}.wasm"));
+    let assembled = std::process::Command::new("wasm-as")
+        .arg("--enable-bulk-memory")
+        .arg(paths::workspace_root().join(format!("tests/wasm/{name}.wat")))
+        .arg("-o")
+        .arg(&module)
+        .status()
+        .expect("wasm-as (binaryen: `make setup` installs it)");
+    assert!(
+        assembled.success(),
+        "wasm-as failed on tests/wasm/{name}.wat"
+    );
+    module
+}

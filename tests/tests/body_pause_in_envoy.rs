@@ -19,24 +19,14 @@
 
 use moonshift_tests::envoy::{self, Envoy};
 use moonshift_tests::http::Request;
-use moonshift_tests::paths;
 use moonshift_tests::upstream::Upstream;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::Duration;
 
-/// The probe module, assembled by binaryen's `wasm-as`.
+/// The probe module.
 fn probe() -> std::path::PathBuf {
-    let module = envoy::scratch_dir("body-probe").join("body-probe.wasm");
-    let assembled = Command::new("wasm-as")
-        .arg(paths::workspace_root().join("tests/wasm/body-probe.wat"))
-        .arg("-o")
-        .arg(&module)
-        .status()
-        .expect("wasm-as (binaryen: `make setup` installs it)");
-    assert!(assembled.success(), "wasm-as failed");
-    module
+    moonshift_tests::probe("body-probe", &envoy::scratch_dir("body-probe"))
 }
 
 /// The probe as a plugin, with `allow_on_headers_stop_iteration` set or not.

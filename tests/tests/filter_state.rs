@@ -7,10 +7,8 @@
 
 use moonshift_tests::envoy::{self, Envoy, Launch};
 use moonshift_tests::http::Request;
-use moonshift_tests::paths;
 use moonshift_tests::upstream::Upstream;
 use serde_json::json;
-use std::process::Command;
 
 const LUA: &str = r#"
 function envoy_on_request(h)
@@ -24,15 +22,7 @@ end
 #[test]
 fn set_property_writes_filter_state_and_a_module_reads_dynamic_metadata() {
     let dir = envoy::scratch_dir("filter-state");
-    let module = dir.join("state-probe.wasm");
-    let assembled = Command::new("wasm-as")
-        .arg("--enable-bulk-memory")
-        .arg(paths::workspace_root().join("tests/wasm/state-probe.wat"))
-        .arg("-o")
-        .arg(&module)
-        .status()
-        .expect("wasm-as (binaryen: `make setup` installs it)");
-    assert!(assembled.success(), "wasm-as failed");
+    let module = moonshift_tests::probe("state-probe", &dir);
     let access_log = dir.join("access.log");
     let probe = envoy::wasm_filter_at("probe", &module, None);
     let lua = json!({
