@@ -41,6 +41,13 @@ struct Root<F> {
 /// How many streams in flight a worker's VM keeps per-stream state for.
 pub const MAX_IN_FLIGHT: usize = 16_384;
 
+/// How many replacement bodies a worker's VM keeps for responses whose body has not ended. A
+/// stream reset before its body ends leaves its entry (a module is not told) until newer ones
+/// push it out; each body is a rendered value, at most 64 KiB, so this bounds what clients can
+/// make a VM hold to 64 MiB, and to about 100 KiB for a typical JSON answer. Past it the
+/// oldest waiting response keeps the upstream's body.
+pub const MAX_BODIES_WAITING: usize = 1_024;
+
 /// How many root contexts (plugins, and configurations of one plugin across listener updates) a
 /// worker's VM keeps.
 pub const MAX_ROOTS: usize = 32;
@@ -89,7 +96,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
             roots: RefCell::new(Vec::new()),
             streams: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
             parents: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
-            bodies: RefCell::new(InFlight::new(MAX_IN_FLIGHT)),
+            bodies: RefCell::new(InFlight::new(MAX_BODIES_WAITING)),
         }
     }
 

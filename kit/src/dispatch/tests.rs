@@ -80,3 +80,50 @@ fn a_stream_is_served_by_the_root_it_was_created_under() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+/// A body waits for its stream's end (the module buffers, answering Pause), at most
+/// `MAX_BODIES_WAITING` at once: past that the oldest is dropped and its stream passes through.
+#[test]
+fn replacement_bodies_wait_for_their_stream_within_a_bound() {
+    use super::{Plugins, MAX_BODIES_WAITING};
+    use crate::filter::{Action, Filter};
+    struct Quiet;
+    impl Filter for Quiet {
+        const NAME: &'static str = "quiet";
+        type Stream = ();
+        fn configure(_: Option<&[u8]>) -> Result<Self, alloc::string::String> {
+            Ok(Self)
+        }
+    }
+    let plugins: Plugins<Quiet, false> = Plugins::new();
+    for id in 0..=MAX_BODIES_WAITING as u32 {
+        if let Ok(mut bodies) = plugins.bodies.try_borrow_mut() {
+            bodies.insert(id, b"new".to_vec());
+        }
+    }
+    // Stream 0 was pushed out: its body passes through.
+    assert_eq!(plugins.response_body(0, 10, 0), Action::Continue as u32);
+    // Stream 1 waits until its body ends, then its entry goes (off a host the write is refused
+    // and logged; the stream goes on either way).
+    assert_eq!(plugins.response_body(1, 10, 0), Action::Pause as u32);
+    assert_eq!(plugins.response_body(1, 20, 1), Action::Continue as u32);
+    assert_eq!(plugins.response_body(1, 20, 0), Action::Continue as u32);
+}
+
+/// A filter may replace a body only where one follows the headers; the replacement is taken
+/// once, and the phase ends with it.
+#[test]
+fn a_replacement_is_kept_only_where_a_body_follows() {
+    use crate::body;
+    body::begin(false);
+    assert!(!body::follows());
+    body::replace(b"x".to_vec());
+    assert_eq!(body::take(), None);
+    body::begin(true);
+    assert!(body::follows());
+    body::replace(b"first".to_vec());
+    body::replace(b"last".to_vec());
+    assert_eq!(body::take(), Some(b"last".to_vec()));
+    assert!(!body::follows());
+    assert_eq!(body::take(), None);
+}
