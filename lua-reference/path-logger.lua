@@ -671,6 +671,13 @@ local function name_now(op, handle, headers, filter)
   return name
 end
 
+-- An operation's value: a missing command renders empty, or, with `missing: skip`, the value
+-- is nil and nothing is written.
+local function operation_value(op, handle, headers)
+  if op.missing == "skip" then return render(op.parts, handle, headers, nil) end
+  return render(op.parts, handle, headers, "")
+end
+
 local function apply_operations(operations, handle, headers, request, filter)
   for _, op in ipairs(operations) do
     local name = all_hold(op.when, headers, request, handle) and name_now(op, handle, headers, filter)
@@ -691,24 +698,14 @@ local function apply_operations(operations, handle, headers, request, filter)
         -- before ("object used outside of proper scope"): take it again.
         headers = handle:headers()
         if body ~= nil then
-          local value
-          if op.missing == "skip" then
-            value = render(op.parts, handle, headers, nil)
-          else
-            value = render(op.parts, handle, headers, "")
-          end
+          local value = operation_value(op, handle, headers)
           if value ~= nil then body:setBytes(value) end
         end
       elseif op.action == "remove_cookie" then
         local header = headers:get("cookie")
         if header ~= nil then headers:replace("cookie", without_cookie(header, op.name)) end
       elseif op.action ~= "set_if_absent" or headers:get(name) == nil then
-        local value
-        if op.missing == "skip" then
-          value = render(op.parts, handle, headers, nil)
-        else
-          value = render(op.parts, handle, headers, "")
-        end
+        local value = operation_value(op, handle, headers)
         if value == nil then
           -- missing: skip writes nothing, silently (the script's `if v then ... end`).
         elseif op.action == "set" then
