@@ -8,6 +8,7 @@
 //! any machine, where timed figures on a shared 2-core VM move by more than the differences
 //! measured.
 
+use crate::callgrind::{self, Split};
 use crate::Case;
 use moonshift_envoy::envoy;
 use moonshift_envoy::http::{read_response, Request};
@@ -163,16 +164,18 @@ fn keep_alive(port: u16, n: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The instructions of every dump callgrind wrote under `dir`.
-fn counted_instructions(dir: &Path) -> Result<u64, String> {
-    let mut total = 0;
+/// The instructions of every dump callgrind wrote under `dir`, and how many ran in compiled
+/// code ([`callgrind::split`]). The split is read function by function and must add up to the
+/// dump's own total.
+fn counted_instructions(dir: &Path) -> Result<Split, String> {
+    let mut counted = Split::default();
     for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with("callgrind.out") {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
-        total += text
+        let total = text
             .lines()
             .filter_map(|l| {
                 l.strip_prefix("summary: ")
@@ -181,12 +184,22 @@ fn counted_instructions(dir: &Path) -> Result<u64, String> {
             .filter_map(|n| n.split_whitespace().next()?.parse::<u64>().ok())
             .max()
             .unwrap_or(0);
+        let split = callgrind::split(&text);
+        if split.total.abs_diff(total) > total / 1000 {
+            return Err(format!(
+                "{}: the functions' costs add up to {}, the dump says {total}",
+                entry.path().display(),
+                split.total
+            ));
+        }
+        counted.total += total;
+        counted.compiled += split.compiled;
     }
-    Ok(total)
+    Ok(counted)
 }
 
-/// Whole-Envoy instructions a request for `variant`.
-pub fn per_request(label: &str, variant: &crate::Variant, n: usize) -> Result<u64, String> {
+/// Whole-Envoy instructions a request for `variant`, and how many of them ran in compiled code.
+pub fn per_request(label: &str, variant: &crate::Variant, n: usize) -> Result<Split, String> {
     let counted = start(label, variant)?;
     keep_alive(counted.port, WARM_UP)?;
     let pid = counted.child.id();
@@ -197,8 +210,8 @@ pub fn per_request(label: &str, variant: &crate::Variant, n: usize) -> Result<u6
     // The dump is written by Envoy's process; give it a moment, then read every dump file.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let total = counted_instructions(&counted.dir)?;
-        if total > 0 {
+        let counted_now = counted_instructions(&counted.dir)?;
+        if counted_now.total > 0 {
             // Under valgrind V8 may fail to reserve a module instance's memory on the worker
             // (seven modules, seven instances): Envoy then serves without those plugins, and the
             // count would be of less than the variant. Refuse such a count.
@@ -206,7 +219,10 @@ pub fn per_request(label: &str, variant: &crate::Variant, n: usize) -> Result<u6
             if log.contains(NO_INSTANCE) {
                 return Err(NOT_COUNTABLE.into());
             }
-            return Ok(total / n as u64);
+            return Ok(Split {
+                total: counted_now.total / n as u64,
+                compiled: counted_now.compiled / n as u64,
+            });
         }
         if Instant::now() > deadline {
             return Err(format!("{label}: no callgrind dump"));
@@ -215,23 +231,34 @@ pub fn per_request(label: &str, variant: &crate::Variant, n: usize) -> Result<u6
     }
 }
 
-/// The table: each case's variants, instructions a request, added over its `A none`, and the
-/// ratio of each Wasm variant's added cost to its case's Lua.
+/// A Wasm variant's added cost against its case's Lua: the whole, and the part outside the
+/// module's compiled code (Envoy's side: its Wasm filter, V8's builtins, the host calls), which
+/// bounds the ratio from below however little the module's own code does.
+struct Ratio {
+    case: String,
+    label: &'static str,
+    whole: f64,
+    outside_module: f64,
+}
+
+/// The table: each case's variants, instructions a request, added over its `A none`, how many
+/// ran in a Wasm variant's compiled module code, and the ratio of each Wasm variant's added cost
+/// to its case's Lua, whole and without the module's own code.
 pub fn table(cases: &[Case], n: usize) -> Result<String, String> {
-    let mut ratios: Vec<(String, &str, f64)> = Vec::new();
+    let mut ratios: Vec<Ratio> = Vec::new();
     let mut out = String::from(
-        "| case | variant | instructions a request | added over no filter | Wasm ÷ Lua (added) |\n|---|---|---:|---:|---:|\n",
+        "| case | variant | instructions a request | added over no filter | of which in the module's compiled code | Wasm ÷ Lua (added) | the same, the module's code left out |\n|---|---|---:|---:|---:|---:|---:|\n",
     );
     for case in cases {
-        let mut rows = Vec::new();
+        let mut rows: Vec<(&'static str, Split)> = Vec::new();
         let mut refused = Vec::new();
         for (i, variant) in case.variants.iter().enumerate() {
             let label = format!("{}-{i}", case.name.replace([' ', '(', ')', '/'], "-"));
             match per_request(&label, variant, n) {
                 Ok(count) => {
                     eprintln!(
-                        "{:<28} {:<30} {count:>9} instructions/request",
-                        case.name, variant.label
+                        "{:<28} {:<30} {:>9} instructions/request, {:>7} in compiled code",
+                        case.name, variant.label, count.total, count.compiled
                     );
                     rows.push((variant.label, count));
                 }
@@ -242,29 +269,45 @@ pub fn table(cases: &[Case], n: usize) -> Result<String, String> {
         let none = rows
             .iter()
             .find(|(label, _)| label.starts_with("A "))
-            .map(|(_, c)| *c);
+            .map(|(_, c)| c.total);
         let lua = rows
             .iter()
             .find(|(label, _)| label.starts_with("C "))
-            .map(|(_, c)| *c);
+            .map(|(_, c)| c.total);
         for (label, count) in &rows {
-            let added = none.map(|none| *count as i64 - none as i64);
-            let ratio = match (label.contains("Wasm"), added, lua.zip(none)) {
+            let wasm = label.contains("Wasm");
+            let added = none.map(|none| count.total as i64 - none as i64);
+            let (whole, outside) = match (wasm, added, lua.zip(none)) {
                 (true, Some(added), Some((lua, none))) if lua > none => {
-                    let ratio = added as f64 / (lua - none) as f64;
-                    ratios.push((case.name.clone(), label, ratio));
-                    format!("{ratio:.2}")
+                    let lua_added = (lua - none) as f64;
+                    let ratio = Ratio {
+                        case: case.name.clone(),
+                        label,
+                        whole: added as f64 / lua_added,
+                        outside_module: (added - count.compiled as i64) as f64 / lua_added,
+                    };
+                    let shown = (
+                        format!("{:.2}", ratio.whole),
+                        format!("{:.2}", ratio.outside_module),
+                    );
+                    ratios.push(ratio);
+                    shown
                 }
-                _ => String::new(),
+                _ => (String::new(), String::new()),
+            };
+            let compiled = match wasm {
+                true => count.compiled.to_string(),
+                false => String::new(),
             };
             out.push_str(&format!(
-                "| {} | {label} | {count} | {} | {ratio} |\n",
+                "| {} | {label} | {} | {} | {compiled} | {whole} | {outside} |\n",
                 case.name,
+                count.total,
                 added.map(|a| format!("{a:+}")).unwrap_or_default()
             ));
         }
         for (label, why) in refused {
-            out.push_str(&format!("| {} | {label} | {why} | | |\n", case.name));
+            out.push_str(&format!("| {} | {label} | {why} | | | | |\n", case.name));
         }
     }
     out.push_str(&targets(&ratios));
@@ -274,12 +317,14 @@ pub fn table(cases: &[Case], n: usize) -> Result<String, String> {
 /// The counted targets (issue 25), each a ratio of added instructions: every filter's Wasm at
 /// most 0.8 of its Lua, the seed's pipeline at most 0.9 of the script, every filter in one
 /// pipeline at most 0.6 of their Lua scripts chained. Only the cases counted in this run are
-/// judged.
-fn targets(ratios: &[(String, &str, f64)]) -> String {
+/// judged. A target not met is also judged without the module's compiled code: when Envoy's
+/// side alone is over it, no work inside the module can meet it with the same host calls.
+fn targets(ratios: &[Ratio]) -> String {
     let mut rows = Vec::new();
-    for (case, label, ratio) in ratios {
-        let filter = moonshift_envoy::paths::FILTERS.contains(&case.as_str());
-        let (target, what) = match (filter, label.get(..2)) {
+    for ratio in ratios {
+        let case = ratio.case.as_str();
+        let filter = moonshift_envoy::paths::FILTERS.contains(&case);
+        let (target, what) = match (filter, ratio.label.get(..2)) {
             (true, Some("D ")) => (0.8, format!("{case}: the Wasm adds at most 0.8x its Lua")),
             (false, Some("E ")) if case == "the seed's script" => (
                 0.9,
@@ -292,11 +337,18 @@ fn targets(ratios: &[(String, &str, f64)]) -> String {
             ),
             _ => continue,
         };
-        let verdict = match *ratio <= target {
-            true => "met",
-            false => "**not met**",
+        let verdict = match (ratio.whole <= target, ratio.outside_module > target) {
+            (true, _) => "met".to_string(),
+            (false, true) => format!(
+                "**not met**: Envoy's side alone is {:.2}, over the target with the module's code at zero",
+                ratio.outside_module
+            ),
+            (false, false) => format!(
+                "**not met**: Envoy's side alone is {:.2}; the module's own code is over it",
+                ratio.outside_module
+            ),
         };
-        rows.push(format!("| {what} | {ratio:.2} | {verdict} |\n"));
+        rows.push(format!("| {what} | {:.2} | {verdict} |\n", ratio.whole));
     }
     match rows.is_empty() {
         true => String::new(),

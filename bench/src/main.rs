@@ -12,6 +12,7 @@
 //! missing) stops the run with why, so it may panic where the workspace's lints forbid it.
 #![allow(clippy::panic, clippy::expect_used)]
 
+mod callgrind;
 mod cases;
 mod costs;
 mod instructions;
