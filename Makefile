@@ -123,7 +123,7 @@ test: setup build
 test-envoy-matrix: build
 	@for v in $(ENVOY_MATRIX); do \
 	  echo "== Envoy $$v =="; \
-	  ENVOY_BIN=$(CURDIR)/.venv-envoy-$$v/bin/envoy cargo test -p moonshift-tests --test envoy --test ratelimit_in_envoy --test bundle_in_envoy --test visible_in_envoy --test lua_host_in_envoy --test scenarios_in_envoy --test body_pause_in_envoy || exit 1; \
+	  ENVOY_BIN=$(CURDIR)/.venv-envoy-$$v/bin/envoy cargo test -p moonshift-tests --test envoy --test ratelimit_in_envoy --test bundle_in_envoy --test visible_in_envoy --test lua_host_in_envoy --test scenarios_in_envoy --test body_pause_in_envoy --test replace_body_in_envoy || exit 1; \
 	done
 	@# Istio 1.30's Envoy as the index serves it (no Wasm runtime) is held by the envoy_versions
 	@# test, which `cargo test --workspace` runs.

@@ -143,6 +143,22 @@ pub struct ResponsePhase {
 /// upstream sends the same), unless its status says there is none.
 pub const UPSTREAM_BODY: &[u8] = b"upstream ok";
 
+/// An upstream's headers as Envoy hands them to the filters: with the `content-length` the
+/// real-Envoy runner's upstream sends after them ([`UPSTREAM_BODY`]'s, on every status but 1xx,
+/// 204 and 304), unless the scenario frames the response itself.
+fn with_content_length(status: u16, mut headers: Vec<Header>) -> Vec<Header> {
+    let framed = headers
+        .iter()
+        .any(|(k, _)| k == "content-length" || k == "transfer-encoding");
+    if !framed && !matches!(status, 100..=199 | 204 | 304) {
+        headers.push((
+            "content-length".to_string(),
+            UPSTREAM_BODY.len().to_string().into_bytes(),
+        ));
+    }
+    headers
+}
+
 /// Whether a response with `status` to a request with `method` has a body: not for 1xx, 204
 /// and 304 (RFC 9110 §6.4.1), nor for HEAD.
 pub fn has_body(status: u16, method: Option<&[u8]>) -> bool {
@@ -185,7 +201,10 @@ impl ResponsePhase {
                         body: has_body(exchange.upstream_status, method)
                             .then(|| UPSTREAM_BODY.to_vec()),
                     },
-                    exchange.upstream_headers.clone(),
+                    with_content_length(
+                        exchange.upstream_status,
+                        exchange.upstream_headers.clone(),
+                    ),
                 )
             }
         };

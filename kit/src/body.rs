@@ -2,9 +2,10 @@
 //!
 //! A module cannot hold the response headers to read the body first (docs/envoy.md §11), so a
 //! replacement is decided in the response header phase: the filter renders the new body there,
-//! writes `content-length` as Lua's `setBytes` does, and hands the body to [`replace`]. The
-//! module's `proxy_on_response_body` (exported with the `response_body` phase) then buffers the
-//! upstream's body and, when it ends, puts the new one in its place. A response without a body
+//! writes `content-length` over the upstream's (as Lua's `setBytes` does; a chunked body has none
+//! and stays chunked), and hands the body to [`replace`]. The module's `proxy_on_response_body`
+//! (exported with the `response_body` phase) then writes it over the upstream's first chunk and
+//! empties the later ones, buffering nothing (`dispatch/bodies.rs`). A response without a body
 //! (its headers end the stream) keeps having none: Lua's `body()` gives `nil` there.
 
 use alloc::vec::Vec;

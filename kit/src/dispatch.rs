@@ -45,7 +45,8 @@ pub const MAX_IN_FLIGHT: usize = 16_384;
 /// stream reset before its body ends leaves its entry (a module is not told) until newer ones
 /// push it out; each body is a rendered value, at most 64 KiB, so this bounds what clients can
 /// make a VM hold to 64 MiB, and to about 100 KiB for a typical JSON answer. Past it the
-/// oldest waiting response keeps the upstream's body.
+/// oldest waiting response keeps the upstream's body. The upstream's body itself is never held
+/// (`dispatch/bodies.rs`).
 pub const MAX_BODIES_WAITING: usize = 1_024;
 
 /// How many root contexts (plugins, and configurations of one plugin across listener updates) a
@@ -68,7 +69,7 @@ pub struct Plugins<F: Filter, const PER_STREAM: bool> {
     /// The root context each stream was created under, recorded while the VM holds several.
     parents: RefCell<InFlight<u32>>,
     /// The response bodies to write in place of the upstream's, by stream ([`crate::body`]).
-    bodies: RefCell<InFlight<Vec<u8>>>,
+    bodies: RefCell<InFlight<bodies::Waiting>>,
 }
 
 impl<F: Filter, const PER_STREAM: bool> core::fmt::Debug for Plugins<F, PER_STREAM> {
@@ -350,6 +351,10 @@ macro_rules! export_filter {
         #[no_mangle]
         pub extern "C" fn proxy_on_response_body(context_id: u32, size: usize, end_of_stream: u32) -> u32 {
             PLUGINS.response_body(context_id, size, end_of_stream)
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_response_trailers(context_id: u32, _trailers: usize) -> u32 {
+            PLUGINS.response_trailers(context_id)
         }
     };
 }

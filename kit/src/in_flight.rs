@@ -38,6 +38,12 @@ impl<T> InFlight<T> {
         self.entries.get(at).map(|(_, value)| value)
     }
 
+    /// What stream `id` kept, to change in place.
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut T> {
+        let at = self.entries.binary_search_by_key(&id, |(id, _)| *id).ok()?;
+        self.entries.get_mut(at).map(|(_, value)| value)
+    }
+
     /// What stream `id` kept, removed.
     pub fn take(&mut self, id: u32) -> Option<T> {
         let at = self.entries.binary_search_by_key(&id, |(id, _)| *id).ok()?;

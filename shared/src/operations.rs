@@ -56,6 +56,14 @@ pub enum Action {
     ReplaceBody,
 }
 
+impl Action {
+    /// Whether the operation writes a `value` (`add`, `set`, `set_if_absent`, `replace_body`);
+    /// the removes take none.
+    pub fn writes_value(self) -> bool {
+        !matches!(self, Self::Remove | Self::RemovePrefix | Self::RemoveCookie)
+    }
+}
+
 /// What an operation does when a command of its value is missing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(serde::Serialize, schemars::JsonSchema))]
@@ -171,33 +179,28 @@ pub fn validate_in(
                 Action::RemoveCookie => cookie_name(&field("name"), op.name(), phase)?,
                 _ => config::writable_header_name(&field("name"), op.name())?,
             };
-            let value = match (op.action, &op.value) {
-                (Action::Remove | Action::RemovePrefix | Action::RemoveCookie, None) => {
-                    Template::parse("", "", phase)?
-                }
-                (Action::Remove | Action::RemovePrefix | Action::RemoveCookie, Some(value)) => {
+            let writes = op.action.writes_value();
+            let value = match (writes, &op.value) {
+                (false, None) => Template::parse("", "", phase)?,
+                (false, Some(value)) => {
                     return Err(ConfigError::invalid(
                         &field("value"),
                         "must be absent when action is \"remove\", \"remove_prefix\" or \"remove_cookie\"",
                         value,
                     ))
                 }
-                (_, None) => {
+                (true, None) => {
                     return Err(ConfigError::new(format!(
                         "{} is required when action is \"add\", \"set\", \"set_if_absent\" or \"replace_body\"",
                         field("value")
                     )))
                 }
-                (_, Some(value)) => {
+                (true, Some(value)) => {
                     config::header_value(&field("value"), value)?;
                     Template::parse(&field("value"), value, phase)?
                 }
             };
-            let removes = matches!(
-                op.action,
-                Action::Remove | Action::RemovePrefix | Action::RemoveCookie
-            );
-            if removes && op.missing == Missing::Skip {
+            if !writes && op.missing == Missing::Skip {
                 return Err(ConfigError::new(format!(
                     "{} must be absent when action is \"remove\", \"remove_prefix\" or \"remove_cookie\": they write no value, got \"skip\"",
                     field("missing")
@@ -297,16 +300,22 @@ pub fn apply_seeing(
         let name = name.as_ref();
         let done = match op.action {
             // Lua's `body()` is nil without a body: nothing then. `setBytes` writes
-            // content-length; the module writes the body when it ends (moonshift_kit::body).
+            // content-length; the module writes the body as the upstream's passes
+            // (moonshift_kit::body). It writes content-length only over the upstream's own: a
+            // body framed otherwise (chunked) may end in trailers with no chunk to write over,
+            // and a length written before would then be a lie.
             Action::ReplaceBody if !moonshift_kit::body::follows() => Ok(()),
             Action::ReplaceBody => match value(op, &mut live, &mut budget) {
                 None => Ok(()),
                 Some(body) => {
                     let length = u32::try_from(body.len()).unwrap_or(u32::MAX);
-                    let done = headers.replace(
-                        "content-length",
-                        moonshift_kit::wire::decimal(length, &mut [0; 10]),
-                    );
+                    let done = match headers.get("content-length") {
+                        Some(_) => headers.replace(
+                            "content-length",
+                            moonshift_kit::wire::decimal(length, &mut [0; 10]),
+                        ),
+                        None => Ok(()),
+                    };
                     moonshift_kit::body::replace(body.into_owned());
                     done
                 }

@@ -81,10 +81,11 @@ fn a_stream_is_served_by_the_root_it_was_created_under() {
     }
 }
 
-/// A body waits for its stream's end (the module buffers, answering Pause), at most
-/// `MAX_BODIES_WAITING` at once: past that the oldest is dropped and its stream passes through.
+/// A replacement is written over its stream's first chunk and later chunks are emptied, never a
+/// pause (Envoy buffers nothing); at most `MAX_BODIES_WAITING` streams wait at once: past that
+/// the oldest is dropped and its stream passes through.
 #[test]
-fn replacement_bodies_wait_for_their_stream_within_a_bound() {
+fn replacement_bodies_go_out_with_the_first_chunk_within_a_bound() {
     use super::{Plugins, MAX_BODIES_WAITING};
     use crate::filter::{Action, Filter};
     struct Quiet;
@@ -98,16 +99,28 @@ fn replacement_bodies_wait_for_their_stream_within_a_bound() {
     let plugins: Plugins<Quiet, false> = Plugins::new();
     for id in 0..=MAX_BODIES_WAITING as u32 {
         if let Ok(mut bodies) = plugins.bodies.try_borrow_mut() {
-            bodies.insert(id, b"new".to_vec());
+            bodies.insert(id, super::bodies::Waiting::new(b"new".to_vec()));
         }
     }
+    let pending = |id| plugins.bodies.borrow().get(id).map(|w| w.pending());
     // Stream 0 was pushed out: its body passes through.
+    assert_eq!(pending(0), None);
     assert_eq!(plugins.response_body(0, 10, 0), Action::Continue as u32);
-    // Stream 1 waits until its body ends, then its entry goes (off a host the write is refused
-    // and logged; the stream goes on either way).
-    assert_eq!(plugins.response_body(1, 10, 0), Action::Pause as u32);
+    // Stream 1: the first chunk carries the new body (off a host the write is refused and
+    // logged; the stream goes on either way), the entry stays to empty the later chunks, and
+    // goes with the last one.
+    assert_eq!(plugins.response_body(1, 10, 0), Action::Continue as u32);
+    assert_eq!(pending(1), Some(false));
     assert_eq!(plugins.response_body(1, 20, 1), Action::Continue as u32);
-    assert_eq!(plugins.response_body(1, 20, 0), Action::Continue as u32);
+    assert_eq!(pending(1), None);
+    // Stream 2's body ends with trailers: its entry goes there.
+    assert_eq!(plugins.response_body(2, 10, 0), Action::Continue as u32);
+    assert_eq!(plugins.response_trailers(2), Action::Continue as u32);
+    assert_eq!(pending(2), None);
+    // Stream 3's trailers come before any chunk: the body was never written.
+    assert_eq!(pending(3), Some(true));
+    assert_eq!(plugins.response_trailers(3), Action::Continue as u32);
+    assert_eq!(pending(3), None);
 }
 
 /// A filter may replace a body only where one follows the headers; the replacement is taken

@@ -11,10 +11,13 @@ pub(crate) struct Fake {
     pub remote: Option<Vec<u8>>,
     pub san: Option<Vec<u8>>,
     pub random: Option<[u8; 16]>,
+    /// How many header reads the rendering asked for.
+    pub header_reads: usize,
 }
 
 impl Context for Fake {
     fn header(&mut self, phase: Phase, name: &str) -> Option<Vec<u8>> {
+        self.header_reads += 1;
         let map = match phase {
             Phase::Request => &self.request,
             Phase::Response => &self.response,
@@ -69,7 +72,29 @@ pub(crate) fn fake() -> Fake {
         remote: Some(b"[2001:db8::1]:40000".to_vec()),
         san: Some(b"spiffe://cluster.local/ns/a/sa/b".to_vec()),
         random: Some(*b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff"),
+        header_reads: 0,
     }
+}
+
+/// `render_whole` (an operation's `missing: skip`) stops at the first missing command: what
+/// follows would be thrown away, so it is not read.
+#[test]
+fn a_whole_rendering_stops_at_the_first_missing_command() {
+    let parse = |text| Template::parse("value", text, Phase::Request).unwrap();
+    let mut context = fake();
+    let stops = parse("%REQ(x-absent)%-%REQ(x-a)%-%REQ(:method)%");
+    assert_eq!(
+        stops.render_whole(&mut context, &mut Budget::per_phase()),
+        None
+    );
+    assert_eq!(context.header_reads, 1);
+    let mut context = fake();
+    let whole = parse("%REQ(x-a)%-%REQ(:method)%");
+    assert_eq!(
+        whole.render_whole(&mut context, &mut Budget::per_phase()),
+        Some(b"1,2-GET".to_vec())
+    );
+    assert_eq!(context.header_reads, 2);
 }
 
 #[test]
