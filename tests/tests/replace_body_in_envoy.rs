@@ -171,25 +171,25 @@ fn start(flavour: Flavour, upstream: u16) -> Envoy {
     let launch = Launch::default();
     Envoy::try_start_with(&label, &launch, |port, admin| {
         let mut config = envoy::bootstrap(port, admin, upstream, std::slice::from_ref(&entry));
-        let cluster = config
-            .pointer_mut("/static_resources/clusters/0")
-            .and_then(Value::as_object_mut)
-            .unwrap();
-        cluster.insert(
-            "typed_extension_protocol_options".into(),
-            json!({"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                "explicit_http_config": {"http_protocol_options": {"enable_trailers": true}},
-            }}),
-        );
-        let manager = config
-            .pointer_mut("/static_resources/listeners/0/filter_chains/0/filters/0/typed_config")
-            .and_then(Value::as_object_mut)
-            .unwrap();
-        manager.insert(
-            "http_protocol_options".into(),
-            json!({"enable_trailers": true}),
-        );
+        let trailers = [
+            (
+                "/static_resources/clusters/0",
+                "typed_extension_protocol_options",
+                json!({"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": {"http_protocol_options": {"enable_trailers": true}},
+                }}),
+            ),
+            (
+                "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config",
+                "http_protocol_options",
+                json!({"enable_trailers": true}),
+            ),
+        ];
+        for (at, key, value) in trailers {
+            let object = config.pointer_mut(at).and_then(Value::as_object_mut);
+            object.unwrap().insert(key.into(), value);
+        }
         config
     })
     .unwrap_or_else(|failure| panic!("Envoy did not start: {}", failure.log))
