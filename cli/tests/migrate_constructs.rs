@@ -23,6 +23,21 @@ enum Want {
 
 const CASES: &[(&str, &str, Want)] = &[
     (
+        "status-set",
+        "function envoy_on_response(h)\n  if h:headers():get(\":status\") == \"404\" then\n    h:headers():replace(\"content-type\", \"application/json\")\n    h:headers():replace(\":status\", \"200\")\n  end\nend\n",
+        Want::Converts(&[r#"{"action":"set","name":":status","value":"200","when":[{"status":[404]}]}"#]),
+    ),
+    (
+        "status-set-before-a-test-of-it",
+        "function envoy_on_response(h)\n  if h:headers():get(\":status\") == \"404\" then\n    h:headers():replace(\":status\", \"200\")\n    h:headers():replace(\"cache-control\", \"no-store\")\n  end\nend\n",
+        Want::Refused("it tests or reads :status, which line 3 changed before"),
+    ),
+    (
+        "status-set-from-a-header",
+        "function envoy_on_response(h)\n  local s = h:headers():get(\"x-status\")\n  if s then\n    h:headers():replace(\":status\", s)\n  end\nend\n",
+        Want::Refused("not a literal status from 100 to 599"),
+    ),
+    (
         "lower",
         "function envoy_on_request(h)\n  local auth = h:headers():get(\"authorization\")\n  if auth and auth:sub(1, 7):lower() == \"bearer \" then\n    h:headers():add(\"x-bearer\", \"1\")\n  end\nend\n",
         Want::Refused(":lower() of headers:get(\"authorization\"):sub(...) after another string function"),

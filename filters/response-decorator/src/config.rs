@@ -88,6 +88,26 @@ mod tests {
                 Err("operations[0].value %REQ(:path)% reads the request, which a response-phase Lua script cannot read"),
             ),
             (
+                "a new status, as replace(\":status\", \"200\")",
+                r#"{"operations":[{"action":"set","name":":status","value":"200","when":[{"status":[404]}]}]}"#,
+                Ok("Set :status 200"),
+            ),
+            (
+                "a status that is not one",
+                r#"{"operations":[{"action":"set","name":":status","value":"20"}]}"#,
+                Err(r#"operations[0].value must be a status from 100 to 599, written as three digits, when it sets :status, got "20""#),
+            ),
+            (
+                "a status from a template",
+                r#"{"operations":[{"action":"set","name":":status","value":"%RESP(x-status)%"}]}"#,
+                Err(r#"operations[0].value must be a status from 100 to 599, written as three digits, when it sets :status, got "%RESP(x-status)%""#),
+            ),
+            (
+                "a status added, not set",
+                r#"{"operations":[{"action":"add","name":":status","value":"200"}]}"#,
+                Err(r#"operations[0].name may only be written with action "set" (no "rewrite"), in the response phase, got ":status""#),
+            ),
+            (
                 "unknown action",
                 r#"{"operations":[{"action":"append","name":"x"}]}"#,
                 Err("operations[0].action: unknown variant `append`, expected one of `add`, `set`, `set_if_absent`, `remove`, `remove_prefix`, `remove_cookie`, `replace_body`"),

@@ -76,6 +76,9 @@ pub(super) fn pseudo(
     phase: Phase,
 ) -> Result<String, ConfigError> {
     let lower = op.name().to_ascii_lowercase();
+    if lower == ":status" {
+        return status(field, op, phase);
+    }
     if !REWRITABLE.contains(&lower.as_str()) || phase != Phase::Request {
         let why = match op.rewrite {
             true => "with rewrite must be :authority or :path, in the request phase",
@@ -109,6 +112,36 @@ pub(super) fn pseudo(
         )));
     }
     Ok(lower)
+}
+
+/// A new response status: `set` of `:status` in the response phase, to a literal status
+/// (100 to 599), as a script's `headers:replace(":status", "200")`. Later operations, and the
+/// filters after this one, see the new status.
+fn status(
+    field: &impl Fn(&str) -> String,
+    op: &OperationConfig,
+    phase: Phase,
+) -> Result<String, ConfigError> {
+    if phase != Phase::Response || op.action != Action::Set || op.rewrite {
+        return Err(ConfigError::invalid(
+            &field("name"),
+            "may only be written with action \"set\" (no \"rewrite\"), in the response phase",
+            op.name(),
+        ));
+    }
+    let value = op.value.as_deref().unwrap_or_default();
+    let status = value
+        .parse::<u16>()
+        .ok()
+        .filter(|s| (100..=599).contains(s) && value.len() == 3);
+    if status.is_none() {
+        return Err(ConfigError::invalid(
+            &field("value"),
+            "must be a status from 100 to 599, written as three digits, when it sets :status",
+            value,
+        ));
+    }
+    Ok(String::from(":status"))
 }
 
 /// A `remove_cookie` name: a cookie name (RFC 6265: token characters), in the request phase,

@@ -244,7 +244,9 @@ impl Eval<'_> {
         let rewrite = matches!(name.as_str(), ":path" | ":authority")
             && action == "set"
             && self.phase == Phase::Request;
-        if name.starts_with(':') && !rewrite {
+        // A new response status: response-decorator sets `:status` to a literal one.
+        let status = name == ":status" && action == "set" && self.phase == Phase::Response;
+        if name.starts_with(':') && !rewrite && !status {
             return Val::Unknown(self.at(node, no(
                 format!("a change to the pseudo-header {name}"),
                 "Envoy's route `prefix_rewrite` / `regex_rewrite`; a status: a local-reply rule",
@@ -271,6 +273,13 @@ impl Eval<'_> {
                 continue;
             }
             match self.template(&v) {
+                Ok((template, _)) if status && !super::effects::is_status(&template) => {
+                    self.pc = self.resume(saved, since);
+                    return Val::Unknown(self.at(node, no(
+                        format!("headers():replace(\":status\", ...) with {template:?}, not a literal status from 100 to 599"),
+                        "a literal status (response-decorator sets `:status` only to one)",
+                    )));
+                }
                 Ok((template, reads)) => self.effect(
                     node,
                     Kind::Header {

@@ -26,7 +26,7 @@ pub const STATE: &str = "state kept per worker between requests: Moonshift's loc
 pub fn handle_call(method: &str) -> (String, &'static str) {
     let why = format!("handle:{method}()");
     let instead = match method {
-        "body" | "bodyChunks" => "body rewriting is out of scope for Moonshift: Envoy's ext_proc, or a native filter",
+        "body" | "bodyChunks" => "a new response body decided from the status and headers: response-decorator's `replace_body` (write it by hand, then `moonshift compare`); a body made from the old one, or a header from a body: Envoy's ext_proc, or keep Lua (docs/envoy.md §11)",
         "httpCall" => "an authorization call: Envoy's ext_authz; other side calls: ext_proc",
         "connection" => "TLS facts: Istio PeerAuthentication and AuthorizationPolicy `principals`, or %DOWNSTREAM_PEER_URI_SAN% in a template; JWT claims: jwt_authn `claim_to_headers`",
         "streamInfo" => "dynamic metadata: proxy-wasm writes filter state, not dynamic metadata (docs/migrating.md); JWT claims: jwt_authn `claim_to_headers`; headers into metadata: `header_to_metadata`",
