@@ -52,6 +52,13 @@ fn answer(path: &str, stream: &mut TcpStream) -> std::io::Result<()> {
             pause();
             stream.write_all(b"0\r\nx-checksum: 42\r\n\r\n")?;
         }
+        "/slow" => {
+            // The headers now, the body when the client has long gone.
+            stream.write_all(head("content-length: 5").as_bytes())?;
+            stream.flush()?;
+            std::thread::sleep(Duration::from_millis(300));
+            stream.write_all(b"late!")?;
+        }
         "/big" => {
             stream.write_all(head(&format!("content-length: {BIG}")).as_bytes())?;
             let piece = vec![b'a'; 64 << 10];
@@ -288,4 +295,44 @@ fn a_replaced_body_is_the_luas_whatever_the_upstreams_body_looks_like() {
     assert_eq!(header(&from_wasm, "content-length"), Some("22"));
     assert_eq!(header(&from_wasm, "content-type"), Some("application/json"));
     assert_eq!(from_wasm.body, replaced);
+}
+
+/// A client that goes away between the headers and the body leaves the module's entry for that
+/// stream (a module is not told of a reset); past `MAX_BODIES_WAITING` (1,024) entries the oldest
+/// are dropped. After more resets than that, the module still replaces bodies and Envoy logged
+/// no Wasm failure.
+#[test]
+fn streams_reset_before_their_body_leave_the_module_serving() {
+    let upstream = raw_upstream();
+    let wasm = start(Flavour::Wasm, upstream);
+    for _ in 0..1_100 {
+        let mut stream = TcpStream::connect(("127.0.0.1", wasm.port)).expect("connect to Envoy");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /slow HTTP/1.1\r\nhost: moonshift.test\r\n\r\n")
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut status = String::new();
+        reader.read_line(&mut status).expect("a status line");
+        assert!(status.contains(" 404 "), "{status}");
+        read_headers(&mut reader).expect("headers");
+        // Dropped here: the client resets the stream before the body.
+    }
+    let after = fetch(wasm.port, "/chunked");
+    assert_eq!(after.body, br#"{"message":"not here"}"#, "{after:?}");
+    let log = wasm.log();
+    for failure in [
+        "panicked",
+        "Function: proxy_on_response",
+        "wasm log: error",
+        "VM failed",
+    ] {
+        assert!(
+            !log.contains(failure),
+            "Envoy logged {failure:?}:\n{}",
+            wasm.log_tail()
+        );
+    }
 }
