@@ -15,8 +15,8 @@ use config::Settings;
 use moonshift_kit::host::{self, LogLevel, Map};
 use moonshift_kit::{Action, Filter};
 use moonshift_shared::condition;
-use moonshift_shared::stream::Live;
-use moonshift_shared::template::{self, Context, Phase};
+use moonshift_shared::headers::lua_get;
+use moonshift_shared::template;
 
 #[cfg(all(target_arch = "wasm32", feature = "entrypoint"))]
 moonshift_kit::export_filter!(ApiKeyAuth, [request_headers, response_headers]);
@@ -82,21 +82,17 @@ impl Filter for ApiKeyAuth {
         if let Some(name) = &s.consumer_header {
             done(name, request.remove(name));
         }
-        let mut live = Live::default();
-        let path = live.header(Phase::Request, ":path").unwrap_or_default();
+        // One host call reads the whole map, after the removals: the path and the key come
+        // from it, a repeated key header's values joined as Lua's `get` joins them.
+        let headers = request.all();
+        let path = lua_get(&headers, ":path").unwrap_or_default();
         // Exemptions test the path without its query and fragment: `/admin?x=.png` is not
         // exempt by `suffix: .png`.
         let url_path = condition::url_path(&path);
         if s.exempt.iter().any(|m| m.test(url_path)) {
             return Action::Continue;
         }
-        // One host call finds an absent header; only a present one needs the map, to join a
-        // repeated header's values as Lua's `get` does.
-        let from_header = match request.get(&s.header) {
-            None => None,
-            Some(_) => live.header(Phase::Request, &s.header),
-        }
-        .filter(|k| !k.is_empty());
+        let from_header = lua_get(&headers, &s.header).filter(|k| !k.is_empty());
         let key = from_header.or_else(|| {
             let name = s.query_param.as_deref()?;
             template::query_param(&path, name.as_bytes()).map(<[u8]>::to_vec)
