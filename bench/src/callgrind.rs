@@ -78,16 +78,13 @@ fn self_costs(text: &str) -> HashMap<(String, String), u64> {
             .bytes()
             .next()
             .is_some_and(|b| b.is_ascii_digit() || b == b'+' || b == b'-' || b == b'*');
-        let Some(cost) = line
+        let cost = line
             .split_whitespace()
             .nth(1)
-            .and_then(|c| c.parse::<u64>().ok())
-        else {
+            .and_then(|c| c.parse::<u64>().ok());
+        let Some(cost) = cost.filter(|_| starts_cost) else {
             continue;
         };
-        if !starts_cost {
-            continue;
-        }
         if std::mem::take(&mut next_is_call) {
             continue;
         }

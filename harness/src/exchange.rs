@@ -150,7 +150,7 @@ fn with_content_length(status: u16, mut headers: Vec<Header>) -> Vec<Header> {
     let framed = headers
         .iter()
         .any(|(k, _)| k == "content-length" || k == "transfer-encoding");
-    if !framed && !matches!(status, 100..=199 | 204 | 304) {
+    if !framed && has_body(status, None) {
         headers.push((
             "content-length".to_string(),
             UPSTREAM_BODY.len().to_string().into_bytes(),

@@ -39,6 +39,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use moonshift_kit::host::Map;
+pub use names::settable_status;
 use names::{cookie_name, name_from_route, name_now, prefix, pseudo};
 use serde::Deserialize;
 

@@ -258,27 +258,26 @@ impl Template {
         missing: &[u8],
         budget: &mut Budget,
     ) -> Vec<u8> {
-        self.render_noting(context, missing, budget, false).0
+        self.render_noting(context, Some(missing), budget).0
     }
 
     /// [`Self::render`], or `None` when any of its commands is missing: an operation with
     /// `missing: skip` writes nothing then, as a script's `if v then headers:add(n, v) end`.
     /// It stops at the first missing command: what follows would be thrown away.
     pub fn render_whole(&self, context: &mut impl Context, budget: &mut Budget) -> Option<Vec<u8>> {
-        match self.render_noting(context, b"", budget, true) {
+        match self.render_noting(context, None, budget) {
             (out, false) => Some(out),
             (_, true) => None,
         }
     }
 
-    /// The rendering, and whether a command was missing; with `stop_at_missing`, what was
-    /// rendered up to the first missing command.
+    /// The rendering, and whether a command was missing: rendered as `missing`, or (`None`)
+    /// ending the rendering there.
     fn render_noting(
         &self,
         context: &mut impl Context,
-        missing: &[u8],
+        missing: Option<&[u8]>,
         budget: &mut Budget,
-        stop_at_missing: bool,
     ) -> (Vec<u8>, bool) {
         let mut out = Vec::new();
         let mut any_missing = false;
@@ -296,8 +295,10 @@ impl Template {
                     read = command.read(context, budget);
                     match &read {
                         Some(value) => value.as_slice(),
-                        None if stop_at_missing => return (out, true),
                         None => {
+                            let Some(missing) = missing else {
+                                return (out, true);
+                            };
                             any_missing = true;
                             budget.charge(missing.len());
                             missing

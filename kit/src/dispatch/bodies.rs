@@ -10,23 +10,8 @@ use crate::host::{self, LogLevel};
 use alloc::vec::Vec;
 
 /// A stream whose upstream body is being replaced: the new body until it is written, then
-/// nothing (the rest of the upstream's body is dropped).
-#[derive(Debug)]
-pub struct Waiting {
-    body: Option<Vec<u8>>,
-}
-
-impl Waiting {
-    pub fn new(body: Vec<u8>) -> Self {
-        Self { body: Some(body) }
-    }
-
-    /// Whether the new body is still to be written.
-    #[cfg(test)]
-    pub fn pending(&self) -> bool {
-        self.body.is_some()
-    }
-}
+/// `None` (the rest of the upstream's body is dropped).
+pub type Waiting = Option<Vec<u8>>;
 
 /// Writes `bytes` in place of the `size` bytes of the chunk Envoy is passing on.
 fn write(bytes: &[u8], size: usize) {
@@ -46,7 +31,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
         let action = self.response(context_id);
         if let Some(body) = crate::body::take() {
             if let Ok(mut bodies) = self.bodies.try_borrow_mut() {
-                bodies.insert(context_id, Waiting::new(body));
+                bodies.insert(context_id, Some(body));
             }
         }
         action
@@ -60,7 +45,7 @@ impl<F: Filter, const PER_STREAM: bool> Plugins<F, PER_STREAM> {
             return Action::Continue as u32;
         };
         if let Some(waiting) = bodies.get_mut(context_id) {
-            let bytes = waiting.body.take().unwrap_or_default();
+            let bytes = waiting.take().unwrap_or_default();
             write(&bytes, size);
             if end_of_stream != 0 {
                 bodies.take(context_id);

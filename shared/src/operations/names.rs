@@ -130,11 +130,7 @@ fn status(
         ));
     }
     let value = op.value.as_deref().unwrap_or_default();
-    let status = value
-        .parse::<u16>()
-        .ok()
-        .filter(|s| (100..=599).contains(s) && value.len() == 3);
-    if status.is_none() {
+    if !settable_status(value) {
         return Err(ConfigError::invalid(
             &field("value"),
             "must be a status from 100 to 599, written as three digits, when it sets :status",
@@ -142,6 +138,14 @@ fn status(
         ));
     }
     Ok(String::from(":status"))
+}
+
+/// Whether `value` is a status an operation may set `:status` to: three digits, 100 to 599.
+pub fn settable_status(value: &str) -> bool {
+    value.len() == 3
+        && value
+            .parse::<u16>()
+            .is_ok_and(|status| (100..=599).contains(&status))
 }
 
 /// A `remove_cookie` name: a cookie name (RFC 6265: token characters), in the request phase,

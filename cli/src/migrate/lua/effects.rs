@@ -290,12 +290,3 @@ pub fn map(effects: &[Effect], reading: &mut Reading) {
         }
     }
 }
-
-/// Whether a rendered template is a literal status response-decorator may set on `:status`:
-/// three digits, 100 to 599.
-pub fn is_status(template: &str) -> bool {
-    template.len() == 3
-        && template
-            .parse::<u16>()
-            .is_ok_and(|status| (100..=599).contains(&status))
-}

@@ -273,7 +273,9 @@ impl Eval<'_> {
                 continue;
             }
             match self.template(&v) {
-                Ok((template, _)) if status && !super::effects::is_status(&template) => {
+                Ok((template, _))
+                    if status && !moonshift_shared::operations::settable_status(&template) =>
+                {
                     self.pc = self.resume(saved, since);
                     return Val::Unknown(self.at(node, no(
                         format!("headers():replace(\":status\", ...) with {template:?}, not a literal status from 100 to 599"),
