@@ -79,7 +79,7 @@ impl Map {
         abi::header_map_pairs(self as u32)
             .ok()
             .flatten()
-            .and_then(|bytes| wire::deserialize_map(&bytes))
+            .and_then(HeaderList::from_wire)
             .unwrap_or_default()
     }
 

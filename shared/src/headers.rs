@@ -5,21 +5,21 @@
 //! `String` getters panic on non-UTF-8 bytes. [`lua_get`] works on the `_bytes` header list and
 //! gives what Lua gives.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
-/// A header map as proxy-wasm's `get_http_request_headers_bytes` returns it: names are lowercase,
-/// order and repeated entries are kept.
-pub type HeaderList = [(String, Vec<u8>)];
-
-/// Lua `headers():get(name)`: every value of `name` (case-insensitive) joined with `,`, or `None`
-/// when the header is absent. An empty value gives `Some(b"")`.
-pub fn lua_get(headers: &HeaderList, name: &str) -> Option<Vec<u8>> {
+/// Lua `headers():get(name)` over a header map's entries (`(name, value)`, in order, as
+/// `moonshift_kit::wire::HeaderList::iter` gives them): every value of `name`
+/// (case-insensitive) joined with `,`, or `None` when the header is absent. An empty value gives
+/// `Some(b"")`.
+pub fn lua_get<'a>(
+    headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    name: &str,
+) -> Option<Vec<u8>> {
     let mut joined: Option<Vec<u8>> = None;
     for (key, value) in headers {
-        if key.eq_ignore_ascii_case(name) {
+        if key.eq_ignore_ascii_case(name.as_bytes()) {
             match joined.as_mut() {
-                None => joined = Some(value.clone()),
+                None => joined = Some(value.to_vec()),
                 Some(acc) => {
                     acc.push(b',');
                     acc.extend_from_slice(value);
@@ -31,10 +31,13 @@ pub fn lua_get(headers: &HeaderList, name: &str) -> Option<Vec<u8>> {
 }
 
 /// Lua `headers():getNumValues(name)`.
-pub fn lua_num_values(headers: &HeaderList, name: &str) -> usize {
+pub fn lua_num_values<'a>(
+    headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    name: &str,
+) -> usize {
     headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+        .into_iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(name.as_bytes()))
         .count()
 }
 
@@ -42,11 +45,11 @@ pub fn lua_num_values(headers: &HeaderList, name: &str) -> usize {
 mod tests {
     use super::*;
 
-    fn list(pairs: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_vec()))
-            .collect()
+    use moonshift_kit::wire::{serialize_map, HeaderList};
+
+    /// The map as the host sends it, read as the filters read it.
+    fn list(pairs: &[(&str, &[u8])]) -> HeaderList {
+        HeaderList::from_wire(serialize_map(pairs)).unwrap_or_default()
     }
 
     #[test]
@@ -69,13 +72,21 @@ mod tests {
             ("", None, 0),
         ];
         for (name, want, count) in cases {
-            assert_eq!(lua_get(&headers, name).as_deref(), want, "get {name:?}");
-            assert_eq!(lua_num_values(&headers, name), count, "count {name:?}");
+            assert_eq!(
+                lua_get(headers.iter(), name).as_deref(),
+                want,
+                "get {name:?}"
+            );
+            assert_eq!(
+                lua_num_values(headers.iter(), name),
+                count,
+                "count {name:?}"
+            );
         }
     }
 
     #[test]
     fn empty_map() {
-        assert_eq!(lua_get(&[], ":path"), None);
+        assert_eq!(lua_get(list(&[]).iter(), ":path"), None);
     }
 }

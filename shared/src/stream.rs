@@ -98,7 +98,7 @@ impl Context for Live {
             Phase::Request => &mut self.request,
             Phase::Response => &mut self.response,
         };
-        lua_get(cached.get_or_insert_with(|| map(phase).all()), name)
+        lua_get(cached.get_or_insert_with(|| map(phase).all()).iter(), name)
     }
 
     fn now_seconds(&mut self) -> i64 {

@@ -77,22 +77,30 @@ impl Filter for ApiKeyAuth {
     fn on_request_headers(&self, _stream: &mut ()) -> Action {
         let s = &self.settings;
         let request = Map::Request;
+        // One host call reads the whole map: the path and the key come from it, a repeated key
+        // header's values joined as Lua's `get` joins them.
+        let mut headers = request.all();
         // What the client may have sent to pass for an admitted or named request goes first.
-        done(VALIDATED, request.remove(VALIDATED));
-        if let Some(name) = &s.consumer_header {
-            done(name, request.remove(name));
+        // Removing an absent header changes nothing, so the host is asked to only when the
+        // client sent one; then the map is read again, so that no key comes from it.
+        // Envoy's names are lowercase, as the configured ones are after validation.
+        let consumer = s.consumer_header.as_deref().map(str::as_bytes);
+        let spoofed = |name: &[u8]| name == VALIDATED.as_bytes() || Some(name) == consumer;
+        if headers.iter().any(|(name, _)| spoofed(name)) {
+            done(VALIDATED, request.remove(VALIDATED));
+            if let Some(name) = &s.consumer_header {
+                done(name, request.remove(name));
+            }
+            headers = request.all();
         }
-        // One host call reads the whole map, after the removals: the path and the key come
-        // from it, a repeated key header's values joined as Lua's `get` joins them.
-        let headers = request.all();
-        let path = lua_get(&headers, ":path").unwrap_or_default();
+        let path = lua_get(headers.iter(), ":path").unwrap_or_default();
         // Exemptions test the path without its query and fragment: `/admin?x=.png` is not
         // exempt by `suffix: .png`.
         let url_path = condition::url_path(&path);
         if s.exempt.iter().any(|m| m.test(url_path)) {
             return Action::Continue;
         }
-        let from_header = lua_get(&headers, &s.header).filter(|k| !k.is_empty());
+        let from_header = lua_get(headers.iter(), &s.header).filter(|k| !k.is_empty());
         let key = from_header.or_else(|| {
             let name = s.query_param.as_deref()?;
             template::query_param(&path, name.as_bytes()).map(<[u8]>::to_vec)

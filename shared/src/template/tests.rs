@@ -22,7 +22,7 @@ impl Context for Fake {
             Phase::Request => &self.request,
             Phase::Response => &self.response,
         };
-        crate::headers::lua_get(map, name)
+        crate::headers::lua_get(map.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())), name)
     }
     fn now_seconds(&mut self) -> i64 {
         self.now
