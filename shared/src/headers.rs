@@ -5,7 +5,7 @@
 //! `String` getters panic on non-UTF-8 bytes. [`lua_get`] works on the `_bytes` header list and
 //! gives what Lua gives.
 
-use alloc::vec::Vec;
+use alloc::borrow::Cow;
 
 /// Lua `headers():get(name)` over a header map's entries (`(name, value)`, in order, as
 /// `moonshift_kit::wire::HeaderList::iter` gives them): every value of `name`
@@ -14,13 +14,15 @@ use alloc::vec::Vec;
 pub fn lua_get<'a>(
     headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
     name: &str,
-) -> Option<Vec<u8>> {
-    let mut joined: Option<Vec<u8>> = None;
+) -> Option<Cow<'a, [u8]>> {
+    let mut joined: Option<Cow<'a, [u8]>> = None;
     for (key, value) in headers {
         if key.eq_ignore_ascii_case(name.as_bytes()) {
             match joined.as_mut() {
-                None => joined = Some(value.to_vec()),
+                // Borrowed while the header is given once: no copy on the common path.
+                None => joined = Some(Cow::Borrowed(value)),
                 Some(acc) => {
+                    let acc = acc.to_mut();
                     acc.push(b',');
                     acc.extend_from_slice(value);
                 }

@@ -99,6 +99,7 @@ impl Context for Live {
             Phase::Response => &mut self.response,
         };
         lua_get(cached.get_or_insert_with(|| map(phase).all()).iter(), name)
+            .map(alloc::borrow::Cow::into_owned)
     }
 
     fn now_seconds(&mut self) -> i64 {

@@ -286,13 +286,20 @@ impl Template {
                 budget.cut = true;
                 break;
             }
-            let read;
+            let mut read;
             let bytes = match segment {
                 Segment::Literal(text) => text.as_bytes(),
                 Segment::Command(command) => {
                     // What the host copied in counts, not only what is kept: a `%REQ(x):1%` of
                     // a large header costs its whole read.
                     read = command.read(context, budget);
+                    // A value that begins the rendering and fits is kept as read: no copy.
+                    if out.is_empty() {
+                        if let Some(value) = read.take_if(|value| value.len() <= MAX_RENDERED) {
+                            out = value;
+                            continue;
+                        }
+                    }
                     match &read {
                         Some(value) => value.as_slice(),
                         None => {

@@ -10,6 +10,7 @@ extern crate alloc;
 pub mod config;
 pub mod keys;
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use config::Settings;
 use moonshift_kit::host::{self, LogLevel, Map};
@@ -103,7 +104,7 @@ impl Filter for ApiKeyAuth {
         let from_header = lua_get(headers.iter(), &s.header).filter(|k| !k.is_empty());
         let key = from_header.or_else(|| {
             let name = s.query_param.as_deref()?;
-            template::query_param(&path, name.as_bytes()).map(<[u8]>::to_vec)
+            template::query_param(&path, name.as_bytes()).map(Cow::Borrowed)
         });
         let Some(key) = key.filter(|k| !k.is_empty()) else {
             return Self::deny(b"api-key-auth: missing API key", self.missing_key);
@@ -115,7 +116,7 @@ impl Filter for ApiKeyAuth {
             done(&s.header, request.remove(&s.header));
             if let Some(name) = &s.query_param {
                 let stripped = keys::strip_query(&path, name.as_bytes());
-                if stripped != path {
+                if stripped[..] != path[..] {
                     done(":path", request.replace(":path", &stripped));
                 }
             }

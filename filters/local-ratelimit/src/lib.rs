@@ -166,7 +166,9 @@ pub struct Consulted(Option<Option<Client>>);
 impl LocalRateLimit {
     fn client(&self) -> Option<Vec<u8>> {
         match self.settings.client_key.as_ref()? {
-            ClientKey::RequestHeader(name) => lua_get(Map::Request.all().iter(), name),
+            ClientKey::RequestHeader(name) => {
+                lua_get(Map::Request.all().iter(), name).map(alloc::borrow::Cow::into_owned)
+            }
             ClientKey::RemoteAddress => host::property(&["source", "address"])
                 .map(|address| limiter::strip_port(&address).to_vec()),
         }

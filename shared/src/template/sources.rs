@@ -13,9 +13,13 @@ pub fn read(source: &Source, context: &mut impl Context) -> Option<Vec<u8>> {
         Source::ResponseCode => context.header(Phase::Response, ":status"),
         Source::StartTime(stamp) => Some(stamp.render(context.now_seconds()).into_bytes()),
         Source::RemoteAddress => context.remote_address(),
-        Source::RemoteAddressWithoutPort => {
-            context.remote_address().map(|a| without_port(&a).to_vec())
-        }
+        Source::RemoteAddressWithoutPort => context.remote_address().map(|mut address| {
+            // Cut in place: no copy of what the host gave.
+            let (start, end) = ip_span(&address);
+            address.truncate(end);
+            address.drain(..start);
+            address
+        }),
         Source::PeerUriSan => context.peer_uri_san(),
         Source::QueryParam(name) => context
             .header(Phase::Request, ":path")
@@ -51,16 +55,22 @@ pub fn uuid_v4(mut random: [u8; 16]) -> Vec<u8> {
 
 /// `[v6]:port` gives `v6`, `v4:port` gives `v4`; anything else is returned as it is.
 pub fn without_port(address: &[u8]) -> &[u8] {
-    if let Some(rest) = address.strip_prefix(b"[") {
-        if let Some(close) = rest.iter().position(|&b| b == b']') {
-            return rest.get(..close).unwrap_or(rest);
-        }
-        return address;
+    let (start, end) = ip_span(address);
+    address.get(start..end).unwrap_or(address)
+}
+
+/// Where [`without_port`]'s answer lies in `address`, as `(start, end)`.
+fn ip_span(address: &[u8]) -> (usize, usize) {
+    let whole = (0, address.len());
+    if address.first() == Some(&b'[') {
+        return match address.iter().position(|&b| b == b']') {
+            Some(close) => (1, close),
+            None => whole,
+        };
     }
-    let mut colons = address.iter().enumerate().filter(|(_, &b)| b == b':');
-    match (colons.next(), colons.next()) {
-        (Some((at, _)), None) => address.get(..at).unwrap_or(address),
-        _ => address,
+    match address.iter().position(|&b| b == b':') {
+        Some(colon) if !address.get(colon + 1..).unwrap_or_default().contains(&b':') => (0, colon),
+        _ => whole,
     }
 }
 

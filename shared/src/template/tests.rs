@@ -23,6 +23,7 @@ impl Context for Fake {
             Phase::Response => &self.response,
         };
         crate::headers::lua_get(map.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())), name)
+            .map(alloc::borrow::Cow::into_owned)
     }
     fn now_seconds(&mut self) -> i64 {
         self.now
@@ -105,6 +106,14 @@ fn render_table() {
         (Phase::Request, "%REQ(:path", "%REQ(:path"),
         (Phase::Request, "%REQ(X-A)%|%REQ(x-none)%|", "1,2|~|"),
         (Phase::Request, "%%REQ(:method)%%", "%GET%"),
+        // A value that begins the rendering is kept as read, then what follows is appended.
+        (Phase::Request, "%REQ(X-A)%", "1,2"),
+        (Phase::Request, "%REQ(X-A)%%REQ(:method)%-", "1,2GET-"),
+        (
+            Phase::Request,
+            "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+            "2001:db8::1",
+        ),
         (
             Phase::Request,
             "ip=%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% full=%DOWNSTREAM_REMOTE_ADDRESS%",
