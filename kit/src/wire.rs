@@ -100,11 +100,17 @@ pub fn for_each_entry<'a>(bytes: &'a [u8], mut f: impl FnMut(&'a [u8], &'a [u8])
     Some(())
 }
 
+/// The segments joined by NUL, in one allocation.
 pub fn property_path(path: &[&str]) -> Vec<u8> {
-    path.iter()
-        .map(|segment| segment.as_bytes())
-        .collect::<Vec<_>>()
-        .join(&0u8)
+    let size = path.iter().map(|segment| segment.len() + 1).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    for (i, segment) in path.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(segment.as_bytes());
+    }
+    out
 }
 
 /// `n` in decimal, written at the end of `buf` (the panic handler's line number, without the
