@@ -135,7 +135,10 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
 
 /// What a module's bytes cost, by kind: the no-callbacks floor module, and the same with about
 /// 256 KiB of code never called, the same code called once by `proxy_on_configure` (on every
-/// VM), and 128 KiB of data in an active segment. Generated text, assembled by `wasm-as`.
+/// VM), the same code in 4,096 small functions, and 128 KiB of data in an active segment.
+/// Generated text, assembled by `wasm-as`. The code loads and stores linear memory at addresses
+/// it computes, so that V8's optimizing compiler (Envoy runs V8 with `--no-liftoff`: every
+/// function is compiled optimized when the module loads) cannot fold it away.
 pub fn module_bytes_case() -> Case {
     let variants = [
         ("D Wasm, no callbacks (the floor)", Bytes::None),
@@ -148,6 +151,10 @@ pub fn module_bytes_case() -> Case {
             Bytes::Code { called: true },
         ),
         ("K + the same code, run on every request", Bytes::Hot),
+        (
+            "L + the same code in 4,096 small functions, called once a VM",
+            Bytes::Small,
+        ),
         ("J + 128 KiB of data", Bytes::Data),
     ];
     let mut list = vec![Variant {
@@ -173,35 +180,45 @@ enum Bytes {
     Code {
         called: bool,
     },
-    /// The code, called by `proxy_on_request_headers`: hot, so V8 tiers it up (TurboFan).
+    /// The code, called by `proxy_on_request_headers`.
     Hot,
+    /// The code's statements in many small functions, called once a VM.
+    Small,
     Data,
+}
+
+/// One statement of generated code (about 27 bytes): load a word at an address made from the
+/// argument, add `n`, keep the sum as the argument and store it back. Nothing a compiler can
+/// fold: every load may see what a store wrote.
+fn statement(n: usize) -> String {
+    format!(
+        " (i32.store (i32.and (local.get 0) (i32.const 131068)) (local.tee 0 (i32.add (i32.load (i32.and (local.get 0) (i32.const 131064))) (i32.const {n}))))"
+    )
 }
 
 /// The floor module (bench/floor/no-callbacks.wat) with `bytes` added, assembled.
 fn generated(bytes: Bytes) -> std::path::PathBuf {
-    const FUNCTIONS: usize = 256;
-    const ADDS: usize = 120;
+    // 256 x 38 statements, or 4,096 x 2 and a call each: about 256 KiB of code either way.
+    let (functions, statements) = match bytes {
+        Bytes::Small => (4096, 2),
+        _ => (256, 38),
+    };
     let mut configure = String::new();
     let mut callbacks = String::new();
     let mut extra = String::new();
     let mut pages = 2;
     match bytes {
         Bytes::None => {}
-        Bytes::Code { .. } | Bytes::Hot => {
-            for k in 0..FUNCTIONS {
+        Bytes::Code { .. } | Bytes::Hot | Bytes::Small => {
+            for k in 0..functions {
                 let _ = write!(extra, "  (func $f{k} (param i32) (result i32)");
-                for j in 0..ADDS {
-                    let _ = write!(
-                        extra,
-                        " (local.set 0 (i32.add (local.get 0) (i32.const {})))",
-                        k * ADDS + j + 1000
-                    );
+                for j in 0..statements {
+                    extra.push_str(&statement(k * statements + j + 1000));
                 }
                 extra.push_str(" (local.get 0))\n");
-                let call = format!(" (drop (call $f{k} (i32.const 1)))");
+                let call = format!(" (drop (call $f{k} (i32.const {k})))");
                 match bytes {
-                    Bytes::Code { called: true } => configure.push_str(&call),
+                    Bytes::Code { called: true } | Bytes::Small => configure.push_str(&call),
                     Bytes::Hot => callbacks.push_str(&call),
                     _ => {}
                 }
@@ -228,6 +245,7 @@ fn generated(bytes: Bytes) -> std::path::PathBuf {
         Bytes::Code { called: false } => "bytes-code-uncalled",
         Bytes::Code { called: true } => "bytes-code-called",
         Bytes::Hot => "bytes-code-hot",
+        Bytes::Small => "bytes-code-small",
         Bytes::Data => "bytes-data",
     };
     let wat = format!(

@@ -335,12 +335,14 @@ macro_rules! export_filter {
     (@phase request_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_request_headers(context_id: u32, _headers: usize, _end_of_stream: u32) -> u32 {
+            $crate::seen::forget();
             PLUGINS.request(context_id, PHASES)
         }
     };
     (@phase response_headers) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_response_headers(context_id: u32, _headers: usize, end_of_stream: u32) -> u32 {
+            $crate::seen::forget();
             match PHASES.response_body {
                 true => PLUGINS.response_with_body(context_id, end_of_stream),
                 false => PLUGINS.response(context_id),
@@ -350,10 +352,12 @@ macro_rules! export_filter {
     (@phase response_body) => {
         #[no_mangle]
         pub extern "C" fn proxy_on_response_body(context_id: u32, size: usize, end_of_stream: u32) -> u32 {
+            $crate::seen::forget();
             PLUGINS.response_body(context_id, size, end_of_stream)
         }
         #[no_mangle]
         pub extern "C" fn proxy_on_response_trailers(context_id: u32, _trailers: usize) -> u32 {
+            $crate::seen::forget();
             PLUGINS.response_trailers(context_id)
         }
     };

@@ -2,7 +2,9 @@
 //! `Option` where a missing value is the only outcome a filter acts on) and none panics.
 
 use crate::abi::{self, Status};
+use crate::seen;
 use crate::wire::{self, HeaderList};
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -67,35 +69,66 @@ pub enum Map {
 }
 
 impl Map {
-    /// The first value of `name`, as bytes.
+    /// Where [`crate::seen`] keeps this map.
+    fn slot(self) -> usize {
+        match self {
+            Map::Request => 0,
+            Map::Response => 1,
+        }
+    }
+
+    /// The first value of `name`, as bytes (from the map read in this VM entry, if one was).
     pub fn get(self, name: &str) -> Option<Vec<u8>> {
+        if let Some(map) = seen::map(self.slot()) {
+            return map
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name.as_bytes()))
+                .map(|(_, value)| value.to_vec());
+        }
         abi::header_map_value(self as u32, name.as_bytes())
             .ok()
             .flatten()
     }
 
-    /// Every entry, in order; empty if the host fails.
-    pub fn all(self) -> HeaderList {
-        abi::header_map_pairs(self as u32)
+    /// Every entry, in order; empty if the host fails. Read from the host once a VM entry
+    /// ([`crate::seen`]).
+    pub fn all(self) -> Rc<HeaderList> {
+        if let Some(map) = seen::map(self.slot()) {
+            return map;
+        }
+        match abi::header_map_pairs(self as u32)
             .ok()
             .flatten()
             .and_then(HeaderList::from_wire)
-            .unwrap_or_default()
+        {
+            Some(list) => {
+                let list = Rc::new(list);
+                seen::keep(self.slot(), &list);
+                list
+            }
+            None => Rc::default(),
+        }
     }
 
     /// The names of the entries whose name starts with `prefix`, in order, repeats kept; empty
-    /// if the host fails or its map is malformed. Copies only those names, not the map.
+    /// if the host fails or its map is malformed. From the map read in this VM entry, if one
+    /// was; else from the host's bytes, copying only those names (the map is not kept: a
+    /// filter that only removes names would pay for a copy no one reads).
     pub fn names_starting_with(self, prefix: &str) -> Vec<String> {
-        let Ok(Some(bytes)) = abi::header_map_pairs(self as u32) else {
-            return Vec::new();
-        };
         let mut names = Vec::new();
-        let read = wire::for_each_entry(&bytes, |name, _| {
+        let mut take = |name: &[u8]| {
             if name.starts_with(prefix.as_bytes()) {
                 names.push(String::from_utf8_lossy(name).into_owned());
             }
-        });
-        match read {
+        };
+        if let Some(map) = seen::map(self.slot()) {
+            map.iter().for_each(|(name, _)| take(name));
+            return names;
+        }
+        let Ok(Some(bytes)) = abi::header_map_pairs(self as u32) else {
+            return Vec::new();
+        };
+        match wire::for_each_entry(&bytes, |name, _| take(name)) {
             Some(()) => names,
             None => Vec::new(),
         }
@@ -103,17 +136,25 @@ impl Map {
 
     /// Appends an entry (Lua's `add`).
     pub fn add(self, name: &str, value: &[u8]) -> Result<(), Status> {
-        abi::add_header_map_value(self as u32, name.as_bytes(), value)
+        let done = abi::add_header_map_value(self as u32, name.as_bytes(), value);
+        let change = seen::Change::Added(name.as_bytes(), value);
+        seen::changed(self.slot(), change, done.is_ok());
+        done
     }
 
     /// Leaves exactly one entry, at the end of the map (Lua's `replace`).
     pub fn replace(self, name: &str, value: &[u8]) -> Result<(), Status> {
-        abi::replace_header_map_value(self as u32, name.as_bytes(), value)
+        let done = abi::replace_header_map_value(self as u32, name.as_bytes(), value);
+        seen::changed(self.slot(), seen::Change::Other, done.is_ok());
+        done
     }
 
     /// Removes every entry of `name` (Lua's `remove`).
     pub fn remove(self, name: &str) -> Result<(), Status> {
-        abi::remove_header_map_value(self as u32, name.as_bytes())
+        let done = abi::remove_header_map_value(self as u32, name.as_bytes());
+        let change = seen::Change::Removed(name.as_bytes());
+        seen::changed(self.slot(), change, done.is_ok());
+        done
     }
 }
 

@@ -15,6 +15,7 @@
 //!   replies, shared data, counters.
 //! - [`filter`]: the [`Filter`] trait.
 //! - [`body`]: a response body a filter replaces.
+//! - [`seen`]: the header maps read in the VM entry in progress, kept true across its changes.
 //! - [`dispatch`]: context ids to plugins and streams; the [`export_filter!`] macro.
 //! - `module` (wasm32 only): the allocator, the panic handler and `VmLocal`, because modules
 //!   are built without `std` (its panic machinery alone was 20 to 33 KB of every module).
@@ -32,6 +33,7 @@ pub mod host;
 pub mod in_flight;
 #[cfg(all(target_arch = "wasm32", not(test)))]
 pub mod module;
+pub mod seen;
 pub mod wire;
 
 pub use filter::{Action, DynFilter, Filter, Phases};

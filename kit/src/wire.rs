@@ -11,7 +11,10 @@ use alloc::vec::Vec;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct HeaderList {
     bytes: Vec<u8>,
-    /// Each entry's name and value as `(start, end)` offsets into `bytes`.
+    /// The bytes of entries appended since ([`Self::push_lowercase`]): the host's are an
+    /// allocation of their exact size, which an append would copy.
+    added: Vec<u8>,
+    /// Each entry's name and value as `(start, end)` offsets into `bytes` followed by `added`.
     entries: Vec<[(usize, usize); 2]>,
 }
 
@@ -19,7 +22,8 @@ impl HeaderList {
     /// The map in `bytes` (the wire format above); `None` when they are not a well-formed map.
     pub fn from_wire(bytes: Vec<u8>) -> Option<Self> {
         let count = u32_at(&bytes, 0).unwrap_or(0).min(bytes.len() / 8);
-        let mut entries = Vec::with_capacity(count);
+        // Room for the entries a filter adds after reading (`seen`), without a reallocation.
+        let mut entries = Vec::with_capacity(count.saturating_add(2));
         // Each entry's place in `bytes`, from the slices the one parser hands out.
         let base = bytes.as_ptr() as usize;
         let span = |part: &[u8]| {
@@ -29,15 +33,53 @@ impl HeaderList {
         for_each_entry(&bytes, |name, value| {
             entries.push([span(name), span(value)])
         })?;
-        Some(Self { bytes, entries })
+        Some(Self {
+            bytes,
+            added: Vec::new(),
+            entries,
+        })
+    }
+
+    /// The bytes at `(start, end)` of `bytes` followed by `added`.
+    fn at(&self, (start, end): (usize, usize)) -> &[u8] {
+        let host = self.bytes.len();
+        match start >= host {
+            false => self.bytes.get(start..end),
+            true => self.added.get(start - host..end.saturating_sub(host)),
+        }
+        .unwrap_or_default()
     }
 
     /// The entries, in order, as `(name, value)`.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.entries.iter().map(|[name, value]| {
-            let at = |(start, end): (usize, usize)| self.bytes.get(start..end).unwrap_or_default();
-            (at(*name), at(*value))
-        })
+        self.entries
+            .iter()
+            .map(|[name, value]| (self.at(*name), self.at(*value)))
+    }
+
+    /// Whether an entry is named `name` (case-insensitive, as Envoy looks names up).
+    pub fn contains(&self, name: &[u8]) -> bool {
+        self.iter().any(|(key, _)| key.eq_ignore_ascii_case(name))
+    }
+
+    /// Appends an entry, its name lowercased (as Envoy's map stores it).
+    pub fn push_lowercase(&mut self, name: &[u8], value: &[u8]) {
+        let host = self.bytes.len();
+        self.added.reserve(name.len() + value.len());
+        let name_start = host + self.added.len();
+        self.added.extend(name.iter().map(u8::to_ascii_lowercase));
+        let value_start = host + self.added.len();
+        self.added.extend_from_slice(value);
+        let value_end = host + self.added.len();
+        self.entries
+            .push([(name_start, value_start), (value_start, value_end)]);
+    }
+
+    /// Removes every entry named `name` (case-insensitive).
+    pub fn remove(&mut self, name: &[u8]) {
+        let mut entries = core::mem::take(&mut self.entries);
+        entries.retain(|[key, _]| !self.at(*key).eq_ignore_ascii_case(name));
+        self.entries = entries;
     }
 
     pub fn len(&self) -> usize {

@@ -351,7 +351,6 @@ pub fn apply_seeing(
                 }
             }
         };
-        live.changed(phase);
         if let Err(status) = done {
             log::warn!("{filter}: {name}: the host refused the change: {status}");
         }

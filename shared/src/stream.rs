@@ -2,19 +2,17 @@
 //!
 //! Pseudo-headers are read one host call each (Envoy never repeats them, so the first value is
 //! Lua's `get`); a regular header needs the whole map, to join repeated values as Lua's `get`
-//! does, so the map is copied once and kept until the filter changes it ([`Live::changed`]).
+//! does. The kit reads a map from the host once a VM entry and keeps it true across the
+//! filter's own changes (`moonshift_kit::seen`), so the view keeps no copy of its own.
 
 use crate::headers::lua_get;
 use crate::template::{Context, Phase};
 use alloc::vec::Vec;
 use moonshift_kit::host::{self, Map};
-use moonshift_kit::wire::HeaderList;
 
 /// One phase's view of the stream; create it per callback.
 #[derive(Debug, Default)]
 pub struct Live {
-    request: Option<HeaderList>,
-    response: Option<HeaderList>,
     /// When the request's headers came, in ms since the epoch (`%RESPONSE_DURATION%`).
     started_ms: Option<u64>,
     /// The route's serialized metadata, read once (`None` inside: the host gave none).
@@ -72,14 +70,6 @@ impl Live {
             .get_or_insert_with(|| host::property(&["xds", "route_metadata"]))
             .as_deref()
     }
-
-    /// Forgets the copy of `phase`'s map after the filter changed it.
-    pub fn changed(&mut self, phase: Phase) {
-        match phase {
-            Phase::Request => self.request = None,
-            Phase::Response => self.response = None,
-        }
-    }
 }
 
 impl Context for Live {
@@ -94,12 +84,7 @@ impl Context for Live {
         if name.starts_with(':') {
             return map(phase).get(name);
         }
-        let cached = match phase {
-            Phase::Request => &mut self.request,
-            Phase::Response => &mut self.response,
-        };
-        lua_get(cached.get_or_insert_with(|| map(phase).all()).iter(), name)
-            .map(alloc::borrow::Cow::into_owned)
+        lua_get(map(phase).all().iter(), name).map(alloc::borrow::Cow::into_owned)
     }
 
     fn now_seconds(&mut self) -> i64 {

@@ -62,8 +62,13 @@ fn observe(envoy: &Envoy, upstream: &Upstream, request: &Request) -> Vec<String>
     seen
 }
 
-/// Plays `requests` through `filters` chained as plugins and as one pipeline plugin.
-fn chain_and_pipeline_agree(label: &str, filters: &[(&str, Value)], requests: &[Request]) {
+/// Plays `requests` through `filters` chained as plugins and as one pipeline plugin; what each
+/// request showed.
+fn chain_and_pipeline_agree(
+    label: &str,
+    filters: &[(&str, Value)],
+    requests: &[Request],
+) -> Vec<Vec<String>> {
     let upstream = Upstream::start();
     // Plugins sharing a VM need distinct names (moonshift-kit tells them apart by name and
     // root_id), as Istio's `<namespace>.<name>` are.
@@ -105,11 +110,12 @@ fn chain_and_pipeline_agree(label: &str, filters: &[(&str, Value)], requests: &[
         requests.len(),
         piped
     );
+    piped
 }
 
 #[test]
 fn the_seeds_three_filters() {
-    chain_and_pipeline_agree(
+    let _ = chain_and_pipeline_agree(
         "seed",
         &[
             ("path-logger", json!({})),
@@ -126,7 +132,7 @@ fn the_seeds_three_filters() {
 #[test]
 fn a_local_reply_passes_back_through_the_filters_before_it_only() {
     let decorate = |value: &str| json!({"operations": [{"action": "add", "name": "x-seen-by", "value": value}]});
-    chain_and_pipeline_agree(
+    let _ = chain_and_pipeline_agree(
         "local reply",
         &[
             ("response-decorator", decorate("first")),
@@ -152,7 +158,7 @@ fn a_local_reply_passes_back_through_the_filters_before_it_only() {
 /// since the decorator comes before the filter that answers).
 #[test]
 fn request_rules_local_replies_and_decoration_in_one_plugin() {
-    chain_and_pipeline_agree(
+    let _ = chain_and_pipeline_agree(
         "script",
         &[
             (
@@ -196,7 +202,7 @@ fn request_rules_local_replies_and_decoration_in_one_plugin() {
 /// from a filter after the decorator is still decorated by path, one from before is not seen.
 #[test]
 fn response_headers_for_some_paths_as_a_chain_and_as_one_pipeline() {
-    chain_and_pipeline_agree(
+    let _ = chain_and_pipeline_agree(
         "paths",
         &[
             (
@@ -228,4 +234,90 @@ fn response_headers_for_some_paths_as_a_chain_and_as_one_pipeline() {
             Request::get("/early"),
         ],
     );
+}
+
+/// Members that read what the members before them changed: in one pipeline plugin the kit keeps
+/// the request's map, read once, true across each member's additions and removals
+/// (`moonshift_kit::seen`); as a chain each plugin reads Envoy's map afresh. A header added to
+/// a name the client sent, a replacement and a removal, then read back by a later member's
+/// template, an API key added by a member before the filter that checks it, a condition on a
+/// header that filter adds, and a removal by prefix.
+#[test]
+fn members_read_what_the_members_before_them_changed() {
+    let seen = chain_and_pipeline_agree(
+        "changes seen",
+        &[
+            (
+                "request-decorator",
+                json!({"operations": [
+                    {"action": "add", "name": "x-a", "value": "first"},
+                    {"action": "remove", "name": "x-b"},
+                    {"action": "add", "name": "X-C", "value": "c1"},
+                    {"action": "set", "name": "x-d", "value": "d1"},
+                    {"action": "add", "name": "x-key", "value": "k1"}
+                ]}),
+            ),
+            (
+                "request-decorator",
+                json!({"operations": [
+                    {"action": "add", "name": "x-e", "value": "%REQ(x-internal-user)%"},
+                    {"action": "remove_prefix", "name": "x-internal-"},
+                    {"action": "set", "name": "x-seen", "value": "%REQ(x-a)%|%REQ(x-b)%|%REQ(x-c)%|%REQ(x-d)%|%REQ(:path)%|%REQ(x-internal-user)%|%REQ(x-e)%"}
+                ]}),
+            ),
+            (
+                "api-key-auth",
+                json!({"api_key_header": "x-key", "allowed_keys": ["k1"], "powered_by": ""}),
+            ),
+            (
+                "local-reply",
+                json!({"rules": [{"when": [{"header": {"name": "x-validated", "present": false}}], "status": 418, "body": "unseen"}]}),
+            ),
+            (
+                "path-logger",
+                json!({"message": "a=%REQ(x-a)% v=%REQ(x-validated)% internal=%REQ(x-internal-user)% key=%REQ(x-key)%"}),
+            ),
+        ],
+        &[
+            Request::get("/one"),
+            Request::get("/two")
+                .header("x-a", "client")
+                .header("x-b", "gone")
+                .header("x-c", "c0")
+                .header("x-d", "d0")
+                .header("x-internal-user", "admin")
+                .header("x-validated", "forged"),
+            Request::get("/three").header("x-key", "wrong"),
+            // Removed from the kept map by the second member, then read by the last one.
+            Request::get("/four")
+                .header("x-internal-user", "admin")
+                .header("x-internal-role", "root"),
+        ],
+    );
+    // What Envoy's map held when each was read: the same in a chain, where a member's own
+    // changes are read back within one VM entry too.
+    let want: [&[&str]; 4] = [
+        &[
+            "upstream x-seen: first||c1|d1|/one||",
+            "log Info a=first v=true internal=- key=k1",
+        ],
+        &[
+            "upstream x-seen: client,first||c0,c1|d1|/two||admin",
+            "log Info a=client,first v=true internal=- key=k1",
+        ],
+        &["status 401", "log Warn api-key-auth: unknown API key"],
+        &[
+            "upstream x-e: admin",
+            "upstream x-seen: first||c1|d1|/four||admin",
+            "log Info a=first v=true internal=- key=k1",
+        ],
+    ];
+    for (i, (lines, want)) in seen.iter().zip(want).enumerate() {
+        for line in want {
+            assert!(
+                lines.iter().any(|l| l == line),
+                "request {i}: no {line:?} in {lines:#?}"
+            );
+        }
+    }
 }

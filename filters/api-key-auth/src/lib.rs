@@ -112,13 +112,18 @@ impl Filter for ApiKeyAuth {
         let Some(consumer) = keys::find(&s.allowed, &key) else {
             return Self::deny(b"api-key-auth: unknown API key", self.unknown_key);
         };
+        let stripped = match (s.strip_key, &s.query_param) {
+            (true, Some(name)) => Some(keys::strip_query(&path, name.as_bytes()))
+                .filter(|stripped| stripped[..] != path[..]),
+            _ => None,
+        };
+        // The map read goes before the changes: the kit keeps its copy true across them
+        // (`moonshift_kit::seen`) for the filters after this one, without copying it.
+        drop(headers);
         if s.strip_key {
             done(&s.header, request.remove(&s.header));
-            if let Some(name) = &s.query_param {
-                let stripped = keys::strip_query(&path, name.as_bytes());
-                if stripped[..] != path[..] {
-                    done(":path", request.replace(":path", &stripped));
-                }
+            if let Some(stripped) = stripped {
+                done(":path", request.replace(":path", &stripped));
             }
         }
         if let (Some(name), Some(consumer)) = (&s.consumer_header, consumer) {
