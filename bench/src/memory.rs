@@ -77,6 +77,10 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
         "| case | variant | RSS MiB | added over no filter | of which heap allocated | heap held free |\n|---|---|---:|---:|---:|---:|\n",
     );
     let mut judged = Vec::new();
+    // What V8 costs before any module code, and with 256 KiB of plain code: the floors a
+    // target not met is held against (when those cases ran).
+    let mut floor: Option<f64> = None;
+    let mut plain_code: Option<f64> = None;
     for case in cases {
         let mut none: Option<Held> = None;
         for variant in &case.variants {
@@ -93,6 +97,11 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
                 held.allocated - base.allocated,
                 held.free - base.free,
             );
+            match variant.label {
+                "D Wasm, no callbacks (the floor)" => floor = Some(added),
+                "I + 256 KiB of code, called once a VM" => plain_code = Some(added),
+                _ => {}
+            }
             let filter = moonshift_envoy::paths::FILTERS.contains(&case.name.as_str());
             match (filter, variant.label.get(..2)) {
                 (true, Some("D ")) => judged.push((
@@ -111,10 +120,17 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
     }
     let mut targets = String::from("| target | this run | |\n|---|---:|---|\n");
     for (what, added, target) in &judged {
-        let verdict = if added <= target {
-            "met"
-        } else {
-            "**not met**"
+        // Within a MiB of the floor, a target leaves no room for code (a run moves by 1 MiB).
+        let verdict = match (added <= target, floor, plain_code) {
+            (true, _, _) => "met".to_string(),
+            (false, Some(floor), _) if floor >= target - 1.0 => format!(
+                "**not met**: a module with no code adds {floor:+.1} MiB here, leaving {:.1} MiB for any code",
+                (target - floor).max(0.0)
+            ),
+            (false, _, Some(plain)) if plain >= *target => format!(
+                "**not met**: 256 KiB of plain generated code adds {plain:+.1} MiB here"
+            ),
+            _ => "**not met**".to_string(),
         };
         let _ = writeln!(targets, "| {what} | {added:+.1} MiB | {verdict} |");
     }
