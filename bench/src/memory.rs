@@ -98,8 +98,8 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
                 held.free - base.free,
             );
             match variant.label {
-                "D Wasm, no callbacks (the floor)" => floor = Some(added),
-                "I + 256 KiB of code, called once a VM" => plain_code = Some(added),
+                FLOOR => floor = Some(added),
+                PLAIN_CODE => plain_code = Some(added),
                 _ => {}
             }
             let filter = moonshift_envoy::paths::FILTERS.contains(&case.name.as_str());
@@ -149,6 +149,11 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
     );
 }
 
+/// The variants of [`module_bytes_case`] a memory target not met is held against: a module with
+/// no code (V8 itself), and 256 KiB of plain code.
+const FLOOR: &str = "D Wasm, no callbacks (the floor)";
+const PLAIN_CODE: &str = "I + 256 KiB of code, called once a VM";
+
 /// What a module's bytes cost, by kind: the no-callbacks floor module, and the same with about
 /// 256 KiB of code never called, the same code called once by `proxy_on_configure` (on every
 /// VM), the same code in 4,096 small functions, and 128 KiB of data in an active segment.
@@ -157,15 +162,12 @@ pub fn run(cases: &[Case], only_case: Option<&str>, upstream_port: u16) {
 /// function is compiled optimized when the module loads) cannot fold it away.
 pub fn module_bytes_case() -> Case {
     let variants = [
-        ("D Wasm, no callbacks (the floor)", Bytes::None),
+        (FLOOR, Bytes::None),
         (
             "H + 256 KiB of code, never called",
             Bytes::Code { called: false },
         ),
-        (
-            "I + 256 KiB of code, called once a VM",
-            Bytes::Code { called: true },
-        ),
+        (PLAIN_CODE, Bytes::Code { called: true }),
         ("K + the same code, run on every request", Bytes::Hot),
         (
             "L + the same code in 4,096 small functions, called once a VM",

@@ -80,10 +80,7 @@ impl Map {
     /// The first value of `name`, as bytes (from the map read in this VM entry, if one was).
     pub fn get(self, name: &str) -> Option<Vec<u8>> {
         if let Some(map) = seen::map(self.slot()) {
-            return map
-                .iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(name.as_bytes()))
-                .map(|(_, value)| value.to_vec());
+            return map.first(name.as_bytes()).map(<[u8]>::to_vec);
         }
         abi::header_map_value(self as u32, name.as_bytes())
             .ok()

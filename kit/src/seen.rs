@@ -15,7 +15,7 @@ use crate::wire::HeaderList;
 use alloc::rc::Rc;
 use core::cell::RefCell;
 
-/// The request's map and the response's, as [`crate::host::Map`] numbers them (0 and 2).
+/// The request's map (slot 0) and the response's (slot 1), as `host::Map::slot` places them.
 type Maps = [Option<Rc<HeaderList>>; 2];
 
 #[cfg(all(target_arch = "wasm32", not(test)))]
@@ -73,7 +73,7 @@ pub(crate) fn changed(slot: usize, change: Change<'_>, done: bool) {
         match (change, done) {
             (Change::Removed(name), true) => Rc::make_mut(list).remove(name),
             (Change::Added(name, value), true)
-                if !name.starts_with(b":") && !list.contains(name) =>
+                if !name.starts_with(b":") && list.first(name).is_none() =>
             {
                 Rc::make_mut(list).push_lowercase(name, value)
             }

@@ -57,9 +57,12 @@ impl HeaderList {
             .map(|[name, value]| (self.at(*name), self.at(*value)))
     }
 
-    /// Whether an entry is named `name` (case-insensitive, as Envoy looks names up).
-    pub fn contains(&self, name: &[u8]) -> bool {
-        self.iter().any(|(key, _)| key.eq_ignore_ascii_case(name))
+    /// The value of the first entry named `name` (case-insensitive, as Envoy looks names up):
+    /// what `proxy_get_header_map_value` answers.
+    pub fn first(&self, name: &[u8]) -> Option<&[u8]> {
+        self.iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
     }
 
     /// Appends an entry, its name lowercased (as Envoy's map stores it).
@@ -80,14 +83,6 @@ impl HeaderList {
         let mut entries = core::mem::take(&mut self.entries);
         entries.retain(|[key, _]| !self.at(*key).eq_ignore_ascii_case(name));
         self.entries = entries;
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 

@@ -238,10 +238,11 @@ fn response_headers_for_some_paths_as_a_chain_and_as_one_pipeline() {
 
 /// Members that read what the members before them changed: in one pipeline plugin the kit keeps
 /// the request's map, read once, true across each member's additions and removals
-/// (`moonshift_kit::seen`); as a chain each plugin reads Envoy's map afresh. A header added to
-/// a name the client sent, a replacement and a removal, then read back by a later member's
-/// template, an API key added by a member before the filter that checks it, a condition on a
-/// header that filter adds, and a removal by prefix.
+/// (`moonshift_kit::seen`); as a chain each plugin reads Envoy's map afresh. The first member
+/// changes headers before anything is read (added to a name the client sent, replaced, removed);
+/// the second reads them into a header, removes a prefix's names and reads again within its own
+/// VM entry; api-key-auth finds a key the first added and adds `x-validated` to the kept map,
+/// which local-reply's condition and path-logger's line read after it.
 #[test]
 fn members_read_what_the_members_before_them_changed() {
     let seen = chain_and_pipeline_agree(

@@ -78,8 +78,9 @@ impl Filter for ApiKeyAuth {
     fn on_request_headers(&self, _stream: &mut ()) -> Action {
         let s = &self.settings;
         let request = Map::Request;
-        // One host call reads the whole map: the path and the key come from it, a repeated key
-        // header's values joined as Lua's `get` joins them.
+        // The whole map, read once (from the host, or as the kit kept it for this VM entry): the
+        // path and the key come from it, a repeated key header's values joined as Lua's `get`
+        // joins them.
         let mut headers = request.all();
         // What the client may have sent to pass for an admitted or named request goes first.
         // Removing an absent header changes nothing, so the host is asked to only when the
